@@ -1,0 +1,1 @@
+"""procgov's job workers: the shared runtime and one package per worker group."""
