@@ -1,0 +1,16 @@
+"""FEEL's built-in functions, grouped as the DMN specification and Camunda's docs group them.
+
+Importing this package registers every function in :data:`engine.feel.functions.BUILTINS`.
+"""
+
+from __future__ import annotations
+
+from engine.feel.builtins import (  # noqa: F401 - imported for their registrations
+    boolean,
+    contexts,
+    conversion,
+    lists,
+    numbers,
+    strings,
+    temporal,
+)
