@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from procgov.commands import engine as engine_commands
+
 app = typer.Typer(name="procgov", help="Process governance on Camunda 8 (Zeebe).", no_args_is_help=True)
+app.add_typer(engine_commands.app)
 
 
 @app.callback()

@@ -8,6 +8,8 @@ import pytest
 
 REQUIRE_ALL = os.environ.get("PROCGOV_TEST_REQUIRE_ALL") == "1"
 
+pytest_plugins = ["engine.testing.pytest_plugin"]
+
 
 def skip_or_fail(reason: str) -> None:
     """Skip a test whose external part is missing; in CI (PROCGOV_TEST_REQUIRE_ALL=1) fail instead."""

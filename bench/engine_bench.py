@@ -1,0 +1,424 @@
+"""Engine benchmark: throughput and job activation latency over the real gateway protocol.
+
+The engine runs in a subprocess (``python -m engine.server``, its own interpreter and core); this
+process drives it with pyzeebe exactly as the workers do. One run measures:
+
+1. the floor: a bare unary gRPC round trip on loopback (Topology): latency of sequential calls, and
+   calls/s with as many calls in flight as the load phase creates instances (each job costs at least
+   one unary RPC, CompleteJob, so jobs/s cannot exceed this);
+2. load: process instances of 10 service tasks (10 job types), created with bounded concurrency and
+   worked by no-op pyzeebe tasks → instances/s and jobs/s;
+3. latency, job created → handler invoked: ``handler time - JOB CREATED record timestamp``, both from
+   the wall clock of this host; the record timestamp has millisecond resolution (floored), so each
+   sample can be up to 1 ms too high. Measured idle (one instance at a time, the worker long-polling:
+   the wake-up path), at a steady rate below capacity, and under the full load of (2), where it is
+   mostly queueing behind the other jobs.
+
+Targets (brief): 2,000 jobs/s, 200 instances/s, p50 latency < 5 ms.
+"""
+
+# No ``from __future__ import annotations`` here: pyzeebe finds a handler's ``job: Job`` parameter by
+# comparing the runtime annotation with the Job class, which a string annotation never equals.
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2
+from grpc_health.v1.health_pb2_grpc import HealthStub
+from pyzeebe import Job, ZeebeClient, ZeebeWorker, create_insecure_channel
+from pyzeebe.proto import gateway_pb2 as pb
+from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
+
+TASKS = 10
+PROCESS_ID = "bench-ten-tasks"
+TARGET_JOBS_PER_S = 2_000
+TARGET_INSTANCES_PER_S = 200
+TARGET_P50_MS = 5.0
+
+
+def ten_task_process() -> bytes:
+    tasks = "".join(
+        f'<bpmn:serviceTask id="t{i}"><bpmn:extensionElements>'
+        f'<zeebe:taskDefinition type="bench.t{i}" /></bpmn:extensionElements></bpmn:serviceTask>'
+        f'<bpmn:sequenceFlow id="f{i}" sourceRef="{"start" if i == 0 else f"t{i - 1}"}" targetRef="t{i}" />'
+        for i in range(TASKS)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+        'xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="bench" targetNamespace="http://procgov/bench">'
+        f'<bpmn:process id="{PROCESS_ID}" isExecutable="true"><bpmn:startEvent id="start" />{tasks}'
+        f'<bpmn:sequenceFlow id="fend" sourceRef="t{TASKS - 1}" targetRef="end" /><bpmn:endEvent id="end" />'
+        "</bpmn:process></bpmn:definitions>"
+    ).encode()
+
+
+@dataclass
+class Measurements:
+    unary_p50_ms: float = 0.0
+    unary_p99_ms: float = 0.0
+    unary_per_s: float = 0.0
+    unary_concurrent_per_s: float = 0.0
+    instances: int = 0
+    jobs: int = 0
+    load_s: float = 0.0
+    idle_latencies_ms: list[float] = field(default_factory=list)
+    steady_latencies_ms: list[float] = field(default_factory=list)
+    load_latencies_ms: list[float] = field(default_factory=list)
+    steady_instances: int = 0
+    engine_cpu_s: float = 0.0  # CPU time of the engine process during the load phase
+    client_cpu_s: float = 0.0  # CPU time of this process (pyzeebe client + worker) during the load phase
+
+    @property
+    def instances_per_s(self) -> float:
+        return self.instances / self.load_s if self.load_s else 0.0
+
+    @property
+    def jobs_per_s(self) -> float:
+        return self.jobs / self.load_s if self.load_s else 0.0
+
+
+class Tally:
+    """A counter one can wait on."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._changed = asyncio.Condition()
+
+    async def add(self) -> None:
+        async with self._changed:
+            self.count += 1
+            self._changed.notify_all()
+
+    async def reach(self, target: int) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.count >= target)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def engine_process(data_dir: Path, port: int, profile: Path | None) -> AsyncIterator[int]:
+    command = [sys.executable, "-m", "engine.server", "--port", str(port), "--data", str(data_dir)]
+    if profile is not None:
+        py_spy = str(Path(sys.executable).with_name("py-spy"))
+        output_format = "speedscope" if profile.suffix == ".json" else "raw"  # raw: collapsed stacks
+        command = [py_spy, "record", "-o", str(profile), "--format", output_format, "--", *command]
+    log = (data_dir.parent / "engine.log").open("wb")
+    process = await asyncio.create_subprocess_exec(*command, stdout=log, stderr=log)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            for _ in range(400):
+                if process.returncode is not None:
+                    raise RuntimeError(f"engine exited: see {log.name}")
+                with contextlib.suppress(grpc.aio.AioRpcError):
+                    await HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=0.5)
+                    break
+                await asyncio.sleep(0.05)
+        yield process.pid
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT if profile is not None else signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), 20)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        log.close()
+
+
+async def measure_unary(address: str, calls: int, concurrency: int) -> tuple[float, float, float, float]:
+    """The floor every RPC pays: Topology round trips on loopback.
+
+    Returns p50 and p99 (ms) and calls/s of sequential calls, and calls/s with ``concurrency`` calls in
+    flight (the most unary RPCs per second this host serves; each job costs at least one).
+    """
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = GatewayStub(channel)
+        for _ in range(50):  # warm-up
+            await stub.Topology(pb.TopologyRequest())
+        samples = []
+        started = time.perf_counter()
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            await stub.Topology(pb.TopologyRequest())
+            samples.append((time.perf_counter() - t0) * 1000)
+        sequential_per_s = calls / (time.perf_counter() - started)
+
+        async def caller(n: int) -> None:
+            for _ in range(n):
+                await stub.Topology(pb.TopologyRequest())
+
+        started = time.perf_counter()
+        await asyncio.gather(*(caller(calls // concurrency) for _ in range(concurrency)))
+        concurrent_per_s = (calls // concurrency) * concurrency / (time.perf_counter() - started)
+    return percentile(samples, 0.5), percentile(samples, 0.99), sequential_per_s, concurrent_per_s
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def job_created_ms(db_path: Path) -> dict[int, int]:
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT key, timestamp FROM records WHERE value_type='JOB' AND intent='CREATED' AND record_type='EVENT'"
+        ).fetchall()
+    finally:
+        db.close()
+    return {int(key): int(ts) for key, ts in rows}
+
+
+def completed_instances(db_path: Path) -> int:
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        [(count,)] = db.execute(
+            "SELECT COUNT(*) FROM records WHERE value_type='PROCESS_INSTANCE' AND intent='ELEMENT_COMPLETED' "
+            "AND record_type='EVENT' AND key = process_instance_key"
+        ).fetchall()
+    finally:
+        db.close()
+    return int(count)
+
+
+async def wait_completed(db_path: Path, count: int) -> None:
+    """Wait until ``count`` instances are completed in the log (the last CompleteJob was processed)."""
+    while completed_instances(db_path) < count:  # noqa: ASYNC110 - the log is in another process: poll it
+        await asyncio.sleep(0.005)
+
+
+async def run(args: argparse.Namespace) -> Measurements:
+    m = Measurements()
+    with tempfile.TemporaryDirectory(prefix="procgov-bench-") as tmp:
+        data_dir = Path(tmp) / "engine"
+        port = _free_port()
+        address = f"127.0.0.1:{port}"
+        profile = Path(args.profile) if args.profile else None
+        async with engine_process(data_dir, port, profile) as engine_pid:
+            m.unary_p50_ms, m.unary_p99_ms, m.unary_per_s, m.unary_concurrent_per_s = await measure_unary(
+                address, args.unary_calls, args.concurrency
+            )
+
+            channel = create_insecure_channel(grpc_address=address)
+            client = ZeebeClient(channel)
+            bpmn = Path(tmp) / "bench.bpmn"
+            bpmn.write_bytes(ten_task_process())
+            await client.deploy_resource(bpmn)
+
+            invoked: dict[int, float] = {}  # job key -> wall-clock ms when the handler ran
+            finished = Tally()  # instances whose last task's handler ran
+
+            worker = ZeebeWorker(channel, name="bench", request_timeout=10_000)
+
+            def register(index: int) -> None:
+                last = index == TASKS - 1
+
+                # pyzeebe's sync-or-async ``Function`` union defeats mypy's ParamSpec inference
+                @worker.task(  # type: ignore[arg-type]
+                    task_type=f"bench.t{index}",
+                    max_jobs_to_activate=args.max_jobs,
+                    max_running_jobs=10_000,  # far above max_jobs_to_activate: pyzeebe never idles 5 s
+                    timeout_ms=60_000,
+                )
+                async def handler(job: Job) -> dict[str, Any]:
+                    invoked[job.key] = time.time() * 1000
+                    if last:
+                        await finished.add()
+                    return {}
+
+            for i in range(TASKS):
+                register(i)
+
+            worker_task = asyncio.create_task(worker.work())
+            db = data_dir / "records.db"
+            try:
+                # (3a) idle latency: one instance at a time, each waited for.
+                for n in range(args.idle_instances):
+                    await client.run_process(PROCESS_ID)
+                    await finished.reach(n + 1)
+                await wait_completed(db, args.idle_instances)
+                idle_keys = set(invoked)
+
+                # (3b) latency at a steady rate below capacity: no queueing in front of the worker.
+                loop = asyncio.get_running_loop()
+                steady = []
+                t0 = loop.time()
+                for n in range(int(args.steady_rate * args.steady_seconds)):
+                    await asyncio.sleep(max(0.0, t0 + n / args.steady_rate - loop.time()))  # pacing
+                    steady.append(asyncio.create_task(client.run_process(PROCESS_ID)))
+                await asyncio.gather(*steady)
+                steady_done = args.idle_instances + len(steady)
+                await finished.reach(steady_done)
+                await wait_completed(db, steady_done)
+                steady_keys = set(invoked) - idle_keys
+                m.steady_instances = len(steady)
+
+                # (2) load: as fast as the engine and the worker go
+                semaphore = asyncio.Semaphore(args.concurrency)
+
+                async def create() -> None:
+                    async with semaphore:
+                        await client.run_process(PROCESS_ID)
+
+                started = time.perf_counter()
+                cpu_engine, cpu_client = process_cpu_s(engine_pid), time.process_time()
+                deadline = started + args.max_seconds
+                creations = []
+                for _ in range(args.instances):
+                    if time.perf_counter() > deadline:
+                        break
+                    await semaphore.acquire()
+                    semaphore.release()
+                    creations.append(asyncio.create_task(create()))
+                await asyncio.gather(*creations)
+                await finished.reach(steady_done + len(creations))
+                await wait_completed(db, steady_done + len(creations))
+                m.load_s = time.perf_counter() - started
+                m.engine_cpu_s = process_cpu_s(engine_pid) - cpu_engine
+                m.client_cpu_s = time.process_time() - cpu_client
+                m.instances = len(creations)
+                m.jobs = m.instances * TASKS
+            finally:
+                await worker.stop()
+                worker_task.cancel()
+                await asyncio.gather(worker_task, return_exceptions=True)
+                await channel.close()
+
+            created = job_created_ms(db)
+            for key, at in invoked.items():
+                if key in created:
+                    phase = (
+                        m.idle_latencies_ms
+                        if key in idle_keys
+                        else m.steady_latencies_ms
+                        if key in steady_keys
+                        else m.load_latencies_ms
+                    )
+                    phase.append(at - created[key])
+    return m
+
+
+def report(m: Measurements, args: argparse.Namespace) -> str:
+    idle50, idle99 = percentile(m.idle_latencies_ms, 0.5), percentile(m.idle_latencies_ms, 0.99)
+    steady50, steady99 = percentile(m.steady_latencies_ms, 0.5), percentile(m.steady_latencies_ms, 0.99)
+    load50, load99 = percentile(m.load_latencies_ms, 0.5), percentile(m.load_latencies_ms, 0.99)
+    rows = [
+        ("metric", "measured", "target", "vs target", "vs unary floor"),
+        ("unary gRPC round trip p50 (Topology)", f"{m.unary_p50_ms:.2f} ms", "", "", "1.00x"),
+        ("unary gRPC round trip p99", f"{m.unary_p99_ms:.2f} ms", "", "", ""),
+        ("unary gRPC calls/s, sequential", f"{m.unary_per_s:,.0f}/s", "", "", ""),
+        (f"unary gRPC calls/s, {args.concurrency} in flight", f"{m.unary_concurrent_per_s:,.0f}/s", "", "", "1.00x"),
+        (
+            f"instances/s ({TASKS} service tasks)",
+            f"{m.instances_per_s:,.1f}/s",
+            f"{TARGET_INSTANCES_PER_S}/s",
+            f"{m.instances_per_s / TARGET_INSTANCES_PER_S:.2f}x",
+            f"{m.instances_per_s / m.unary_concurrent_per_s:.3f}x",
+        ),
+        (
+            "jobs/s",
+            f"{m.jobs_per_s:,.0f}/s",
+            f"{TARGET_JOBS_PER_S}/s",
+            f"{m.jobs_per_s / TARGET_JOBS_PER_S:.2f}x",
+            f"{m.jobs_per_s / m.unary_concurrent_per_s:.3f}x",
+        ),
+        (
+            "activation latency p50, idle",
+            f"{idle50:.2f} ms",
+            f"< {TARGET_P50_MS:g} ms",
+            "met" if idle50 < TARGET_P50_MS else "missed",
+            f"{idle50 / m.unary_p50_ms:.1f}x",
+        ),
+        ("activation latency p99, idle", f"{idle99:.2f} ms", "", "", f"{idle99 / m.unary_p50_ms:.1f}x"),
+        (
+            f"activation latency p50, steady {args.steady_rate:g} inst/s",
+            f"{steady50:.2f} ms",
+            f"< {TARGET_P50_MS:g} ms",
+            "met" if steady50 < TARGET_P50_MS else "missed",
+            f"{steady50 / m.unary_p50_ms:.1f}x",
+        ),
+        (
+            f"activation latency p99, steady {args.steady_rate:g} inst/s",
+            f"{steady99:.2f} ms",
+            "",
+            "",
+            f"{steady99 / m.unary_p50_ms:.1f}x",
+        ),
+        (
+            "activation latency p50, full load",
+            f"{load50:.2f} ms",
+            f"< {TARGET_P50_MS:g} ms",
+            "met" if load50 < TARGET_P50_MS else "missed",
+            f"{load50 / m.unary_p50_ms:.1f}x",
+        ),
+        ("activation latency p99, full load", f"{load99:.2f} ms", "", "", f"{load99 / m.unary_p50_ms:.1f}x"),
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    summary = (
+        f"load: {m.instances} instances / {m.jobs} jobs in {m.load_s:.2f} s "
+        f"(concurrency {args.concurrency}, maxJobsToActivate {args.max_jobs}); "
+        f"latency samples: {len(m.idle_latencies_ms)} idle, {len(m.steady_latencies_ms)} steady, "
+        f"{len(m.load_latencies_ms)} under full load; CPU during load: engine {m.engine_cpu_s:.1f} s "
+        f"({m.engine_cpu_s / m.load_s:.0%} of a core, {m.engine_cpu_s / m.jobs * 1e6:,.0f} µs/job), "
+        f"client+worker {m.client_cpu_s:.1f} s ({m.client_cpu_s / m.load_s:.0%}, "
+        f"{m.client_cpu_s / m.jobs * 1e6:,.0f} µs/job); "
+        f"host: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+    )
+    return "\n".join([*lines, summary])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench engine --", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--instances", type=int, default=1_000, help="instances in the load phase (upper bound)")
+    parser.add_argument("--max-seconds", type=float, default=25.0, help="stop creating instances after this")
+    parser.add_argument("--concurrency", type=int, default=64, help="instance creations in flight")
+    parser.add_argument("--max-jobs", type=int, default=32, help="maxJobsToActivate per poll")
+    parser.add_argument("--idle-instances", type=int, default=30, help="sequential instances for idle latency")
+    parser.add_argument("--steady-rate", type=float, default=40.0, help="instances/s in the steady-rate phase")
+    parser.add_argument("--steady-seconds", type=float, default=4.0)
+    parser.add_argument("--unary-calls", type=int, default=2_000)
+    parser.add_argument(
+        "--profile", help="run the engine under py-spy; write FILE.json (speedscope) or FILE.txt (collapsed stacks)"
+    )
+    args = parser.parse_args(argv or [])
+    measurements = asyncio.run(run(args))
+    print(report(measurements, args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,108 @@
+"""FEEL and DMN micro benchmark: what the engine pays per expression, per cell, per decision.
+
+Measures, in-process and single-threaded:
+
+1. parse + compile of typical Zeebe expressions (cache bypassed), µs per expression;
+2. evaluation of the compiled expressions with a realistic variable set, µs per evaluation;
+3. unary-test matching (DMN input entries), µs per match;
+4. a whole decision evaluation (``tests/engine/dmn/fixtures/spot-check-fines.dmn``, required decision
+   included), µs per evaluation.
+
+``python -m bench feel -- --iterations 20000``
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.dmn import evaluate_decision, parse_dmn
+from engine.feel import compile_expression, compile_unary_tests
+from engine.feel.compiler import Compiler
+from engine.feel.parser import parse
+
+EXPRESSIONS = [
+    "approved",
+    "reviewMonth",
+    "count(missedIndicators) > 0",
+    'origin = "inspection" and scope = "cross-department"',
+    'sum(findings[type = "repeat-problem"].fineYuan)',
+    "if daysLate > 0 then daysLate * 10 else 0",
+    "{month: reviewMonth, met: count(missedIndicators) = 0, totalFinesYuan: string(sum(findings.fineYuan))}",
+    "for f in findings return f.fineYuan * 2",
+    'date(reviewMonth + "-25") + duration("P1D")',
+    "some f in findings satisfies f.fineYuan >= 40",
+]
+VARIABLES = {
+    "approved": True,
+    "reviewMonth": "2026-03",
+    "missedIndicators": ["IND-001", "IND-007"],
+    "origin": "inspection",
+    "scope": "cross-department",
+    "daysLate": 3,
+    "findings": [
+        {"type": "undetected-violation", "fineYuan": 20},
+        {"type": "repeat-problem", "fineYuan": 40},
+        {"type": "design-defect-no-change", "fineYuan": 10},
+    ],
+}
+UNARY_TESTS = [("> 5", 7), ("[1..10]", 3), ('"self-check", "inspection"', "inspection"), ("not(1, 2)", 3), ("-", 1)]
+DMN = Path(__file__).resolve().parent.parent / "tests" / "engine" / "dmn" / "fixtures" / "spot-check-fines.dmn"
+
+
+def _per_op(action: Callable[[], object], ops_per_call: int, iterations: int, repeats: int = 5) -> tuple[float, float]:
+    """Median and best µs per operation over ``repeats`` timed runs."""
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(iterations):
+            action()
+        samples.append((time.perf_counter() - start) / (iterations * ops_per_call) * 1e6)
+    return statistics.median(samples), min(samples)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench feel")
+    parser.add_argument("--iterations", type=int, default=2000, help="calls per timed run (default 2000)")
+    args = parser.parse_args(argv or [])
+    n = args.iterations
+
+    def compile_all() -> None:
+        for text in EXPRESSIONS:
+            Compiler().transform(parse(text, "expression"))
+
+    compiled = [compile_expression(text) for text in EXPRESSIONS]
+
+    def evaluate_all() -> None:
+        for expr in compiled:
+            expr.evaluate(VARIABLES)
+
+    tests = [(compile_unary_tests(text), value) for text, value in UNARY_TESTS]
+
+    def match_all() -> None:
+        for test, value in tests:
+            test.matches(value)
+
+    drg = parse_dmn(DMN.read_bytes())
+    decision_vars = {"finding": "repeat-problem", "role": "head", "cases": 3}
+
+    def decide() -> None:
+        evaluate_decision(drg, "spotCheckTotal", decision_vars)
+
+    rows = [
+        ("parse+compile expression", _per_op(compile_all, len(EXPRESSIONS), max(n // 20, 10))),
+        ("evaluate compiled expression", _per_op(evaluate_all, len(EXPRESSIONS), n)),
+        ("match unary tests (DMN cell)", _per_op(match_all, len(tests), n)),
+        ("evaluate decision (9-rule table + literal)", _per_op(decide, 1, max(n // 4, 10))),
+    ]
+    print(f"{'operation':<46}{'median µs/op':>14}{'best µs/op':>12}")
+    for name, (median, best) in rows:
+        print(f"{name:<46}{median:>14.1f}{best:>12.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

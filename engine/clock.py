@@ -1,0 +1,79 @@
+"""The engine's notion of "now".
+
+Every timestamp the engine writes (records, job deadlines, timer due dates, message expiry) comes from
+one :class:`Clock`. Production uses :class:`SystemClock`; tests use :class:`ControlledClock`, which
+only moves when told to, so timer and back-off behaviour is tested without sleeping (the engine's
+``increase_time`` advances it and fires everything that became due).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """A source of the current time in epoch milliseconds."""
+
+    def now_ms(self) -> int: ...
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """Wall-clock time."""
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ControlledClock:
+    """A clock that stands still until :meth:`advance` or :meth:`set` moves it.
+
+    Listeners (the engine registers one) are told after each move so that timers, job time-outs and
+    retry back-offs that became due are processed even when a test moves the clock directly.
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        start = start or datetime.now(UTC)
+        if start.tzinfo is None:
+            raise ValueError("ControlledClock start must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
+        self._ms = int(start.timestamp() * 1000)
+        self._listeners: list[Callable[[], None]] = []
+
+    def now_ms(self) -> int:
+        return self._ms
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._ms / 1000, UTC)
+
+    def advance(self, delta: timedelta) -> None:
+        if delta < timedelta(0):
+            raise ValueError(f"ControlledClock cannot move backwards (advance by {delta})")
+        self._ms += int(delta.total_seconds() * 1000)
+        self._notify()
+
+    def set(self, moment: datetime) -> None:
+        if moment.tzinfo is None:
+            raise ValueError("ControlledClock.set needs a timezone-aware datetime")
+        ms = int(moment.timestamp() * 1000)
+        if ms < self._ms:
+            raise ValueError(f"ControlledClock cannot move backwards (to {moment.isoformat()})")
+        self._ms = ms
+        self._notify()
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()

@@ -1,0 +1,594 @@
+"""``Engine``: the command surface of engine/api.py over the processor, the record log and the clock.
+
+Each command is processed synchronously on the event loop (the processor is single-threaded, like a
+Zeebe partition), its records go into the writer's buffer, and the coroutine then awaits the group
+commit: one SQLite transaction per loop tick holding the records of every command processed in that
+tick. The result is returned only after that commit, so an acknowledged command is durable.
+
+Time-driven work (timers, job time-outs, retry back-offs, message expiry) enters as commands too: the
+engine keeps the next due time from the processor; on a :class:`SystemClock` a loop timer wakes it, on
+a :class:`ControlledClock` :meth:`increase_time` (or any move of the clock) processes what became due.
+Those commands are logged like client commands, so replay reproduces them at their original time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from engine.api import (
+    DEFAULT_TENANT,
+    ActivatedJob,
+    DecisionEvaluationResult,
+    Deployment,
+    JsonObject,
+    ProcessInstanceCreated,
+    ProcessInstanceResult,
+    Rejection,
+    RejectionType,
+    RequestTimeout,
+    Resource,
+    Topology,
+)
+from engine.clock import Clock, ControlledClock, SystemClock
+from engine.core.decisions import evaluate_decision_command
+from engine.core.deploy import Deployer
+from engine.core.log import RecordLog
+from engine.core.processor import Processor
+from engine.core.query import Query
+from engine.core.records import KEY_BASE, RecordWriter
+from engine.core.state import ElementInstance
+
+log = logging.getLogger(__name__)
+
+_TIME_COMMANDS = ("timer", "job_timeout", "job_backoff", "message_expire")
+
+
+class Engine:
+    """The embedded Zeebe-compatible engine (implements :class:`engine.api.EngineApi`)."""
+
+    def __init__(self, data_dir: Path, clock: Clock, broker_port: int) -> None:
+        self.data_dir = data_dir
+        self.clock = clock
+        self.broker_port = broker_port
+        self.log = RecordLog(data_dir)
+        self.writer = RecordWriter()
+        self.processor = Processor(self.writer)
+        self.deployer = Deployer(self.processor)
+        self.query = Query(self.log, self.processor, self.deployer, self._flush_now)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._commit: asyncio.Future[None] | None = None
+        self._job_waiters: dict[str, asyncio.Event] = {}
+        self._result_waiters: dict[int, list[asyncio.Future[dict[str, Any] | None]]] = {}
+        self._due_handle: asyncio.TimerHandle | None = None
+        self._due_at: int | None = None
+        self._closed = False
+        self._checkpoint_task: asyncio.Future[None] | None = None
+        self.replayed_commands = 0
+        self.replay_divergences = 0  # commands whose replay produced more records than the original run
+        self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "deploy": self._h_deploy,
+            "create": self._h_create,
+            "cancel": lambda a: self.processor.cancel_instance(a["key"]),
+            "activate": self._h_activate,
+            "complete": lambda a: self.processor.complete_job(a["key"], a["variables"]),
+            "fail": lambda a: self.processor.fail_job(
+                a["key"], a["retries"], a["message"], a["backoff"], a["variables"]
+            ),
+            "throw_error": lambda a: self.processor.throw_error(a["key"], a["code"], a["message"], a["variables"]),
+            "update_retries": lambda a: self.processor.update_job_retries(a["key"], a["retries"]),
+            "update_timeout": lambda a: self.processor.update_job_timeout(a["key"], a["timeout"]),
+            "set_variables": lambda a: self.processor.set_variables(a["key"], a["variables"], a["local"]),
+            "resolve": lambda a: self.processor.resolve_incident(a["key"]),
+            "publish": lambda a: self.processor.publish_message(
+                a["name"], a["correlation_key"], a["ttl"], a["message_id"], a["variables"], a["tenant_id"]
+            ),
+            "signal": lambda a: self.processor.broadcast_signal(a["name"], a["variables"]),
+            "decision": lambda a: evaluate_decision_command(self.deployer, a),
+            "timer": lambda a: self.processor.trigger_timer(a["key"]),
+            "job_timeout": lambda a: self.processor.job_timeout(a["key"]),
+            "job_backoff": lambda a: self.processor.job_backoff(a["key"]),
+            "message_expire": lambda a: self.processor.expire_message(a["key"]),
+        }
+        self.processor.on_jobs_available = self._jobs_available
+        self.processor.on_due_added = self._due_added
+        self.processor.on_process_ended = self._process_ended
+
+    # ------------------------------------------------------------------------------------------
+    # lifecycle
+    # ------------------------------------------------------------------------------------------
+    @classmethod
+    async def open(cls, data_dir: Path, clock: Clock | None = None, *, broker_port: int = 26500) -> Engine:
+        """Open (or create) the engine in ``data_dir``, replaying its command log to rebuild state."""
+        engine = cls(Path(data_dir), clock or SystemClock(), broker_port)
+        engine._loop = asyncio.get_running_loop()
+        engine._replay()
+        if isinstance(engine.clock, ControlledClock):
+            engine.clock.add_listener(engine._clock_moved)
+        engine._schedule_due()
+        return engine
+
+    def _replay(self) -> None:
+        w = self.writer
+        w.replaying = True
+        count = 0
+        self.replay_divergences = 0
+        try:
+            for position, timestamp, kind, payload in self.log.commands():
+                args = json.loads(payload)
+                if w.position > position - 1:
+                    # the code replays this log differently from the code that wrote it (e.g. an upgrade)
+                    self.replay_divergences += 1
+                    log.warning("replay diverged before the command at position %d (%s)", position, kind)
+                w.position = position - 1
+                w.key_counter = args.pop("_key")
+                w.now = timestamp
+                w.source_position = -1
+                try:
+                    self._handlers[kind](args)
+                    self.processor.drain()
+                except Rejection:
+                    log.warning("replayed command %s at position %d was rejected", kind, position)
+                except Exception:
+                    log.exception("replaying command %s at position %d failed", kind, position)
+                    self.processor.queue.clear()
+                count += 1
+        finally:
+            w.replaying = False
+        w.position = max(w.position, self.log.last_position())
+        # never hand out a key that a record already carries, whatever the replay did
+        w.key_counter = max(w.key_counter, self.log.last_key() - KEY_BASE)
+        self.replayed_commands = count
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._flush_now()
+        self._closed = True
+        if isinstance(self.clock, ControlledClock):
+            self.clock.remove_listener(self._clock_moved)
+        if self._due_handle is not None:
+            self._due_handle.cancel()
+        if self._checkpoint_task is not None:
+            await asyncio.wait([self._checkpoint_task])
+        self.log.close()
+
+    def topology(self) -> Topology:
+        return Topology(broker_port=self.broker_port)
+
+    # ------------------------------------------------------------------------------------------
+    # command execution and group commit
+    # ------------------------------------------------------------------------------------------
+    def _execute(self, kind: str, args: dict[str, Any]) -> Any:
+        if self._closed:
+            raise Rejection(RejectionType.PROCESSING_ERROR, "the engine is closed")
+        w = self.writer
+        w.now = self.clock.now_ms()
+        w.source_position = -1
+        start_position = w.position + 1
+        key_counter = w.key_counter
+        try:
+            result = self._handlers[kind](args)
+            self.processor.drain()
+        except Rejection:
+            self.processor.queue.clear()
+            self._schedule_commit()
+            raise
+        except Exception as exc:
+            # State may be partly changed: log the command so replay reproduces the same state.
+            log.exception("processing %s failed", kind)
+            self.processor.queue.clear()
+            w.log_command(start_position, kind, dict(args, _key=key_counter))
+            self._schedule_commit()
+            raise Rejection(RejectionType.PROCESSING_ERROR, f"Failed to process {kind} command: {exc}") from exc
+        w.log_command(start_position, kind, dict(args, _key=key_counter))
+        return result
+
+    def _schedule_commit(self) -> asyncio.Future[None]:
+        if self._commit is None:
+            assert self._loop is not None
+            self._commit = self._loop.create_future()
+            self._loop.call_soon(self._flush)
+        return self._commit
+
+    def _flush(self) -> None:
+        future, self._commit = self._commit, None
+        if self._closed:  # close() already committed everything
+            if future is not None and not future.done():
+                future.set_result(None)
+            return
+        try:
+            rows, commands = self.writer.take()
+            if rows or commands:
+                self.log.append(rows, commands)
+        except Exception as exc:
+            log.exception("group commit failed")
+            if future is not None and not future.done():
+                future.set_exception(exc)
+            return
+        if future is not None and not future.done():
+            future.set_result(None)
+        if self.log.wants_checkpoint() and self._loop is not None:
+            self.log.checkpointing = True
+            self._checkpoint_task = self._loop.run_in_executor(None, self.log.checkpoint)
+
+    def _flush_now(self) -> None:
+        """Commit pending records immediately (readers such as ``query`` need them in the log)."""
+        if self.writer.rows or self.writer.command_rows:
+            if self._commit is not None:
+                self._flush()
+            else:
+                rows, commands = self.writer.take()
+                self.log.append(rows, commands)
+
+    async def _run(self, kind: str, args: dict[str, Any]) -> Any:
+        try:
+            result = self._execute(kind, args)
+        except Rejection:
+            await asyncio.shield(self._schedule_commit())
+            raise
+        await asyncio.shield(self._schedule_commit())
+        return result
+
+    # ------------------------------------------------------------------------------------------
+    # time
+    # ------------------------------------------------------------------------------------------
+    def _due_added(self, due: int) -> None:
+        if self._due_at is None or due < self._due_at:
+            self._loop_call_soon(self._schedule_due)
+
+    def _loop_call_soon(self, callback: Callable[[], None]) -> None:
+        if self._loop is not None and not self._closed and not self.writer.replaying:
+            self._loop.call_soon(callback)
+
+    def _schedule_due(self) -> None:
+        if self._closed:
+            return
+        due = self.processor.next_due()
+        if due is None:
+            self._due_at = None
+            return
+        if isinstance(self.clock, ControlledClock):
+            self._due_at = due
+            if due <= self.clock.now_ms():
+                self._process_due()
+            return
+        if self._due_at == due and self._due_handle is not None:
+            return
+        if self._due_handle is not None:
+            self._due_handle.cancel()
+        assert self._loop is not None
+        delay = max(0.0, (due - self.clock.now_ms()) / 1000)
+        self._due_at = due
+        self._due_handle = self._loop.call_later(delay, self._on_due_timer)
+
+    def _on_due_timer(self) -> None:
+        self._due_handle = None
+        self._due_at = None
+        self._process_due()
+
+    def _process_due(self) -> None:
+        """Run every command that is due now (each logged, like a client command)."""
+        if self._closed:
+            return
+        processed = False
+        while True:
+            item = self.processor.pop_due(self.clock.now_ms())
+            if item is None:
+                break
+            kind, key = item
+            try:
+                self._execute(kind, {"key": key})
+            except Rejection as exc:
+                log.error("time-triggered %s for %d failed: %s", kind, key, exc.reason)
+            processed = True
+        if processed:
+            self._schedule_commit()
+        self._due_at = None
+        if not isinstance(self.clock, ControlledClock):
+            self._schedule_due()
+
+    def _clock_moved(self) -> None:
+        self._loop_call_soon(self._process_due)
+
+    async def increase_time(self, delta: timedelta) -> None:
+        """Advance the controlled clock and process every timer, time-out and back-off that became due."""
+        if not isinstance(self.clock, ControlledClock):
+            raise TypeError("increase_time needs the engine to run on a ControlledClock")
+        self.clock.advance(delta)
+        self._process_due()
+        await asyncio.shield(self._schedule_commit())
+
+    # ------------------------------------------------------------------------------------------
+    # waiting
+    # ------------------------------------------------------------------------------------------
+    def _jobs_available(self, job_type: str) -> None:
+        event = self._job_waiters.pop(job_type, None)
+        if event is not None:
+            event.set()
+
+    def _process_ended(self, root: ElementInstance, variables: dict[str, Any] | None) -> None:
+        waiters = self._result_waiters.pop(root.key, None)
+        if not waiters:
+            return
+
+        def answer(_: object) -> None:  # only once the completion is committed
+            for future in waiters:
+                if not future.done():
+                    future.set_result(variables)
+
+        self._schedule_commit().add_done_callback(answer)
+
+    async def wait_for_jobs(self, job_type: str, timeout_s: float) -> bool:
+        if self.processor.has_activatable(job_type):
+            return True
+        event = self._job_waiters.get(job_type)
+        if event is None:
+            event = self._job_waiters[job_type] = asyncio.Event()
+        try:
+            await asyncio.wait_for(event.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
+    # ------------------------------------------------------------------------------------------
+    # commands (engine/api.py)
+    # ------------------------------------------------------------------------------------------
+    def _h_deploy(self, a: dict[str, Any]) -> Deployment:
+        resources = [Resource(r["name"], base64.b64decode(r["content"])) for r in a["resources"]]
+        return self.deployer.deploy(resources, a["tenant_id"])
+
+    async def deploy(self, resources: Sequence[Resource], tenant_id: str = DEFAULT_TENANT) -> Deployment:
+        encoded = [{"name": r.name, "content": base64.b64encode(r.content).decode()} for r in resources]
+        result: Deployment = await self._run("deploy", {"resources": encoded, "tenant_id": tenant_id})
+        return result
+
+    def _h_create(self, a: dict[str, Any]) -> ProcessInstanceCreated:
+        return self.processor.create_instance(
+            bpmn_process_id=a["bpmn_process_id"],
+            process_definition_key=a["process_definition_key"],
+            version=a["version"],
+            variables=a["variables"],
+            start_element_ids=a["start_element_ids"],
+            tenant_id=a["tenant_id"],
+        )
+
+    def _create_args(
+        self,
+        bpmn_process_id: str | None,
+        process_definition_key: int | None,
+        version: int,
+        variables: JsonObject | None,
+        start_element_ids: Sequence[str],
+        tenant_id: str,
+    ) -> dict[str, Any]:
+        return {
+            "bpmn_process_id": bpmn_process_id,
+            "process_definition_key": process_definition_key,
+            "version": version,
+            "variables": variables or {},
+            "start_element_ids": list(start_element_ids),
+            "tenant_id": tenant_id or DEFAULT_TENANT,
+        }
+
+    async def create_process_instance(
+        self,
+        *,
+        bpmn_process_id: str | None = None,
+        process_definition_key: int | None = None,
+        version: int = -1,
+        variables: JsonObject | None = None,
+        start_element_ids: Sequence[str] = (),
+        tenant_id: str = DEFAULT_TENANT,
+    ) -> ProcessInstanceCreated:
+        args = self._create_args(
+            bpmn_process_id, process_definition_key, version, variables, start_element_ids, tenant_id
+        )
+        result: ProcessInstanceCreated = await self._run("create", args)
+        return result
+
+    async def create_process_instance_with_result(
+        self,
+        *,
+        bpmn_process_id: str | None = None,
+        process_definition_key: int | None = None,
+        version: int = -1,
+        variables: JsonObject | None = None,
+        start_element_ids: Sequence[str] = (),
+        tenant_id: str = DEFAULT_TENANT,
+        request_timeout_ms: int = 0,
+        fetch_variables: Sequence[str] = (),
+    ) -> ProcessInstanceResult:
+        assert self._loop is not None
+        args = self._create_args(
+            bpmn_process_id, process_definition_key, version, variables, start_element_ids, tenant_id
+        )
+        future: asyncio.Future[dict[str, Any] | None] = self._loop.create_future()
+        try:
+            created: ProcessInstanceCreated = self._execute("create", args)
+        except Rejection:
+            await asyncio.shield(self._schedule_commit())
+            raise
+        if created.process_instance_key in self.processor.instances:
+            self._result_waiters.setdefault(created.process_instance_key, []).append(future)
+        else:  # completed within the creating command
+            future.set_result(self.query.instance_variables(created.process_instance_key))
+        await asyncio.shield(self._schedule_commit())
+        timeout = request_timeout_ms / 1000 if request_timeout_ms > 0 else None
+        try:
+            variables_out = await asyncio.wait_for(future, timeout)
+        except TimeoutError as exc:
+            raise RequestTimeout(
+                f"Expected to complete process instance '{created.process_instance_key}' within "
+                f"{request_timeout_ms} ms, but it did not"
+            ) from exc
+        if variables_out is None:
+            raise Rejection(
+                RejectionType.INVALID_STATE,
+                f"Expected to complete process instance '{created.process_instance_key}', but it was terminated",
+            )
+        if fetch_variables:
+            variables_out = {k: v for k, v in variables_out.items() if k in set(fetch_variables)}
+        return ProcessInstanceResult(
+            created.process_definition_key,
+            created.bpmn_process_id,
+            created.version,
+            created.process_instance_key,
+            created.tenant_id,
+            variables_out,
+        )
+
+    async def cancel_process_instance(self, process_instance_key: int) -> None:
+        await self._run("cancel", {"key": process_instance_key})
+
+    def _h_activate(self, a: dict[str, Any]) -> list[ActivatedJob]:
+        jobs = self.processor.activate_jobs(a["type"], a["worker"], a["timeout"], a["max"], a["tenant_ids"])
+        if self.writer.replaying:
+            return []
+        fetch = set(a["fetch"]) if a["fetch"] else None
+        result = []
+        for job in jobs:
+            inst = job.element_instance
+            process = inst.process
+            variables = self.processor.vars.visible(inst)
+            if fetch is not None:
+                variables = {k: v for k, v in variables.items() if k in fetch}
+            result.append(
+                ActivatedJob(
+                    key=job.key,
+                    type=job.type,
+                    process_instance_key=inst.process_instance_key,
+                    bpmn_process_id=process.bpmn_process_id,
+                    process_definition_version=process.version,
+                    process_definition_key=process.key,
+                    element_id=inst.element.id,
+                    element_instance_key=inst.key,
+                    custom_headers=dict(job.custom_headers),
+                    worker=job.worker,
+                    retries=job.retries,
+                    deadline=job.deadline,
+                    variables=variables,
+                    tenant_id=job.tenant_id,
+                )
+            )
+        return result
+
+    async def activate_jobs(
+        self,
+        *,
+        job_type: str,
+        worker: str,
+        timeout_ms: int,
+        max_jobs: int,
+        fetch_variables: Sequence[str] = (),
+        tenant_ids: Sequence[str] = (),
+    ) -> list[ActivatedJob]:
+        if not self.processor.has_activatable(job_type):
+            return []  # nothing to activate: no command, no record (Zeebe's gateway also skips empty batches)
+        args = {
+            "type": job_type,
+            "worker": worker,
+            "timeout": timeout_ms,
+            "max": max_jobs,
+            "fetch": list(fetch_variables),
+            "tenant_ids": list(tenant_ids),
+        }
+        result: list[ActivatedJob] = await self._run("activate", args)
+        return result
+
+    async def complete_job(self, job_key: int, variables: JsonObject | None = None) -> None:
+        await self._run("complete", {"key": job_key, "variables": variables or {}})
+
+    async def fail_job(
+        self,
+        job_key: int,
+        *,
+        retries: int,
+        error_message: str = "",
+        retry_backoff_ms: int = 0,
+        variables: JsonObject | None = None,
+    ) -> None:
+        await self._run(
+            "fail",
+            {
+                "key": job_key,
+                "retries": retries,
+                "message": error_message,
+                "backoff": retry_backoff_ms,
+                "variables": variables or {},
+            },
+        )
+
+    async def throw_error(
+        self, job_key: int, *, error_code: str, error_message: str = "", variables: JsonObject | None = None
+    ) -> None:
+        await self._run(
+            "throw_error", {"key": job_key, "code": error_code, "message": error_message, "variables": variables or {}}
+        )
+
+    async def update_job_retries(self, job_key: int, retries: int) -> None:
+        await self._run("update_retries", {"key": job_key, "retries": retries})
+
+    async def update_job_timeout(self, job_key: int, timeout_ms: int) -> None:
+        await self._run("update_timeout", {"key": job_key, "timeout": timeout_ms})
+
+    async def set_variables(self, element_instance_key: int, variables: JsonObject, *, local: bool) -> int:
+        result: int = await self._run(
+            "set_variables", {"key": element_instance_key, "variables": variables, "local": local}
+        )
+        return result
+
+    async def resolve_incident(self, incident_key: int) -> None:
+        await self._run("resolve", {"key": incident_key})
+
+    async def publish_message(
+        self,
+        *,
+        name: str,
+        correlation_key: str,
+        time_to_live_ms: int,
+        message_id: str = "",
+        variables: JsonObject | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+    ) -> int:
+        result: int = await self._run(
+            "publish",
+            {
+                "name": name,
+                "correlation_key": correlation_key,
+                "ttl": max(0, time_to_live_ms),
+                "message_id": message_id,
+                "variables": variables or {},
+                "tenant_id": tenant_id or DEFAULT_TENANT,
+            },
+        )
+        return result
+
+    async def broadcast_signal(self, signal_name: str, variables: JsonObject | None = None) -> int:
+        result: int = await self._run("signal", {"name": signal_name, "variables": variables or {}})
+        return result
+
+    async def evaluate_decision(
+        self,
+        *,
+        decision_key: int | None = None,
+        decision_id: str | None = None,
+        variables: JsonObject | None = None,
+        tenant_id: str = DEFAULT_TENANT,
+    ) -> DecisionEvaluationResult:
+        result: DecisionEvaluationResult = await self._run(
+            "decision",
+            {
+                "decision_key": decision_key,
+                "decision_id": decision_id,
+                "variables": variables or {},
+                "tenant_id": tenant_id or DEFAULT_TENANT,
+            },
+        )
+        return result

@@ -1,0 +1,299 @@
+"""Read-only views for the test API and the CLI, folded from the record log.
+
+History (completed instances, resolved incidents, completed jobs) is only in the log, so the views
+read it: the engine first commits what is pending, then the view folds the relevant records. Deployed
+resources come from the in-memory deployment state. Nothing here changes the engine.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from engine.api import DecisionMetadata, FormMetadata, ProcessMetadata
+from engine.core.log import RecordLog
+
+if TYPE_CHECKING:
+    from engine.core.deploy import Deployer
+    from engine.core.processor import Processor
+
+
+@dataclass(frozen=True)
+class ProcessInstanceView:
+    key: int
+    bpmn_process_id: str
+    version: int
+    process_definition_key: int
+    state: str  # "ACTIVE" | "COMPLETED" | "TERMINATED"
+    parent_process_instance_key: int
+    started_at: int  # epoch ms
+    ended_at: int | None
+
+
+@dataclass(frozen=True)
+class ElementInstanceView:
+    key: int
+    process_instance_key: int
+    element_id: str
+    element_type: str
+    state: str  # the last lifecycle intent, e.g. "ELEMENT_ACTIVATED"
+    flow_scope_key: int
+    activated_at: int
+    ended_at: int | None
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    key: int
+    error_type: str
+    error_message: str
+    element_id: str
+    element_instance_key: int
+    job_key: int
+    process_instance_key: int
+    state: str  # "ACTIVE" | "RESOLVED"
+
+
+@dataclass(frozen=True)
+class JobView:
+    key: int
+    type: str
+    state: str  # the last JOB intent: CREATED, ACTIVATED (from a batch), FAILED, COMPLETED, ...
+    retries: int
+    element_id: str
+    element_instance_key: int
+    process_instance_key: int
+    worker: str
+    deadline: int
+    error_message: str
+
+
+_ENDED = {"ELEMENT_COMPLETED": "COMPLETED", "ELEMENT_TERMINATED": "TERMINATED"}
+
+
+class Query:
+    def __init__(self, log: RecordLog, processor: Processor, deployer: Deployer, flush: Callable[[], None]) -> None:
+        self._log = log
+        self._processor = processor
+        self._deployer = deployer
+        self._flush = flush
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        self._flush()
+        return [json.loads(row[0]) for row in self._log.query(sql, params)]
+
+    # -- records -------------------------------------------------------------------------------
+    def records(
+        self,
+        *,
+        value_type: str | None = None,
+        intent: str | None = None,
+        process_instance_key: int | None = None,
+        after_position: int = 0,
+    ) -> Iterator[dict[str, Any]]:
+        """Records in log order, optionally filtered (exporter shape, as docs/contracts.md describes)."""
+        clauses, params = ["position > ?"], [after_position]
+        if value_type:
+            clauses.append("value_type = ?")
+            params.append(value_type)  # type: ignore[arg-type]
+        if intent:
+            clauses.append("intent = ?")
+            params.append(intent)  # type: ignore[arg-type]
+        if process_instance_key is not None:
+            clauses.append("process_instance_key = ?")
+            params.append(process_instance_key)
+        sql = f"SELECT json FROM records WHERE {' AND '.join(clauses)} ORDER BY position"
+        yield from self._rows(sql, tuple(params))
+
+    # -- instances -----------------------------------------------------------------------------
+    def process_instances(self) -> list[ProcessInstanceView]:
+        rows = self._rows(
+            "SELECT json FROM records WHERE value_type='PROCESS_INSTANCE' AND key = process_instance_key "
+            "AND record_type='EVENT' ORDER BY position"
+        )
+        return list(self._fold_instances(rows).values())
+
+    def process_instance(self, key: int) -> ProcessInstanceView | None:
+        rows = self._rows(
+            "SELECT json FROM records WHERE process_instance_key=? AND key=? AND value_type='PROCESS_INSTANCE' "
+            "AND record_type='EVENT' ORDER BY position",
+            (key, key),
+        )
+        return self._fold_instances(rows).get(key)
+
+    @staticmethod
+    def _fold_instances(rows: list[dict[str, Any]]) -> dict[int, ProcessInstanceView]:
+        views: dict[int, ProcessInstanceView] = {}
+        for record in rows:
+            value = record["value"]
+            if value.get("bpmnElementType") != "PROCESS":
+                continue
+            key = record["key"]
+            previous = views.get(key)
+            ended = _ENDED.get(record["intent"])
+            views[key] = ProcessInstanceView(
+                key=key,
+                bpmn_process_id=value["bpmnProcessId"],
+                version=value["version"],
+                process_definition_key=value["processDefinitionKey"],
+                state=ended or "ACTIVE",
+                parent_process_instance_key=value.get("parentProcessInstanceKey", -1),
+                started_at=previous.started_at if previous else record["timestamp"],
+                ended_at=record["timestamp"] if ended else None,
+            )
+        return views
+
+    def element_instances(self, process_instance_key: int) -> list[ElementInstanceView]:
+        rows = self._rows(
+            "SELECT json FROM records WHERE process_instance_key=? AND value_type='PROCESS_INSTANCE' "
+            "AND record_type='EVENT' ORDER BY position",
+            (process_instance_key,),
+        )
+        views: dict[int, ElementInstanceView] = {}
+        for record in rows:
+            value = record["value"]
+            if value["bpmnElementType"] in ("SEQUENCE_FLOW", "PROCESS"):
+                continue
+            key = record["key"]
+            previous = views.get(key)
+            intent = record["intent"]
+            views[key] = ElementInstanceView(
+                key=key,
+                process_instance_key=process_instance_key,
+                element_id=value["elementId"],
+                element_type=value["bpmnElementType"],
+                state=intent,
+                flow_scope_key=value["flowScopeKey"],
+                activated_at=previous.activated_at if previous else record["timestamp"],
+                ended_at=record["timestamp"] if intent in _ENDED else None,
+            )
+        return list(views.values())
+
+    # -- variables -----------------------------------------------------------------------------
+    def variables(self, scope_key: int) -> dict[str, Any]:
+        """The variables of one scope (the latest value of each), including ended scopes."""
+        alive = self._processor.instances.get(scope_key)
+        if alive is not None:
+            return self.variables_by_scope(alive.process_instance_key).get(scope_key, {})
+        rows = self._rows(
+            "SELECT json FROM records WHERE value_type='VARIABLE' AND record_type='EVENT' "
+            "AND json_extract(json, '$.value.scopeKey') = ? ORDER BY position",
+            (scope_key,),
+        )
+        return {r["value"]["name"]: json.loads(r["value"]["value"]) for r in rows}
+
+    def instance_variables(self, process_instance_key: int) -> dict[str, Any]:
+        """The process instance's root scope variables."""
+        return self.variables_by_scope(process_instance_key).get(process_instance_key, {})
+
+    def variables_by_scope(self, process_instance_key: int) -> dict[int, dict[str, Any]]:
+        rows = self._rows(
+            "SELECT json FROM records WHERE process_instance_key=? AND value_type='VARIABLE' "
+            "AND record_type='EVENT' ORDER BY position",
+            (process_instance_key,),
+        )
+        scopes: dict[int, dict[str, Any]] = {}
+        for record in rows:
+            value = record["value"]
+            scopes.setdefault(value["scopeKey"], {})[value["name"]] = json.loads(value["value"])
+        return scopes
+
+    # -- incidents and jobs --------------------------------------------------------------------
+    def incidents(self, process_instance_key: int | None = None, *, active_only: bool = False) -> list[IncidentView]:
+        if process_instance_key is None:
+            rows = self._rows(
+                "SELECT json FROM records WHERE value_type='INCIDENT' AND record_type='EVENT' ORDER BY position"
+            )
+        else:
+            rows = self._rows(
+                "SELECT json FROM records WHERE process_instance_key=? AND value_type='INCIDENT' "
+                "AND record_type='EVENT' ORDER BY position",
+                (process_instance_key,),
+            )
+        views: dict[int, IncidentView] = {}
+        for record in rows:
+            value = record["value"]
+            views[record["key"]] = IncidentView(
+                key=record["key"],
+                error_type=value["errorType"],
+                error_message=value["errorMessage"],
+                element_id=value["elementId"],
+                element_instance_key=value["elementInstanceKey"],
+                job_key=value["jobKey"],
+                process_instance_key=value["processInstanceKey"],
+                state="RESOLVED" if record["intent"] == "RESOLVED" else "ACTIVE",
+            )
+        result = list(views.values())
+        return [v for v in result if v.state == "ACTIVE"] if active_only else result
+
+    def jobs(self, process_instance_key: int | None = None, *, job_type: str | None = None) -> list[JobView]:
+        if process_instance_key is None:
+            rows = self._rows(
+                "SELECT json FROM records WHERE value_type IN ('JOB','JOB_BATCH') AND record_type='EVENT' "
+                "ORDER BY position"
+            )
+        else:
+            rows = self._rows(
+                "SELECT json FROM records WHERE value_type IN ('JOB','JOB_BATCH') AND record_type='EVENT' AND "
+                "(process_instance_key=? OR value_type='JOB_BATCH') ORDER BY position",
+                (process_instance_key,),
+            )
+        views: dict[int, JobView] = {}
+        for record in rows:
+            if record["valueType"] == "JOB_BATCH":
+                for key, job in zip(record["value"]["jobKeys"], record["value"]["jobs"], strict=False):
+                    if process_instance_key is None or job["processInstanceKey"] == process_instance_key:
+                        views[key] = self._job_view(key, "ACTIVATED", job)
+                continue
+            views[record["key"]] = self._job_view(record["key"], record["intent"], record["value"])
+        result = list(views.values())
+        return [j for j in result if j.type == job_type] if job_type else result
+
+    @staticmethod
+    def _job_view(key: int, state: str, value: dict[str, Any]) -> JobView:
+        return JobView(
+            key=key,
+            type=value["type"],
+            state=state,
+            retries=value["retries"],
+            element_id=value["elementId"],
+            element_instance_key=value["elementInstanceKey"],
+            process_instance_key=value["processInstanceKey"],
+            worker=value["worker"],
+            deadline=value["deadline"],
+            error_message=value["errorMessage"],
+        )
+
+    # -- deployments ---------------------------------------------------------------------------
+    def processes(self) -> list[ProcessMetadata]:
+        return [
+            ProcessMetadata(p.bpmn_process_id, p.version, p.key, p.resource_name, p.tenant_id)
+            for versions in self._processor.processes_by_id.values()
+            for p in versions
+        ]
+
+    def process_xml(self, process_definition_key: int) -> bytes | None:
+        process = self._processor.processes_by_key.get(process_definition_key)
+        return process.resource if process else None
+
+    def decisions(self) -> list[DecisionMetadata]:
+        return [
+            DecisionMetadata(
+                d.decision_id, d.name, d.version, d.key, d.requirements_id, d.requirements_key, d.tenant_id
+            )
+            for versions in self._deployer.decisions_by_id.values()
+            for d in versions
+        ]
+
+    def forms(self) -> list[FormMetadata]:
+        return [
+            FormMetadata(f.form_id, f.version, f.key, f.resource_name, f.tenant_id)
+            for versions in self._deployer.forms_by_id.values()
+            for f in versions
+        ]
+
+    def form(self, form_id: str, tenant_id: str = "<default>") -> dict[str, Any] | None:
+        versions = self._deployer.forms_by_id.get((form_id, tenant_id))
+        return json.loads(versions[-1].resource) if versions else None

@@ -1,0 +1,193 @@
+"""The engine's runtime state: what is alive now (history lives in the record log).
+
+Plain mutable objects with slots; only the processor changes them. Everything here is rebuilt on open
+by replaying the command log, so nothing in this module is persisted on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.api import DEFAULT_TENANT
+from engine.model.bpmn import Element, Process
+
+# element instance states (Zeebe's lifecycle)
+ACTIVATING = "ELEMENT_ACTIVATING"
+ACTIVATED = "ELEMENT_ACTIVATED"
+COMPLETING = "ELEMENT_COMPLETING"
+COMPLETED = "ELEMENT_COMPLETED"
+TERMINATING = "ELEMENT_TERMINATING"
+TERMINATED = "ELEMENT_TERMINATED"
+
+# job states
+JOB_ACTIVATABLE = "ACTIVATABLE"
+JOB_ACTIVATED = "ACTIVATED"
+JOB_FAILED = "FAILED"
+JOB_ERROR_THROWN = "ERROR_THROWN"
+
+
+@dataclass(eq=False)
+class DeployedProcess:
+    key: int
+    bpmn_process_id: str
+    version: int
+    resource_name: str
+    checksum: str
+    model: Process
+    resource: bytes
+    deployment_key: int
+    tenant_id: str = DEFAULT_TENANT
+
+
+@dataclass(eq=False)
+class ElementInstance:
+    """One activation of an element (the process instance itself is one, with key = instance key)."""
+
+    key: int
+    element: Element
+    process: DeployedProcess
+    process_instance_key: int
+    flow_scope: ElementInstance | None
+    element_type: str  # differs from element.element_type for a multi-instance body
+    state: str = ACTIVATING
+    children: dict[int, ElementInstance] = field(default_factory=dict)
+    active_flows: int = 0  # tokens on their way (queued activations) or waiting at a joining gateway
+    join_tokens: dict[str, dict[str, int]] = field(default_factory=dict)
+    epoch: int = 0  # bumped when an interrupting event terminates the scope's children
+    interrupted: bool = False
+    job_key: int = 0
+    timer_keys: list[int] = field(default_factory=list)
+    subscription_keys: list[int] = field(default_factory=list)
+    signal_keys: list[int] = field(default_factory=list)
+    called_instance_key: int = 0
+    temp_variables: dict[str, Any] | None = None
+    chosen_flows: list[str] | None = None
+    incident_key: int = 0
+    triggered: bool = False  # a catch event activated by an event-based gateway that already fired
+    record_value: dict[str, Any] | None = None  # the PROCESS_INSTANCE record value, built once
+    # multi-instance body
+    mi_items: list[Any] | None = None
+    mi_next: int = 0
+    mi_completed: int = 0
+    loop_counter: int = 0
+    # process root
+    parent_process_instance_key: int = -1
+    parent_element_instance_key: int = -1
+    on_end: list[Callable[[ElementInstance], None]] = field(default_factory=list)
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (ACTIVATING, ACTIVATED, COMPLETING)
+
+
+@dataclass(eq=False)
+class Job:
+    key: int
+    type: str
+    element_instance: ElementInstance
+    retries: int
+    custom_headers: dict[str, str]
+    state: str = JOB_ACTIVATABLE
+    worker: str = ""
+    deadline: int = -1
+    error_message: str = ""
+    error_code: str = ""
+    retry_backoff: int = 0
+    recurring_time: int = -1
+    incident_key: int = 0
+    tenant_id: str = DEFAULT_TENANT
+
+
+@dataclass(eq=False)
+class Timer:
+    key: int
+    due: int
+    repetitions: int
+    interval: str
+    element_id: str  # the catch element (boundary, catch event, start event)
+    process: DeployedProcess
+    element_instance: ElementInstance | None  # None for a timer start event
+    catch: Element
+
+
+@dataclass(eq=False)
+class Message:
+    key: int
+    name: str
+    correlation_key: str
+    variables: dict[str, Any]
+    deadline: int
+    time_to_live: int
+    message_id: str
+    tenant_id: str
+    correlated_processes: set[str] = field(default_factory=set)
+
+
+@dataclass(eq=False)
+class MessageSubscription:
+    """An open message subscription of an element instance (catch event, boundary, event sub-process)."""
+
+    key: int
+    name: str
+    correlation_key: str
+    owner: ElementInstance
+    catch: Element
+    interrupting: bool
+    tenant_id: str = DEFAULT_TENANT
+
+
+@dataclass(eq=False)
+class SignalSubscription:
+    key: int
+    name: str
+    owner: ElementInstance | None  # None for a signal start event
+    catch: Element
+    process: DeployedProcess
+
+
+@dataclass(eq=False)
+class Incident:
+    key: int
+    error_type: str
+    error_message: str
+    element_instance: ElementInstance
+    job_key: int = -1
+    retry: Callable[[], None] | None = None
+
+
+@dataclass(eq=False)
+class DeployedDecision:
+    key: int
+    decision_id: str
+    name: str
+    version: int
+    requirements_key: int
+    requirements_id: str
+    model: Any  # the engine.dmn decision requirements graph
+    tenant_id: str = DEFAULT_TENANT
+
+
+@dataclass(eq=False)
+class DeployedDrg:
+    key: int
+    drg_id: str
+    name: str
+    version: int
+    resource_name: str
+    checksum: str
+    model: Any
+    resource: bytes
+    tenant_id: str = DEFAULT_TENANT
+
+
+@dataclass(eq=False)
+class DeployedForm:
+    key: int
+    form_id: str
+    version: int
+    resource_name: str
+    checksum: str
+    resource: bytes
+    tenant_id: str = DEFAULT_TENANT

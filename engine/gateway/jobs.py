@@ -1,0 +1,264 @@
+"""Long polling and job streaming: who gets the next activatable job of a type.
+
+Zeebe's gateway parks an ActivateJobs request that found nothing until a job of its type becomes
+activatable or the request's long-polling timeout passes (Zeebe docs, "Job workers" → "Long polling"),
+and a StreamActivatedJobs stream receives jobs as they appear ("Job streaming"). Both are served here
+by one dispatcher task per job type that waits on :meth:`engine.api.EngineApi.wait_for_jobs` (an
+engine event, no sleep-polling) and then hands jobs to the waiting requests in arrival order. A
+request that was served goes to the back of the line (a stream re-queues, a poll ends), so several
+workers polling the same type share the jobs fairly instead of the fastest one taking everything.
+
+Jobs activated for a request whose client has gone away in the meantime are given back at once
+(FailJob with unchanged retries and no back-off) so that another worker can take them, instead of
+waiting out the job timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+
+from engine.api import ActivatedJob, EngineApi, Rejection
+
+log = logging.getLogger(__name__)
+
+STREAM_BATCH = 32
+"""Jobs handed to one stream per turn; a stream is re-queued behind other waiters after each turn."""
+
+_MIN_IDLE_PASS_S = 0.05
+"""Pause when wake-ups repeatedly find activatable jobs that none of the waiting requests may take."""
+
+_IDLE_WAIT_S = 60.0
+"""How long the dispatcher waits for news while only streams (which have no deadline) are waiting."""
+
+
+@dataclass(frozen=True)
+class ActivationRequest:
+    """What one ActivateJobs/StreamActivatedJobs request asks the engine for."""
+
+    job_type: str
+    worker: str
+    timeout_ms: int
+    max_jobs: int
+    fetch_variables: tuple[str, ...] = ()
+    tenant_ids: tuple[str, ...] = ()
+
+
+@dataclass(eq=False)
+class _Waiter:
+    request: ActivationRequest
+    deliver: Callable[[list[ActivatedJob]], bool]
+    """Hands jobs over; returns False if the receiver has gone (the jobs are then given back)."""
+    deadline: float | None  # loop time; None for streams
+    persistent: bool  # a stream stays in line after being served
+    on_close: Callable[[], None] | None = None  # ends a stream when the gateway shuts down
+    idle: bool = True  # False while the dispatcher is activating jobs for this waiter
+
+
+@dataclass(eq=False)
+class _Line:
+    job_type: str
+    waiters: deque[_Waiter] = field(default_factory=deque)
+    task: asyncio.Task[None] | None = None
+
+
+class JobDispatcher:
+    """Serves long polls and job streams of every job type from the engine's activatable jobs."""
+
+    def __init__(self, engine: EngineApi) -> None:
+        self._engine = engine
+        self._lines: dict[str, _Line] = {}
+        self._closed = False
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def activate(self, request: ActivationRequest, long_poll_s: float) -> list[ActivatedJob]:
+        """Activate up to ``request.max_jobs`` jobs, waiting up to ``long_poll_s`` for the first ones.
+
+        ``long_poll_s <= 0`` answers at once with whatever is activatable (possibly nothing).
+        """
+        line = self._line(request.job_type)
+        if long_poll_s <= 0 or self._closed:
+            return await self._activate_now(request)
+        if not line.waiters:
+            # Nobody is queued ahead of this request: take what is activatable now.
+            jobs = await self._activate_now(request)
+            if jobs:
+                return jobs
+        loop = asyncio.get_running_loop()
+        result: asyncio.Future[list[ActivatedJob]] = loop.create_future()
+
+        def deliver(jobs: list[ActivatedJob]) -> bool:
+            if result.done():
+                return False
+            result.set_result(jobs)
+            return True
+
+        waiter = _Waiter(request, deliver, deadline=loop.time() + long_poll_s, persistent=False)
+        self._enqueue(line, waiter)
+        try:
+            await asyncio.wait({result}, timeout=long_poll_s)
+            if not result.done() and not waiter.idle:
+                # The dispatcher is activating jobs for this request right now: take them rather than
+                # leaving them activated for nobody.
+                await asyncio.wait({result}, timeout=5.0)
+            if result.done():
+                return result.result()
+            return []
+        finally:
+            # Also on cancellation (the client went away): jobs activated for this request from now on
+            # are refused by ``deliver`` and given back.
+            if not result.done():
+                result.cancel()
+            self._remove(line, waiter)
+
+    async def stream(self, request: ActivationRequest) -> AsyncIterator[ActivatedJob]:
+        """Yield jobs of ``request.job_type`` as they become activatable, until the consumer stops."""
+        line = self._line(request.job_type)
+        queue: asyncio.Queue[ActivatedJob | None] = asyncio.Queue()  # None: the gateway is closing
+        open_ = True
+
+        def deliver(jobs: list[ActivatedJob]) -> bool:
+            if not open_:
+                return False
+            for job in jobs:
+                queue.put_nowait(job)
+            return True
+
+        waiter = _Waiter(request, deliver, deadline=None, persistent=True, on_close=lambda: queue.put_nowait(None))
+        self._enqueue(line, waiter)
+        try:
+            while (job := await queue.get()) is not None:
+                yield job
+        finally:
+            open_ = False
+            self._remove(line, waiter)
+            undelivered = []
+            while not queue.empty():
+                if (job := queue.get_nowait()) is not None:
+                    undelivered.append(job)
+            if undelivered:
+                # Not awaited here: the stream's task is being cancelled. Keep a reference until done.
+                task = asyncio.get_running_loop().create_task(self._give_back(undelivered))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        """Stop every dispatcher task (server shutdown)."""
+        self._closed = True
+        for line in self._lines.values():
+            for waiter in list(line.waiters):
+                if waiter.on_close is not None:
+                    waiter.on_close()
+                elif not waiter.persistent:
+                    waiter.deliver([])  # a pending long poll ends empty, as if its timeout had passed
+        tasks = [line.task for line in self._lines.values() if line.task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _line(self, job_type: str) -> _Line:
+        line = self._lines.get(job_type)
+        if line is None:
+            line = self._lines[job_type] = _Line(job_type)
+        return line
+
+    def _enqueue(self, line: _Line, waiter: _Waiter) -> None:
+        line.waiters.append(waiter)
+        if line.task is None and not self._closed:
+            line.task = asyncio.get_running_loop().create_task(
+                self._dispatch(line), name=f"job-dispatcher:{line.job_type}"
+            )
+
+    @staticmethod
+    def _remove(line: _Line, waiter: _Waiter) -> None:
+        with contextlib.suppress(ValueError):
+            line.waiters.remove(waiter)
+
+    async def _activate_now(self, request: ActivationRequest, max_jobs: int | None = None) -> list[ActivatedJob]:
+        return await self._engine.activate_jobs(
+            job_type=request.job_type,
+            worker=request.worker,
+            timeout_ms=request.timeout_ms,
+            max_jobs=max_jobs or request.max_jobs,
+            fetch_variables=request.fetch_variables,
+            tenant_ids=request.tenant_ids,
+        )
+
+    async def _dispatch(self, line: _Line) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            empty_wakes = 0  # wake-ups in a row after which nobody could be served
+            while line.waiters:
+                if await self._serve(line):
+                    empty_wakes = 0
+                if not line.waiters:
+                    break
+                deadlines = [w.deadline for w in line.waiters if w.deadline is not None]
+                wait_s = max(deadlines) - loop.time() if len(deadlines) == len(line.waiters) else _IDLE_WAIT_S
+                if wait_s <= 0:
+                    await asyncio.sleep(0)  # every waiter's time is up; they leave on their own timeout
+                    continue
+                if empty_wakes >= 2:
+                    # The engine keeps reporting activatable jobs that nobody waiting may take (e.g.
+                    # another tenant's): pause instead of spinning on them.
+                    await asyncio.sleep(_MIN_IDLE_PASS_S)
+                if await self._engine.wait_for_jobs(line.job_type, wait_s):
+                    empty_wakes += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("job dispatcher for type %r failed; waiting requests are answered empty", line.job_type)
+            for waiter in list(line.waiters):
+                if not waiter.persistent:
+                    waiter.deliver([])
+        finally:
+            line.task = None
+
+    async def _serve(self, line: _Line) -> bool:
+        """One pass over the line in arrival order, until the activatable jobs run out; True if any served."""
+        served = False
+        exhausted: set[tuple[str, ...]] = set()  # tenant selections that found fewer jobs than asked
+        for waiter in list(line.waiters):
+            if waiter not in line.waiters or waiter.request.tenant_ids in exhausted:
+                continue
+            batch = waiter.request.max_jobs if not waiter.persistent else STREAM_BATCH
+            waiter.idle = False
+            try:
+                jobs = await self._activate_now(waiter.request, batch)
+            except Rejection as rejection:
+                log.warning("activation for %r rejected: %s", waiter.request.job_type, rejection.reason)
+                jobs = []
+            finally:
+                waiter.idle = True
+            if len(jobs) < batch:
+                exhausted.add(waiter.request.tenant_ids)
+            if not jobs:
+                continue
+            if not waiter.deliver(jobs):
+                await self._give_back(jobs)
+                continue
+            served = True
+            self._remove(line, waiter)
+            if waiter.persistent:
+                line.waiters.append(waiter)  # back of the line: other waiters get the next jobs
+        return served
+
+    async def _give_back(self, jobs: Sequence[ActivatedJob]) -> None:
+        for job in jobs:
+            try:
+                await self._engine.fail_job(
+                    job.key,
+                    retries=job.retries,
+                    error_message="job was activated for a request whose client has gone away; made activatable again",
+                    retry_backoff_ms=0,
+                )
+            except Rejection as rejection:  # completed or cancelled meanwhile: nothing to give back
+                log.info("could not give back job %d: %s", job.key, rejection.reason)

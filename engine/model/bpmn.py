@@ -1,0 +1,673 @@
+"""BPMN 2.0 XML (Zeebe 8 dialect) into an executable model.
+
+Parsing is also validation: anything the engine cannot run (an element type, an event definition, a
+missing zeebe extension) is refused here with :class:`ModelError`, naming the element id and what is
+wrong, so that an unsupported model fails at DEPLOY time and never half-way through an instance.
+FEEL expressions are compiled here too, so syntax errors are deploy-time errors as well.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+from engine.model.expressions import Expression, ExpressionSyntaxError
+from engine.model.timers import TimerFormatError, validate_static
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+_B = "{" + BPMN_NS + "}"
+_Z = "{" + ZEEBE_NS + "}"
+
+USER_TASK_JOB_TYPE = "io.camunda.zeebe:userTask"
+
+
+class ModelError(ValueError):
+    """The model cannot be deployed; the message names the element and the problem."""
+
+
+# Zeebe's BpmnElementType names, keyed by the XML tag.
+_ELEMENT_TYPES = {
+    "startEvent": "START_EVENT",
+    "endEvent": "END_EVENT",
+    "serviceTask": "SERVICE_TASK",
+    "userTask": "USER_TASK",
+    "sendTask": "SEND_TASK",
+    "receiveTask": "RECEIVE_TASK",
+    "scriptTask": "SCRIPT_TASK",
+    "manualTask": "MANUAL_TASK",
+    "businessRuleTask": "BUSINESS_RULE_TASK",
+    "task": "TASK",
+    "exclusiveGateway": "EXCLUSIVE_GATEWAY",
+    "parallelGateway": "PARALLEL_GATEWAY",
+    "inclusiveGateway": "INCLUSIVE_GATEWAY",
+    "eventBasedGateway": "EVENT_BASED_GATEWAY",
+    "subProcess": "SUB_PROCESS",
+    "callActivity": "CALL_ACTIVITY",
+    "boundaryEvent": "BOUNDARY_EVENT",
+    "intermediateCatchEvent": "INTERMEDIATE_CATCH_EVENT",
+    "intermediateThrowEvent": "INTERMEDIATE_THROW_EVENT",
+}
+_IGNORED_TAGS = {
+    "sequenceFlow",
+    "extensionElements",
+    "documentation",
+    "incoming",
+    "outgoing",
+    "laneSet",
+    "textAnnotation",
+    "association",
+    "dataObject",
+    "dataObjectReference",
+    "dataStoreReference",
+    "group",
+    "category",
+    "ioSpecification",
+    "property",
+    "dataInputAssociation",
+    "dataOutputAssociation",
+    "multiInstanceLoopCharacteristics",  # a multi-instance sub-process's own marker, read by the activity
+}
+_EVENT_DEFINITIONS = {
+    "timerEventDefinition": "TIMER",
+    "messageEventDefinition": "MESSAGE",
+    "errorEventDefinition": "ERROR",
+    "signalEventDefinition": "SIGNAL",
+    "escalationEventDefinition": "ESCALATION",
+    "terminateEventDefinition": "TERMINATE",
+    "compensateEventDefinition": "COMPENSATION",
+    "linkEventDefinition": "LINK",
+    "conditionalEventDefinition": "CONDITIONAL",
+    "cancelEventDefinition": "CANCEL",
+}
+# Which event definitions each event kind supports (anything else is rejected at deploy time).
+_SUPPORTED_EVENTS = {
+    "START_EVENT": {"NONE", "MESSAGE", "TIMER", "SIGNAL"},
+    "EVENT_SUB_START": {"MESSAGE", "TIMER", "ERROR", "SIGNAL", "ESCALATION"},
+    "END_EVENT": {"NONE", "ERROR", "TERMINATE", "MESSAGE", "SIGNAL", "ESCALATION"},
+    "BOUNDARY_EVENT": {"TIMER", "MESSAGE", "ERROR", "ESCALATION", "SIGNAL"},
+    "INTERMEDIATE_CATCH_EVENT": {"TIMER", "MESSAGE", "SIGNAL"},
+    "INTERMEDIATE_THROW_EVENT": {"NONE", "SIGNAL", "ESCALATION", "MESSAGE"},
+}
+_KNOWN_EXTENSIONS = {
+    "taskDefinition",
+    "taskHeaders",
+    "ioMapping",
+    "calledElement",
+    "calledDecision",
+    "script",
+    "subscription",
+    "formDefinition",
+    "assignmentDefinition",
+    "loopCharacteristics",
+    "properties",
+    "versionTag",
+    "userTask",
+    "taskSchedule",
+}
+JOB_TASKS = {"SERVICE_TASK", "USER_TASK", "SEND_TASK"}
+ACTIVITIES = {
+    "SERVICE_TASK",
+    "USER_TASK",
+    "SEND_TASK",
+    "RECEIVE_TASK",
+    "SCRIPT_TASK",
+    "MANUAL_TASK",
+    "BUSINESS_RULE_TASK",
+    "TASK",
+    "SUB_PROCESS",
+    "CALL_ACTIVITY",
+}
+
+
+@dataclass(eq=False)
+class SequenceFlow:
+    id: str
+    source_id: str
+    target_id: str
+    condition: Expression | None = None
+
+
+@dataclass(frozen=True)
+class Mapping:
+    source: Expression
+    target: str
+
+
+@dataclass(frozen=True)
+class TimerDef:
+    kind: str  # "date" | "duration" | "cycle"
+    expression: Expression
+
+
+@dataclass(frozen=True)
+class MessageDef:
+    name: Expression
+    correlation_key: Expression | None
+
+
+@dataclass(frozen=True)
+class MultiInstance:
+    sequential: bool
+    input_collection: Expression
+    input_element: str | None
+    output_collection: str | None
+    output_element: Expression | None
+    completion_condition: Expression | None
+
+
+@dataclass(eq=False)
+class Element:
+    """One flow element (or the process itself) with everything the processor needs to run it."""
+
+    id: str
+    element_type: str  # Zeebe's BpmnElementType
+    name: str = ""
+    event_type: str = "UNSPECIFIED"  # Zeebe's BpmnEventType
+    parent: Element | None = None  # the containing process / sub-process
+    incoming: list[SequenceFlow] = field(default_factory=list)
+    outgoing: list[SequenceFlow] = field(default_factory=list)
+    default_flow: str | None = None
+    # zeebe extensions
+    job_type: Expression | None = None
+    job_retries: Expression | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    inputs: list[Mapping] = field(default_factory=list)
+    outputs: list[Mapping] = field(default_factory=list)
+    script: Expression | None = None
+    result_variable: str | None = None
+    decision_id: Expression | None = None
+    called_process_id: Expression | None = None
+    propagate_all_child: bool = True
+    propagate_all_parent: bool = True
+    multi_instance: MultiInstance | None = None
+    # events
+    timer: TimerDef | None = None
+    message: MessageDef | None = None
+    signal_name: Expression | None = None
+    error_code: str | None = None  # None on a catch event = catch all errors
+    escalation_code: str | None = None  # None on a catch event = catch all escalations
+    interrupting: bool = True
+    attached_to: Element | None = None
+    boundary_events: list[Element] = field(default_factory=list)
+    # containers (process, sub-process, event sub-process)
+    children: list[Element] = field(default_factory=list)
+    none_start: Element | None = None
+    event_sub_starts: list[Element] = field(default_factory=list)  # start events of contained event sub-processes
+    triggered_by_event: bool = False  # an event sub-process
+    # event-based gateway: the catch events after it
+    event_targets: list[Element] = field(default_factory=list)
+    _attached_ref: str = ""
+
+    @property
+    def is_container(self) -> bool:
+        return self.element_type in ("PROCESS", "SUB_PROCESS", "EVENT_SUB_PROCESS")
+
+
+@dataclass(eq=False)
+class Process:
+    bpmn_process_id: str
+    name: str
+    root: Element
+    elements: dict[str, Element]
+    flows: dict[str, SequenceFlow]
+    executable: bool = True
+
+    @property
+    def start_events(self) -> list[Element]:
+        return [c for c in self.root.children if c.element_type == "START_EVENT"]
+
+
+def parse_bpmn(content: bytes | str, resource_name: str = "") -> list[Process]:
+    """Parse a BPMN document into its executable processes (raises :class:`ModelError`)."""
+    try:
+        root = ET.fromstring(content)
+    except ET.ParseError as exc:
+        raise ModelError(f"'{resource_name}': not well-formed XML: {exc}") from exc
+    if root.tag != _B + "definitions":
+        raise ModelError(f"'{resource_name}': expected a BPMN 'definitions' root element in namespace {BPMN_NS}")
+    parser = _Parser(root, resource_name)
+    processes = [parser.process(node) for node in root.findall(_B + "process")]
+    executable = [p for p in processes if p.executable]
+    if not executable:
+        raise ModelError(f"'{resource_name}': Must contain at least one executable process")
+    return executable
+
+
+class _Parser:
+    def __init__(self, definitions: ET.Element, resource_name: str) -> None:
+        self.resource = resource_name
+        self.errors: list[str] = []
+        self.messages = {n.get("id"): n for n in definitions.findall(_B + "message")}
+        self.error_defs = {n.get("id"): n for n in definitions.findall(_B + "error")}
+        self.signals = {n.get("id"): n for n in definitions.findall(_B + "signal")}
+        self.escalations = {n.get("id"): n for n in definitions.findall(_B + "escalation")}
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def fail(self, element_id: str, problem: str) -> None:
+        self.errors.append(f"Element: {element_id}: {problem}")
+
+    def expr(self, element_id: str, raw: str | None, what: str, *, feel_only: bool = False) -> Expression | None:
+        if raw is None:
+            return None
+        try:
+            return Expression(raw, feel_only=feel_only)
+        except ExpressionSyntaxError as exc:
+            self.fail(element_id, f"{what}: {exc}")
+            return None
+
+    # -- process ---------------------------------------------------------------------------------
+    def process(self, node: ET.Element) -> Process:
+        pid = node.get("id") or ""
+        root = Element(id=pid, element_type="PROCESS", name=node.get("name") or "")
+        elements: dict[str, Element] = {pid: root}
+        flows: dict[str, SequenceFlow] = {}
+        executable = node.get("isExecutable", "true").lower() == "true"
+        self.container(node, root, elements, flows)
+        self.link(elements, flows)
+        if not pid:
+            self.errors.append("a process has no id")
+        if self.errors:
+            raise ModelError(f"'{self.resource}': " + "; ".join(self.errors))
+        return Process(pid, root.name, root, elements, flows, executable)
+
+    def container(
+        self, node: ET.Element, scope: Element, elements: dict[str, Element], flows: dict[str, SequenceFlow]
+    ) -> None:
+        for child in node:
+            if not isinstance(child.tag, str) or not child.tag.startswith(_B):
+                continue
+            tag = child.tag[len(_B) :]
+            cid = child.get("id") or ""
+            if tag == "sequenceFlow":
+                cond_node = child.find(_B + "conditionExpression")
+                cond = None
+                if cond_node is not None and (cond_node.text or "").strip():
+                    text = (cond_node.text or "").strip()
+                    if not text.startswith("="):
+                        self.fail(cid, f"condition expression '{text}' must be a FEEL expression starting with '='")
+                    cond = self.expr(cid, text, "condition expression")
+                flow = SequenceFlow(cid, child.get("sourceRef") or "", child.get("targetRef") or "", cond)
+                flows[cid] = flow
+                continue
+            if tag in _IGNORED_TAGS:
+                continue
+            if tag not in _ELEMENT_TYPES:
+                self.fail(cid or tag, f"the element type '{tag}' is not supported by this engine")
+                continue
+            if cid in elements:
+                self.fail(cid, "duplicate element id")
+                continue
+            element = Element(id=cid, element_type=_ELEMENT_TYPES[tag], name=child.get("name") or "", parent=scope)
+            elements[cid] = element
+            scope.children.append(element)
+            self.element(child, element, elements, flows)
+
+    def element(
+        self, node: ET.Element, el: Element, elements: dict[str, Element], flows: dict[str, SequenceFlow]
+    ) -> None:
+        ext = node.find(_B + "extensionElements")
+        el.default_flow = node.get("default")
+        self.check_extensions(ext, el)
+        if node.get("isForCompensation", "false").lower() == "true":
+            self.fail(el.id, "compensation handlers (isForCompensation) are not supported")
+        self.io_mappings(ext, el)
+        etype = el.element_type
+        if etype == "SUB_PROCESS":
+            if node.get("triggeredByEvent", "false").lower() == "true":
+                el.element_type = "EVENT_SUB_PROCESS"
+                el.triggered_by_event = True
+            self.container(node, el, elements, flows)
+        if etype in JOB_TASKS or etype in ("SCRIPT_TASK", "BUSINESS_RULE_TASK"):
+            self.task(node, ext, el)
+        elif etype == "CALL_ACTIVITY":
+            called = ext.find(_Z + "calledElement") if ext is not None else None
+            if called is None or not called.get("processId"):
+                self.fail(el.id, "Must have exactly one 'zeebe:calledElement' extension element with a processId")
+            else:
+                el.called_process_id = self.expr(el.id, called.get("processId"), "processId")
+                el.propagate_all_child = called.get("propagateAllChildVariables", "true").lower() != "false"
+                el.propagate_all_parent = called.get("propagateAllParentVariables", "true").lower() != "false"
+        elif etype == "RECEIVE_TASK":
+            el.event_type = "MESSAGE"
+            self.message(node, ext, el, "RECEIVE_TASK")
+        if etype in ACTIVITIES:
+            self.loop(node, ext, el)
+        elif node.find(_B + "multiInstanceLoopCharacteristics") is not None:
+            self.fail(el.id, "multi-instance characteristics are only supported on activities")
+        if etype in (
+            "START_EVENT",
+            "END_EVENT",
+            "BOUNDARY_EVENT",
+            "INTERMEDIATE_CATCH_EVENT",
+            "INTERMEDIATE_THROW_EVENT",
+        ):
+            self.event(node, ext, el)
+        if node.find(_B + "standardLoopCharacteristics") is not None:
+            self.fail(el.id, "standard loop characteristics are not supported")
+
+    def check_extensions(self, ext: ET.Element | None, el: Element) -> None:
+        """Zeebe extensions this engine does not run are refused rather than silently ignored."""
+        if ext is None:
+            return
+        for child in ext:
+            if not isinstance(child.tag, str) or not child.tag.startswith(_Z):
+                continue
+            tag = child.tag[len(_Z) :]
+            if tag not in _KNOWN_EXTENSIONS:
+                self.fail(el.id, f"the extension element 'zeebe:{tag}' is not supported by this engine")
+            binding = child.get("bindingType")
+            if binding not in (None, "latest"):
+                self.fail(el.id, f"'zeebe:{tag}' bindingType '{binding}' is not supported (only 'latest')")
+
+    def task(self, node: ET.Element, ext: ET.Element | None, el: Element) -> None:
+        task_def = ext.find(_Z + "taskDefinition") if ext is not None else None
+        headers = ext.find(_Z + "taskHeaders") if ext is not None else None
+        if headers is not None:
+            for header in headers.findall(_Z + "header"):
+                el.headers[header.get("key") or ""] = header.get("value") or ""
+        if el.element_type == "SCRIPT_TASK":
+            script = ext.find(_Z + "script") if ext is not None else None
+            if script is not None:
+                el.script = self.expr(el.id, script.get("expression"), "script expression", feel_only=True)
+                el.result_variable = script.get("resultVariable")
+                if el.script is None or not el.result_variable:
+                    self.fail(el.id, "'zeebe:script' needs both 'expression' and 'resultVariable'")
+                return
+        if el.element_type == "BUSINESS_RULE_TASK":
+            called = ext.find(_Z + "calledDecision") if ext is not None else None
+            if called is not None:
+                el.decision_id = self.expr(el.id, called.get("decisionId"), "decisionId")
+                el.result_variable = called.get("resultVariable")
+                if el.decision_id is None or not el.result_variable:
+                    self.fail(el.id, "'zeebe:calledDecision' needs both 'decisionId' and 'resultVariable'")
+                return
+        if el.element_type == "USER_TASK":
+            self.user_task(ext, el)
+            return
+        self.task_definition(task_def, el)
+
+    def task_definition(self, task_def: ET.Element | None, el: Element) -> None:
+        if task_def is None or not (task_def.get("type") or "").strip():
+            self.fail(el.id, "Must have exactly one 'zeebe:taskDefinition' extension element with a type")
+            return
+        el.job_type = self.expr(el.id, task_def.get("type"), "job type")
+        el.job_retries = self.expr(el.id, task_def.get("retries") or "3", "job retries")
+
+    def user_task(self, ext: ET.Element | None, el: Element) -> None:
+        """Job-based user tasks, as Zeebe runs them: job type io.camunda.zeebe:userTask, form and
+        assignment in the custom headers (docs.camunda.io/docs/components/modeler/bpmn/user-tasks/)."""
+        el.job_type = Expression(USER_TASK_JOB_TYPE)
+        el.job_retries = Expression("1")
+        if ext is None:
+            return
+        if ext.find(_Z + "userTask") is not None:
+            self.fail(el.id, "Camunda user tasks ('zeebe:userTask') are not supported; use job-based user tasks")
+        form = ext.find(_Z + "formDefinition")
+        if form is not None:
+            if form.get("formKey"):
+                el.headers["io.camunda.zeebe:formKey"] = form.get("formKey") or ""
+            elif form.get("formId"):
+                el.headers["io.camunda.zeebe:formKey"] = form.get("formId") or ""
+        task_schedule = ext.find(_Z + "taskSchedule")
+        if task_schedule is not None:
+            for attr in ("dueDate", "followUpDate"):
+                if task_schedule.get(attr):
+                    el.headers[f"io.camunda.zeebe:{attr}"] = task_schedule.get(attr) or ""
+        assignment = ext.find(_Z + "assignmentDefinition")
+        if assignment is not None:
+            for attr, header in (
+                ("assignee", "io.camunda.zeebe:assignee"),
+                ("candidateGroups", "io.camunda.zeebe:candidateGroups"),
+                ("candidateUsers", "io.camunda.zeebe:candidateUsers"),
+            ):
+                value = assignment.get(attr)
+                if value:
+                    el.headers[header] = _list_header(value) if attr != "assignee" else value
+
+    def io_mappings(self, ext: ET.Element | None, el: Element) -> None:
+        io = ext.find(_Z + "ioMapping") if ext is not None else None
+        if io is None:
+            return
+        for tag, target_list in (("input", el.inputs), ("output", el.outputs)):
+            for mapping in io.findall(_Z + tag):
+                source, target = mapping.get("source"), mapping.get("target")
+                if not target:
+                    self.fail(el.id, f"{tag} mapping without target")
+                    continue
+                expression = self.expr(el.id, source if source is not None else "=null", f"{tag} mapping '{target}'")
+                if expression is not None:
+                    target_list.append(Mapping(expression, target))
+
+    def loop(self, node: ET.Element, ext: ET.Element | None, el: Element) -> None:
+        mi = node.find(_B + "multiInstanceLoopCharacteristics")
+        if mi is None:
+            return
+        mi_ext = mi.find(_B + "extensionElements")
+        chars = mi_ext.find(_Z + "loopCharacteristics") if mi_ext is not None else None
+        if chars is None or not chars.get("inputCollection"):
+            self.fail(el.id, "multi-instance needs 'zeebe:loopCharacteristics' with an inputCollection")
+            return
+        collection = self.expr(el.id, chars.get("inputCollection"), "inputCollection", feel_only=True)
+        output_element = self.expr(el.id, chars.get("outputElement"), "outputElement", feel_only=True)
+        cond_node = mi.find(_B + "completionCondition")
+        condition = None
+        if cond_node is not None and (cond_node.text or "").strip():
+            condition = self.expr(el.id, (cond_node.text or "").strip(), "completionCondition", feel_only=True)
+        if collection is None:
+            return
+        if bool(chars.get("outputCollection")) != bool(chars.get("outputElement")):
+            self.fail(el.id, "multi-instance needs both outputCollection and outputElement, or neither")
+        el.multi_instance = MultiInstance(
+            sequential=mi.get("isSequential", "false").lower() == "true",
+            input_collection=collection,
+            input_element=chars.get("inputElement") or None,
+            output_collection=chars.get("outputCollection") or None,
+            output_element=output_element,
+            completion_condition=condition,
+        )
+
+    def event(self, node: ET.Element, ext: ET.Element | None, el: Element) -> None:
+        definitions = [
+            c
+            for c in node
+            if isinstance(c.tag, str) and c.tag.startswith(_B) and c.tag[len(_B) :] in _EVENT_DEFINITIONS
+        ]
+        if len(definitions) > 1:
+            self.fail(el.id, "events with more than one event definition are not supported")
+            return
+        el.event_type = _EVENT_DEFINITIONS[definitions[0].tag[len(_B) :]] if definitions else "NONE"
+        kind = el.element_type
+        if kind == "START_EVENT" and el.parent is not None and el.parent.triggered_by_event:
+            kind = "EVENT_SUB_START"
+        if el.event_type not in _SUPPORTED_EVENTS[kind]:
+            what = kind.lower().replace("_", " ").replace("event sub start", "event sub-process start event")
+            self.fail(el.id, f"{el.event_type.lower()} {what}s are not supported")
+            return
+        if (
+            kind == "START_EVENT"
+            and el.event_type != "NONE"
+            and el.parent is not None
+            and el.parent.element_type != "PROCESS"
+        ):
+            self.fail(el.id, "start events of embedded sub-processes must be none start events")
+        if kind == "BOUNDARY_EVENT":
+            el._attached_ref = node.get("attachedToRef") or ""
+            el.interrupting = node.get("cancelActivity", "true").lower() != "false"
+        if kind == "EVENT_SUB_START":
+            el.interrupting = node.get("isInterrupting", "true").lower() != "false"
+        definition = definitions[0] if definitions else None
+        if definition is None:
+            return
+        if el.event_type == "TIMER":
+            self.timer(definition, el)
+        elif el.event_type == "MESSAGE":
+            self.message(definition, ext, el, kind)
+        elif el.event_type == "ERROR":
+            self.error(definition, el, kind)
+        elif el.event_type == "SIGNAL":
+            ref = self.signals.get(definition.get("signalRef"))
+            if ref is None or not ref.get("name"):
+                self.fail(el.id, "Must reference a signal with a name")
+            else:
+                el.signal_name = self.expr(el.id, ref.get("name"), "signal name")
+        elif el.event_type == "ESCALATION":
+            ref_id = definition.get("escalationRef")
+            ref = self.escalations.get(ref_id)
+            code = ref.get("escalationCode") if ref is not None else None
+            if kind in ("END_EVENT", "INTERMEDIATE_THROW_EVENT") and not code:
+                self.fail(el.id, "Must reference an escalation with an escalationCode")
+            el.escalation_code = code or None
+
+    def timer(self, definition: ET.Element, el: Element) -> None:
+        for tag, kind in (("timeDate", "date"), ("timeDuration", "duration"), ("timeCycle", "cycle")):
+            node = definition.find(_B + tag)
+            if node is not None and (node.text or "").strip():
+                text = (node.text or "").strip()
+                expression = self.expr(el.id, text, f"timer {tag}")
+                if expression is None:
+                    return
+                if not expression.is_feel:
+                    try:
+                        validate_static(kind, text)
+                    except TimerFormatError as exc:
+                        self.fail(el.id, str(exc))
+                        return
+                if kind == "cycle" and el.element_type == "BOUNDARY_EVENT" and el.interrupting:
+                    pass  # an interrupting cycle fires once, as in Zeebe
+                if kind == "cycle" and el.element_type == "INTERMEDIATE_CATCH_EVENT":
+                    self.fail(el.id, "intermediate timer catch events need a timeDate or timeDuration, not a timeCycle")
+                el.timer = TimerDef(kind, expression)
+                return
+        self.fail(el.id, "Must have a timeDate, timeDuration or timeCycle")
+
+    def message(self, definition: ET.Element, ext: ET.Element | None, el: Element, kind: str) -> None:
+        if kind in ("END_EVENT", "INTERMEDIATE_THROW_EVENT"):
+            # Zeebe runs message throw events as jobs (like a send task).
+            task_def = ext.find(_Z + "taskDefinition") if ext is not None else None
+            self.task_definition(task_def, el)
+            headers = ext.find(_Z + "taskHeaders") if ext is not None else None
+            if headers is not None:
+                for header in headers.findall(_Z + "header"):
+                    el.headers[header.get("key") or ""] = header.get("value") or ""
+            return
+        ref = self.messages.get(definition.get("messageRef"))
+        if ref is None or not ref.get("name"):
+            self.fail(el.id, "Must reference a message with a name")
+            return
+        name = self.expr(el.id, ref.get("name"), "message name")
+        ref_ext = ref.find(_B + "extensionElements")
+        sub = ref_ext.find(_Z + "subscription") if ref_ext is not None else None
+        key_text = sub.get("correlationKey") if sub is not None else None
+        correlation = self.expr(el.id, key_text, "correlationKey") if key_text else None
+        if correlation is None and kind != "START_EVENT":
+            self.fail(el.id, f"message '{ref.get('name')}' needs a 'zeebe:subscription' with a correlationKey")
+            return
+        if name is not None:
+            el.message = MessageDef(name, correlation)
+
+    def error(self, definition: ET.Element, el: Element, kind: str) -> None:
+        ref_id = definition.get("errorRef")
+        ref = self.error_defs.get(ref_id) if ref_id else None
+        code = ref.get("errorCode") if ref is not None else None
+        if kind == "END_EVENT" and not code:
+            self.fail(el.id, "Must reference an error with an errorCode")
+        el.error_code = code or None
+
+    # -- linking ---------------------------------------------------------------------------------
+    def link(self, elements: dict[str, Element], flows: dict[str, SequenceFlow]) -> None:
+        for flow in flows.values():
+            source, target = elements.get(flow.source_id), elements.get(flow.target_id)
+            if source is None or target is None:
+                self.fail(
+                    flow.id,
+                    f"sequence flow refers to unknown element '{flow.source_id if source is None else flow.target_id}'",
+                )
+                continue
+            if source.parent is not target.parent:
+                self.fail(flow.id, "sequence flow crosses a sub-process boundary")
+                continue
+            source.outgoing.append(flow)
+            target.incoming.append(flow)
+        for el in elements.values():
+            if el.element_type == "BOUNDARY_EVENT":
+                host = elements.get(el._attached_ref)
+                if host is None or host.element_type not in ACTIVITIES or host.parent is not el.parent:
+                    self.fail(el.id, f"boundary event must be attached to an activity, not '{el._attached_ref}'")
+                else:
+                    el.attached_to = host
+                    host.boundary_events.append(el)
+        for el in elements.values():
+            self.check_element(el, elements, flows)
+
+    def check_element(self, el: Element, elements: dict[str, Element], flows: dict[str, SequenceFlow]) -> None:
+        etype = el.element_type
+        if el.is_container:
+            starts = [c for c in el.children if c.element_type == "START_EVENT"]
+            none_starts = [c for c in starts if c.event_type == "NONE"]
+            if etype == "PROCESS":
+                if not starts:
+                    self.fail(el.id, "Must have at least one start event")
+                if len(none_starts) > 1:
+                    self.fail(el.id, "Multiple none start events are not allowed in a process")
+            elif etype == "SUB_PROCESS":
+                if len(starts) != 1 or len(none_starts) != 1:
+                    self.fail(el.id, "Must have exactly one none start event")
+            elif etype == "EVENT_SUB_PROCESS":
+                if len(starts) != 1 or starts[0].event_type == "NONE":
+                    self.fail(el.id, "An event sub-process must have exactly one start event with an event definition")
+                if el.incoming or el.outgoing:
+                    self.fail(el.id, "An event sub-process must not have incoming or outgoing sequence flows")
+            el.none_start = none_starts[0] if none_starts else None
+            for child in el.children:
+                if child.element_type == "EVENT_SUB_PROCESS":
+                    el.event_sub_starts.extend(c for c in child.children if c.element_type == "START_EVENT")
+        if etype == "BOUNDARY_EVENT":
+            return
+        if etype not in ("EXCLUSIVE_GATEWAY", "INCLUSIVE_GATEWAY"):
+            for flow in el.outgoing:
+                if flow.condition is not None:
+                    self.fail(
+                        flow.id, "conditional sequence flows are only supported out of exclusive and inclusive gateways"
+                    )
+        if etype == "EXCLUSIVE_GATEWAY" or etype == "INCLUSIVE_GATEWAY":
+            if el.default_flow and el.default_flow not in {f.id for f in el.outgoing}:
+                self.fail(el.id, f"default flow '{el.default_flow}' is not an outgoing sequence flow")
+            if len(el.outgoing) > 1:
+                for flow in el.outgoing:
+                    if flow.id != el.default_flow and flow.condition is None:
+                        self.fail(
+                            flow.id, "a sequence flow out of a forking gateway needs a condition (or be the default)"
+                        )
+            if etype == "INCLUSIVE_GATEWAY" and len(el.incoming) > 1 and len(el.outgoing) > 1:
+                self.fail(el.id, "an inclusive gateway that both joins and forks is not supported")
+        if etype == "EVENT_BASED_GATEWAY":
+            for flow in el.outgoing:
+                target = elements[flow.target_id]
+                if target.element_type != "INTERMEDIATE_CATCH_EVENT" and target.element_type != "RECEIVE_TASK":
+                    self.fail(el.id, f"an event-based gateway must be followed by catch events, not '{target.id}'")
+                elif target.element_type == "RECEIVE_TASK":
+                    self.fail(el.id, "receive tasks after an event-based gateway are not supported")
+                else:
+                    el.event_targets.append(target)
+            if len(el.event_targets) < 2:
+                self.fail(el.id, "an event-based gateway needs at least two outgoing sequence flows")
+        if etype == "START_EVENT" and el.incoming:
+            self.fail(el.id, "start events must not have incoming sequence flows")
+        if etype == "END_EVENT" and el.outgoing:
+            self.fail(el.id, "end events must not have outgoing sequence flows")
+        if etype == "RECEIVE_TASK":
+            self.fail_if_no_message(el)
+
+    def fail_if_no_message(self, el: Element) -> None:
+        if el.message is None:
+            self.fail(el.id, "a receive task must reference a message with a correlationKey")
+
+
+def _list_header(value: str) -> str:
+    """Zeebe passes candidate groups/users as a JSON list text in the header."""
+    text = value.strip()
+    if text.startswith("="):
+        return text
+    return json.dumps([v.strip() for v in text.split(",") if v.strip()])

@@ -1,0 +1,100 @@
+"""The embedded engine as a standalone Zeebe-compatible broker: engine + gRPC gateway on one event loop.
+
+``serve`` is the building block (the test API and the benchmark use it); ``run`` is the blocking entry
+point behind ``procgov engine`` and ``python -m engine.server``. Loopback only by default: the gateway has
+no authentication, like a local Zeebe started for development.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.clock import Clock
+from engine.core import Engine
+from engine.gateway import Gateway
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 26500
+
+
+@dataclass
+class RunningServer:
+    """An open engine and the gateway serving it."""
+
+    engine: Engine
+    gateway: Gateway
+
+    @property
+    def address(self) -> str:
+        return self.gateway.address
+
+    @property
+    def port(self) -> int:
+        return self.gateway.port
+
+    async def stop(self, grace_s: float = 2.0) -> None:
+        """Stop taking requests, let in-flight ones finish, then close the engine (its log is durable)."""
+        try:
+            await self.gateway.stop(grace_s)
+        finally:
+            await self.engine.close()
+
+
+async def serve(
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    data_dir: str | Path = "var/engine",
+    clock: Clock | None = None,
+) -> RunningServer:
+    """Open the engine on ``data_dir`` and serve the gateway protocol on ``host:port`` (0: a free port)."""
+    gateway = Gateway(host, port)  # bind first: the engine reports the port in its topology
+    engine = await Engine.open(Path(data_dir), clock=clock, broker_port=gateway.port)
+    try:
+        await gateway.start(engine)
+    except BaseException:
+        await engine.close()
+        raise
+    log.info("procgov engine serving the Zeebe gateway protocol on %s (data %s)", gateway.address, data_dir)
+    return RunningServer(engine=engine, gateway=gateway)
+
+
+async def serve_until_signalled(host: str, port: int, data_dir: str | Path) -> None:
+    """Serve until SIGTERM or SIGINT, then stop gracefully."""
+    running = await serve(host, port, data_dir)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+        log.info("stopping the procgov engine on %s", running.address)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        await running.stop()
+
+
+def run(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, data_dir: str | Path = "var/engine") -> None:
+    """Blocking runner: serve until SIGTERM/SIGINT."""
+    asyncio.run(serve_until_signalled(host, port, data_dir))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m engine.server", description=__doc__)
+    parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default: loopback)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--data", default="var/engine", help="data directory (record log)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run(args.host, args.port, args.data)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""``procgov engine``: run the embedded Zeebe-compatible engine, or export its record log.
+
+Imports of the engine happen inside the commands so that ``procgov --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="engine",
+    help="Run the embedded engine (Zeebe gateway protocol on loopback) or export its records.",
+    invoke_without_command=True,
+)
+
+DataDir = Annotated[Path, typer.Option("--data", help="Engine data directory (holds records.db).")]
+
+
+@app.callback()
+def engine(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on; loopback by default (no authentication).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="gRPC port of the Zeebe gateway protocol.")] = 26500,
+    data: DataDir = Path("var/engine"),
+) -> None:
+    """Serve the Zeebe gateway protocol until SIGTERM/SIGINT (then stop gracefully)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from engine.server import run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    data.mkdir(parents=True, exist_ok=True)
+    try:
+        run(host, port, data)
+    except OSError as error:  # e.g. the port is taken: say so instead of a traceback
+        typer.echo(f"procgov engine: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command("export")
+def export(
+    data: DataDir,
+    output: Annotated[Path, typer.Option("-o", "--output", help="JSON Lines file to write.")],
+) -> None:
+    """Write every record of the log as Zeebe's Elasticsearch exporter documents, one JSON per line."""
+    from engine.export import export_jsonl
+
+    if not (data / "records.db").exists():
+        raise typer.BadParameter(f"no engine log at {data / 'records.db'}", param_hint="--data")
+    count = export_jsonl(data, output)
+    typer.echo(f"exported {count} records to {output}")
