@@ -23,6 +23,7 @@ Targets (brief): 2,000 jobs/s, 200 instances/s, p50 latency < 5 ms.
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -72,6 +73,7 @@ class Measurements:
     unary_p99_ms: float = 0.0
     unary_per_s: float = 0.0
     unary_concurrent_per_s: float = 0.0
+    unary_engine_cpu_us: float = 0.0  # engine CPU per unary call with calls in flight
     instances: int = 0
     jobs: int = 0
     load_s: float = 0.0
@@ -79,6 +81,8 @@ class Measurements:
     steady_latencies_ms: list[float] = field(default_factory=list)
     load_latencies_ms: list[float] = field(default_factory=list)
     steady_instances: int = 0
+    load_batches: int = 0  # ActivateJobs answers (JOB_BATCH ACTIVATED) during the load phase
+    load_batched_jobs: int = 0
     engine_cpu_s: float = 0.0  # CPU time of the engine process during the load phase
     client_cpu_s: float = 0.0  # CPU time of this process (pyzeebe client + worker) during the load phase
 
@@ -122,12 +126,13 @@ def _free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def engine_process(data_dir: Path, port: int, profile: Path | None) -> AsyncIterator[int]:
+async def engine_process(data_dir: Path, port: int, profile: Path | None, native: bool = False) -> AsyncIterator[int]:
     command = [sys.executable, "-m", "engine.server", "--port", str(port), "--data", str(data_dir)]
     if profile is not None:
         py_spy = str(Path(sys.executable).with_name("py-spy"))
         output_format = "speedscope" if profile.suffix == ".json" else "raw"  # raw: collapsed stacks
-        command = [py_spy, "record", "-o", str(profile), "--format", output_format, "--", *command]
+        extra = ["--native", "--threads"] if native else []
+        command = [py_spy, "record", *extra, "-o", str(profile), "--format", output_format, "--", *command]
     log = (data_dir.parent / "engine.log").open("wb")
     process = await asyncio.create_subprocess_exec(*command, stdout=log, stderr=log)
     try:
@@ -151,11 +156,14 @@ async def engine_process(data_dir: Path, port: int, profile: Path | None) -> Asy
         log.close()
 
 
-async def measure_unary(address: str, calls: int, concurrency: int) -> tuple[float, float, float, float]:
+async def measure_unary(
+    address: str, calls: int, concurrency: int, engine_pid: int
+) -> tuple[float, float, float, float, float]:
     """The floor every RPC pays: Topology round trips on loopback.
 
     Returns p50 and p99 (ms) and calls/s of sequential calls, and calls/s with ``concurrency`` calls in
-    flight (the most unary RPCs per second this host serves; each job costs at least one).
+    flight (the most unary RPCs per second this host serves; each job costs at least one), and the
+    engine's CPU µs per call in the concurrent phase (what one RPC costs the server in gRPC alone).
     """
     async with grpc.aio.insecure_channel(address) as channel:
         stub = GatewayStub(channel)
@@ -174,9 +182,12 @@ async def measure_unary(address: str, calls: int, concurrency: int) -> tuple[flo
                 await stub.Topology(pb.TopologyRequest())
 
         started = time.perf_counter()
+        cpu_before = process_cpu_s(engine_pid)
         await asyncio.gather(*(caller(calls // concurrency) for _ in range(concurrency)))
-        concurrent_per_s = (calls // concurrency) * concurrency / (time.perf_counter() - started)
-    return percentile(samples, 0.5), percentile(samples, 0.99), sequential_per_s, concurrent_per_s
+        done = (calls // concurrency) * concurrency
+        concurrent_per_s = done / (time.perf_counter() - started)
+        server_us = (process_cpu_s(engine_pid) - cpu_before) / done * 1e6
+    return percentile(samples, 0.5), percentile(samples, 0.99), sequential_per_s, concurrent_per_s, server_us
 
 
 def process_cpu_s(pid: int) -> float:
@@ -199,6 +210,32 @@ def job_created_ms(db_path: Path) -> dict[int, int]:
     return {int(key): int(ts) for key, ts in rows}
 
 
+def activation_batches(db_path: Path, since_ms: float) -> tuple[int, int]:
+    """JOB_BATCH ACTIVATED records since ``since_ms`` (wall clock): (batches, jobs in them). Each batch is
+    one ActivateJobs answer with jobs (or a share of a job stream), so jobs / batches is the batching
+    the load achieved: every batch costs the engine an activation command, a record and an RPC."""
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        [(batches, jobs)] = db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(json_array_length(json, '$.value.jobKeys')), 0) FROM records "
+            "WHERE value_type='JOB_BATCH' AND intent='ACTIVATED' AND record_type='EVENT' AND timestamp >= ?",
+            (int(since_ms),),
+        ).fetchall()
+    finally:
+        db.close()
+    return int(batches), int(jobs)
+
+
+def last_job_key(db_path: Path) -> int:
+    """The newest job's key: keys only grow, so it splits the jobs of one phase from the next."""
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        [(key,)] = db.execute("SELECT COALESCE(MAX(key), 0) FROM records WHERE value_type='JOB'").fetchall()
+    finally:
+        db.close()
+    return int(key)
+
+
 def completed_instances(db_path: Path) -> int:
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
@@ -217,6 +254,71 @@ async def wait_completed(db_path: Path, count: int) -> None:
         await asyncio.sleep(0.005)
 
 
+def bench_worker(
+    channel: grpc.aio.Channel, args: argparse.Namespace, invoked: dict[int, float], finished: Tally | None
+) -> ZeebeWorker:
+    """A pyzeebe worker for the ten job types whose no-op handlers note when they ran."""
+    worker = ZeebeWorker(channel, name="bench", request_timeout=10_000, stream_enabled=args.stream)
+
+    def register(index: int) -> None:
+        last = index == TASKS - 1
+
+        # pyzeebe's sync-or-async ``Function`` union defeats mypy's ParamSpec inference
+        @worker.task(  # type: ignore[arg-type]
+            task_type=f"bench.t{index}",
+            max_jobs_to_activate=args.max_jobs,
+            max_running_jobs=10_000,  # far above max_jobs_to_activate: pyzeebe never idles 5 s
+            timeout_ms=60_000,
+        )
+        async def handler(job: Job) -> dict[str, Any]:
+            invoked[job.key] = time.time() * 1000
+            if last and finished is not None:
+                await finished.add()
+            return {}
+
+    for i in range(TASKS):
+        register(i)
+    return worker
+
+
+async def start_worker_process(address: str, args: argparse.Namespace, out: Path) -> asyncio.subprocess.Process:
+    """A worker in its own interpreter (``--run-worker``), so the client side gets a core of its own."""
+    command = [sys.executable, "-m", "bench.engine_bench", "--run-worker", str(out), "--address", address]
+    command += ["--max-jobs", str(args.max_jobs), *(["--stream"] if args.stream else [])]
+    process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE)
+    assert process.stdout is not None
+    await process.stdout.readline()  # "ready": its pollers are started
+    return process
+
+
+async def stop_worker_process(process: asyncio.subprocess.Process, out: Path) -> dict[int, float]:
+    process.send_signal(signal.SIGTERM)
+    await process.wait()
+    return read_invoked(out)
+
+
+def read_invoked(out: Path) -> dict[int, float]:
+    return {int(key): at for key, at in json.loads(out.read_text()).items()}
+
+
+async def run_worker(address: str, args: argparse.Namespace) -> dict[int, float]:
+    """``--run-worker``: work the bench's job types until SIGTERM; returns ``{job key: handler ms}``."""
+    invoked: dict[int, float] = {}
+    channel = create_insecure_channel(grpc_address=address)
+    worker = bench_worker(channel, args, invoked, None)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    task = asyncio.create_task(worker.work())
+    print("ready", flush=True)
+    await stop.wait()
+    await worker.stop()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await channel.close()
+    return invoked
+
+
 async def run(args: argparse.Namespace) -> Measurements:
     m = Measurements()
     with tempfile.TemporaryDirectory(prefix="procgov-bench-") as tmp:
@@ -224,10 +326,14 @@ async def run(args: argparse.Namespace) -> Measurements:
         port = _free_port()
         address = f"127.0.0.1:{port}"
         profile = Path(args.profile) if args.profile else None
-        async with engine_process(data_dir, port, profile) as engine_pid:
-            m.unary_p50_ms, m.unary_p99_ms, m.unary_per_s, m.unary_concurrent_per_s = await measure_unary(
-                address, args.unary_calls, args.concurrency
-            )
+        async with engine_process(data_dir, port, profile, args.profile_native) as engine_pid:
+            (
+                m.unary_p50_ms,
+                m.unary_p99_ms,
+                m.unary_per_s,
+                m.unary_concurrent_per_s,
+                m.unary_engine_cpu_us,
+            ) = await measure_unary(address, args.unary_calls, args.concurrency, engine_pid)
 
             channel = create_insecure_channel(grpc_address=address)
             client = ZeebeClient(channel)
@@ -236,38 +342,35 @@ async def run(args: argparse.Namespace) -> Measurements:
             await client.deploy_resource(bpmn)
 
             invoked: dict[int, float] = {}  # job key -> wall-clock ms when the handler ran
-            finished = Tally()  # instances whose last task's handler ran
-
-            worker = ZeebeWorker(channel, name="bench", request_timeout=10_000)
-
-            def register(index: int) -> None:
-                last = index == TASKS - 1
-
-                # pyzeebe's sync-or-async ``Function`` union defeats mypy's ParamSpec inference
-                @worker.task(  # type: ignore[arg-type]
-                    task_type=f"bench.t{index}",
-                    max_jobs_to_activate=args.max_jobs,
-                    max_running_jobs=10_000,  # far above max_jobs_to_activate: pyzeebe never idles 5 s
-                    timeout_ms=60_000,
-                )
-                async def handler(job: Job) -> dict[str, Any]:
-                    invoked[job.key] = time.time() * 1000
-                    if last:
-                        await finished.add()
-                    return {}
-
-            for i in range(TASKS):
-                register(i)
-
-            worker_task = asyncio.create_task(worker.work())
+            finished = Tally()  # instances whose last task's handler ran (in-process worker only)
             db = data_dir / "records.db"
+            worker: ZeebeWorker | None = None
+            worker_task: asyncio.Task[None] | None = None
+            processes: list[tuple[asyncio.subprocess.Process, Path]] = []
+            if args.worker_processes:
+                for n in range(args.worker_processes):
+                    out = Path(tmp) / f"worker-{n}.json"
+                    processes.append((await start_worker_process(address, args, out), out))
+            else:
+                worker = bench_worker(channel, args, invoked, finished)
+                worker_task = asyncio.create_task(worker.work())
+
+            async def done(count: int) -> None:
+                if worker is not None:
+                    await finished.reach(count)
+                await wait_completed(db, count)
+
+            def cpu_client() -> float:
+                if processes:
+                    return time.process_time() + sum(process_cpu_s(p.pid) for p, _ in processes)
+                return time.process_time()
+
             try:
                 # (3a) idle latency: one instance at a time, each waited for.
                 for n in range(args.idle_instances):
                     await client.run_process(PROCESS_ID)
-                    await finished.reach(n + 1)
-                await wait_completed(db, args.idle_instances)
-                idle_keys = set(invoked)
+                    await done(n + 1)
+                last_idle_job = last_job_key(db)
 
                 # (3b) latency at a steady rate below capacity: no queueing in front of the worker.
                 loop = asyncio.get_running_loop()
@@ -278,9 +381,8 @@ async def run(args: argparse.Namespace) -> Measurements:
                     steady.append(asyncio.create_task(client.run_process(PROCESS_ID)))
                 await asyncio.gather(*steady)
                 steady_done = args.idle_instances + len(steady)
-                await finished.reach(steady_done)
-                await wait_completed(db, steady_done)
-                steady_keys = set(invoked) - idle_keys
+                await done(steady_done)
+                last_steady_job = last_job_key(db)
                 m.steady_instances = len(steady)
 
                 # (2) load: as fast as the engine and the worker go
@@ -291,7 +393,8 @@ async def run(args: argparse.Namespace) -> Measurements:
                         await client.run_process(PROCESS_ID)
 
                 started = time.perf_counter()
-                cpu_engine, cpu_client = process_cpu_s(engine_pid), time.process_time()
+                started_wall_ms = time.time() * 1000
+                cpu_engine, cpu_client_before = process_cpu_s(engine_pid), cpu_client()
                 deadline = started + args.max_seconds
                 creations = []
                 for _ in range(args.instances):
@@ -301,27 +404,30 @@ async def run(args: argparse.Namespace) -> Measurements:
                     semaphore.release()
                     creations.append(asyncio.create_task(create()))
                 await asyncio.gather(*creations)
-                await finished.reach(steady_done + len(creations))
-                await wait_completed(db, steady_done + len(creations))
+                await done(steady_done + len(creations))
                 m.load_s = time.perf_counter() - started
                 m.engine_cpu_s = process_cpu_s(engine_pid) - cpu_engine
-                m.client_cpu_s = time.process_time() - cpu_client
+                m.client_cpu_s = cpu_client() - cpu_client_before
                 m.instances = len(creations)
                 m.jobs = m.instances * TASKS
             finally:
-                await worker.stop()
-                worker_task.cancel()
-                await asyncio.gather(worker_task, return_exceptions=True)
+                if worker is not None and worker_task is not None:
+                    await worker.stop()
+                    worker_task.cancel()
+                    await asyncio.gather(worker_task, return_exceptions=True)
+                for process, out in processes:
+                    invoked.update(await stop_worker_process(process, out))
                 await channel.close()
 
+            m.load_batches, m.load_batched_jobs = activation_batches(db, started_wall_ms)
             created = job_created_ms(db)
             for key, at in invoked.items():
-                if key in created:
+                if key in created:  # the phase a job belongs to: keys grow with creation
                     phase = (
                         m.idle_latencies_ms
-                        if key in idle_keys
+                        if key <= last_idle_job
                         else m.steady_latencies_ms
-                        if key in steady_keys
+                        if key <= last_steady_job
                         else m.load_latencies_ms
                     )
                     phase.append(at - created[key])
@@ -390,10 +496,13 @@ def report(m: Measurements, args: argparse.Namespace) -> str:
         f"load: {m.instances} instances / {m.jobs} jobs in {m.load_s:.2f} s "
         f"(concurrency {args.concurrency}, maxJobsToActivate {args.max_jobs}); "
         f"latency samples: {len(m.idle_latencies_ms)} idle, {len(m.steady_latencies_ms)} steady, "
-        f"{len(m.load_latencies_ms)} under full load; CPU during load: engine {m.engine_cpu_s:.1f} s "
+        f"{len(m.load_latencies_ms)} under full load; activation batches under load: {m.load_batches} "
+        f"({m.load_batched_jobs / max(m.load_batches, 1):.1f} jobs each); "
+        f"CPU during load: engine {m.engine_cpu_s:.1f} s "
         f"({m.engine_cpu_s / m.load_s:.0%} of a core, {m.engine_cpu_s / m.jobs * 1e6:,.0f} µs/job), "
         f"client+worker {m.client_cpu_s:.1f} s ({m.client_cpu_s / m.load_s:.0%}, "
-        f"{m.client_cpu_s / m.jobs * 1e6:,.0f} µs/job); "
+        f"{m.client_cpu_s / m.jobs * 1e6:,.0f} µs/job); engine CPU per bare unary RPC "
+        f"{m.unary_engine_cpu_us:,.0f} µs; "
         f"host: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
     )
     return "\n".join([*lines, summary])
@@ -412,9 +521,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steady-seconds", type=float, default=4.0)
     parser.add_argument("--unary-calls", type=int, default=2_000)
     parser.add_argument(
+        "--stream",
+        action="store_true",
+        help="workers also open a job stream (StreamActivatedJobs, pyzeebe stream_enabled) besides long polling",
+    )
+    parser.add_argument(
         "--profile", help="run the engine under py-spy; write FILE.json (speedscope) or FILE.txt (collapsed stacks)"
     )
+    parser.add_argument(
+        "--profile-native",
+        action="store_true",
+        help="with --profile: also sample native frames (grpcio's C core, SQLite) and name the threads",
+    )
+    parser.add_argument(
+        "--worker-processes",
+        type=int,
+        default=0,
+        help="run the pyzeebe worker in N separate processes instead of in this one (0: in-process)",
+    )
+    parser.add_argument("--run-worker", metavar="OUT", help=argparse.SUPPRESS)  # internal: a worker process
+    parser.add_argument("--address", help=argparse.SUPPRESS)
     args = parser.parse_args(argv or [])
+    if args.run_worker:
+        Path(args.run_worker).write_text(json.dumps(asyncio.run(run_worker(args.address, args))))
+        return 0
     measurements = asyncio.run(run(args))
     print(report(measurements, args))
     return 0

@@ -8,7 +8,7 @@ import pytest
 
 REQUIRE_ALL = os.environ.get("PROCGOV_TEST_REQUIRE_ALL") == "1"
 
-pytest_plugins = ["engine.testing.pytest_plugin"]
+pytest_plugins = ["engine.testing.pytest_plugin", "workers.runtime.testing"]
 
 
 def skip_or_fail(reason: str) -> None:

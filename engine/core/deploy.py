@@ -188,6 +188,7 @@ class Deployer:
             versions = p.processes_by_id.setdefault((model.bpmn_process_id, tenant_id), [])
             latest = versions[-1] if versions else None
             if latest is not None and latest.checksum == checksum:
+                p.processes_by_deployment.setdefault(deployment_key, {})[latest.bpmn_process_id] = latest
                 result.append(
                     ProcessMetadata(latest.bpmn_process_id, latest.version, latest.key, latest.resource_name, tenant_id)
                 )
@@ -205,6 +206,7 @@ class Deployer:
             )
             versions.append(process)
             p.processes_by_key[process.key] = process
+            p.processes_by_deployment.setdefault(deployment_key, {})[process.bpmn_process_id] = process
             if not p.w.replaying:
                 p.w.event(
                     "PROCESS",
@@ -219,7 +221,7 @@ class Deployer:
                         "resource": base64.b64encode(process.resource).decode(),
                         "duplicate": False,
                         "deploymentKey": deployment_key,
-                        "versionTag": "",
+                        "versionTag": model.version_tag,
                         "tenantId": tenant_id,
                     },
                 )

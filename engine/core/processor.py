@@ -26,6 +26,8 @@ from engine.api import (
     Rejection,
     RejectionType,
 )
+from engine.core import compensation, listeners
+from engine.core.binding import CalledProcessNotFound, select_called_process
 from engine.core.records import RecordWriter
 from engine.core.state import (
     ACTIVATED,
@@ -50,7 +52,7 @@ from engine.core.state import (
 from engine.core.variables import Variables
 from engine.model.bpmn import Element, SequenceFlow
 from engine.model.expressions import Expression, ExpressionError
-from engine.model.timers import Schedule, TimerFormatError, add_duration, schedule
+from engine.model.timers import Schedule, TimerFormatError, next_repetition, schedule
 
 MI_BODY = "MULTI_INSTANCE_BODY"
 PASS_THROUGH = {"MANUAL_TASK", "TASK", "PARALLEL_GATEWAY", "START_EVENT", "BOUNDARY_EVENT"}
@@ -77,6 +79,8 @@ class Processor:
         self.vars = Variables(writer)
         self.processes_by_key: dict[int, DeployedProcess] = {}
         self.processes_by_id: dict[tuple[str, str], list[DeployedProcess]] = {}
+        # deployment key → the version of each process id in that deployment (calledElement bindingType)
+        self.processes_by_deployment: dict[int, dict[str, DeployedProcess]] = {}
         self.instances: dict[int, ElementInstance] = {}
         self.jobs: dict[int, Job] = {}
         self.activatable: dict[str, dict[int, Job]] = {}
@@ -174,14 +178,23 @@ class Processor:
             value = inst.record_value = self.pi_value(inst)
         self.w.event("PROCESS_INSTANCE", state, inst.key, value, inst.process_instance_key)
 
-    def _eval(self, expression: Expression, inst: ElementInstance, expected: str | None = None) -> Any:
+    def _eval(
+        self,
+        expression: Expression,
+        inst: ElementInstance,
+        expected: str | None = None,
+        error_type: str = "EXTRACT_VALUE_ERROR",
+    ) -> Any:
+        """Evaluate ``expression`` in ``inst``'s scope; a failure becomes a :class:`StepFailure` of
+        ``error_type`` (Zeebe's incident type for the context: IO_MAPPING_ERROR for variable mappings,
+        EXTRACT_VALUE_ERROR for other expressions)."""
         if not expression.is_feel:
             value = expression.static
             if expected == "NUMBER":
                 try:
                     return int(value)
                 except ValueError as exc:
-                    raise StepFailure("EXTRACT_VALUE_ERROR", f"Expected '{value}' to be a number") from exc
+                    raise StepFailure(error_type, f"Expected '{value}' to be a number") from exc
             return value
         context = self.vars.visible(inst)
         try:
@@ -189,7 +202,7 @@ class Processor:
                 return expression.evaluate(context, self.feel_clock)
             return expression.evaluate_typed(context, expected, self.feel_clock)
         except ExpressionError as exc:
-            raise StepFailure("EXTRACT_VALUE_ERROR", str(exc)) from exc
+            raise StepFailure(error_type, str(exc)) from exc
 
     def feel_clock(self) -> dt.datetime:
         """FEEL's now(): the command's timestamp, so that replay evaluates exactly as the original run."""
@@ -458,6 +471,8 @@ class Processor:
             seen.add(element.id)
             for boundary in element.boundary_events:
                 stack.append(boundary)
+            if element.link_target is not None:
+                stack.append(element.link_target)
             for flow in element.outgoing:
                 if flow.target_id == target.id:
                     found = True
@@ -515,9 +530,12 @@ class Processor:
         if inst.element_type == MI_BODY:
             self._activate_mi_body(inst)
             return
-        for mapping in element.inputs:
-            value = self._eval(mapping.source, inst)
-            self._set_target(inst, mapping.target, value, local=True)
+        if inst.listener_index == 0:  # input mappings run once, before the start listeners
+            for mapping in element.inputs:
+                value = self._eval(mapping.source, inst, error_type="IO_MAPPING_ERROR")
+                self._set_target(inst, mapping.target, value, local=True)
+        if element.start_listeners and listeners.next_start_listener(self, inst):
+            return  # the element stays ACTIVATING until its start listener jobs complete
         etype = element.element_type
         is_inner = inst.flow_scope is not None and inst.flow_scope.element_type == MI_BODY
         if element.boundary_events and not is_inner:
@@ -561,7 +579,7 @@ class Processor:
             self._activate_call(inst)
             return
         if etype in ("RECEIVE_TASK", "INTERMEDIATE_CATCH_EVENT"):
-            if inst.triggered:
+            if inst.triggered or element.event_type == "LINK":  # a link catch event is reached by its throw
                 self._transition(inst, ACTIVATED)
                 self._complete(inst)
                 return
@@ -659,7 +677,10 @@ class Processor:
             if mi.output_collection:
                 self.vars.propagate(scope, {mi.output_collection: self.vars.local(inst).get(mi.output_collection)})
         elif inst.element_type != "PROCESS":
-            self._apply_outputs(inst)
+            if listeners.outputs_pending(inst):
+                self._apply_outputs(inst)
+            if element.end_listeners and listeners.next_end_listener(self, inst):
+                return  # the element stays COMPLETING until its end listener jobs complete
         if is_inner:
             assert scope is not None
             mi = element.multi_instance
@@ -673,6 +694,8 @@ class Processor:
                 collection[index] = value
                 self.vars.set_local(scope, mi.output_collection, collection)
         self._close_subscriptions(inst)
+        if scope is not None and (inst.compensable or element.compensation_handler is not None):
+            compensation.remember_completion(inst, scope, is_inner=is_inner)
         if element.element_type == "END_EVENT" and element.event_type == "TERMINATE" and scope is not None:
             for sibling in list(scope.children.values()):
                 if sibling is not inst:
@@ -690,6 +713,8 @@ class Processor:
         if is_inner:
             self._inner_completed(scope, inst)
             return
+        if element.is_for_compensation:
+            compensation.handler_completed(self, inst)
         flows = inst.chosen_flows
         if flows is None:
             taken = element.outgoing
@@ -711,7 +736,7 @@ class Processor:
         if element.outputs:
             if temp:
                 self.vars.set_all_local(inst, temp)
-            results = [(m.target, self._eval(m.source, inst)) for m in element.outputs]
+            results = [(m.target, self._eval(m.source, inst, error_type="IO_MAPPING_ERROR")) for m in element.outputs]
             for target, value in results:
                 self._set_target(inst, target, value, local=False)
         elif temp:
@@ -780,13 +805,11 @@ class Processor:
         element = inst.element
         assert element.called_process_id is not None
         process_id = self._eval(element.called_process_id, inst, "STRING")
-        versions = self.processes_by_id.get((process_id, inst.process.tenant_id))
-        if not versions:
-            raise StepFailure(
-                "CALLED_ELEMENT_ERROR",
-                f"Expected process with BPMN process id '{process_id}' to be deployed, but not found.",
-            )
-        called = versions[-1]
+        versions = self.processes_by_id.get((process_id, inst.process.tenant_id)) or []
+        try:
+            called = select_called_process(element, process_id, versions, inst.process, self.processes_by_deployment)
+        except CalledProcessNotFound as exc:
+            raise StepFailure("CALLED_ELEMENT_ERROR", str(exc)) from exc
         if called.model.root.none_start is None:
             raise StepFailure(
                 "CALLED_ELEMENT_ERROR",
@@ -828,6 +851,9 @@ class Processor:
         if mi.input_element:
             self.vars.set_local(inner, mi.input_element, body.mi_items[index])
         self.vars.set_local(inner, "loopCounter", index + 1)
+        output_variable = mi.output_element_variable
+        if output_variable is not None and output_variable != mi.input_element:
+            self.vars.set_local(inner, output_variable, None)  # keeps a job's variable of that name local
         self._run_activation(inner)
 
     def _inner_completed(self, body: ElementInstance, inner: ElementInstance) -> None:
@@ -921,6 +947,8 @@ class Processor:
             "retryBackoff": job.retry_backoff,
             "recurringTime": job.recurring_time,
             "tenantId": job.tenant_id,
+            "jobKind": job.kind,
+            "jobListenerEventType": job.listener_event_type,
         }
 
     def _job_event(self, job: Job, intent: str, variables: dict[str, Any] | None = None) -> None:
@@ -1023,6 +1051,9 @@ class Processor:
         self._leave_activatable(job)
         del self.jobs[job_key]
         self._job_event(job, "COMPLETED", dict(variables))
+        if job.kind == listeners.LISTENER_JOB:
+            listeners.listener_completed(self, job, variables)
+            return
         inst = job.element_instance
         inst.job_key = 0
         if inst.state == ACTIVATED:
@@ -1058,7 +1089,11 @@ class Processor:
         else:
             self._job_event(job, "FAILED")
             message = error_message or "No more retries left."
-            self._job_incident(job, "JOB_NO_RETRIES", message)
+            self._job_incident(job, self._no_retries_incident(job), message)
+
+    @staticmethod
+    def _no_retries_incident(job: Job) -> str:
+        return listeners.NO_RETRIES_INCIDENT if job.kind == listeners.LISTENER_JOB else "JOB_NO_RETRIES"
 
     def _job_incident(self, job: Job, error_type: str, message: str) -> None:
         incident = self._raise_incident(job.element_instance, StepFailure(error_type, message), None, job.key)
@@ -1111,6 +1146,15 @@ class Processor:
         value = {"errorCode": code, "errorMessage": message, "variables": dict(variables)}
         self.w.command("JOB", "THROW_ERROR", job_key, value)
         job = self._job_for(job_key, "THROW_ERROR", value, "throw an error for", (JOB_ACTIVATABLE, JOB_ACTIVATED))
+        if job.kind == listeners.LISTENER_JOB:
+            self._reject_cmd(
+                "JOB",
+                "THROW_ERROR",
+                value,
+                RejectionType.INVALID_STATE,
+                f"Expected to throw an error for job with key '{job_key}', but it is an execution listener job; "
+                "throwing a BPMN error from an execution listener job is not supported",
+            )
         self._leave_activatable(job)
         job.error_code = code
         job.error_message = message
@@ -1193,7 +1237,7 @@ class Processor:
                 job.error_code = ""
                 self._make_activatable(job)
             else:
-                self._job_incident(job, "JOB_NO_RETRIES", job.error_message or "No more retries left.")
+                self._job_incident(job, self._no_retries_incident(job), job.error_message or "No more retries left.")
         elif incident.retry is not None:
             incident.retry()
 
@@ -1400,7 +1444,7 @@ class Processor:
         repeat = timer.repetitions != 1
         next_plan = None
         if repeat:
-            next_due = add_duration(timer.due, timer.interval)
+            next_due = next_repetition(timer.interval, timer.due, self.w.now)
             next_plan = Schedule(next_due, timer.repetitions - 1 if timer.repetitions > 0 else -1, timer.interval)
         if owner is None:
             self.start_timers.setdefault((timer.process.bpmn_process_id, timer.process.tenant_id), [])
@@ -1631,6 +1675,18 @@ class Processor:
                     f"Expected to throw an error event with the code '{code}', but it was not caught. "
                     "No error events are available in the scope.",
                 )
+            return
+        if event == "COMPENSATION":
+            compensation.throw(self, inst)
+            return
+        if event == "LINK" and element.link_target is not None:
+            # the token jumps to the catch event of the same name (docs: link-events), as if along a flow
+            scope = inst.flow_scope
+            assert scope is not None
+            self._transition(inst, ACTIVATED)
+            scope.active_flows += 1
+            self.queue.append(self._arrival(scope, scope.epoch, element.link_target, None))
+            self._complete(inst)
             return
         if event == "ESCALATION":
             self._transition(inst, ACTIVATED)

@@ -72,6 +72,14 @@ class ElementInstance:
     mi_next: int = 0
     mi_completed: int = 0
     loop_counter: int = 0
+    # execution listeners completed so far: start listeners first, then end listeners (engine/core/listeners.py)
+    listener_index: int = 0
+    # compensation (engine/core/compensation.py): completed activities with a compensation handler in this
+    # scope (element, nested = completed inside a completed embedded sub-process), a throw event's handlers
+    # still running, and a handler's throw event
+    compensable: list[tuple[Element, bool]] = field(default_factory=list)
+    compensation_pending: int = 0
+    compensation_throw_key: int = 0
     # process root
     parent_process_instance_key: int = -1
     parent_element_instance_key: int = -1
@@ -98,6 +106,8 @@ class Job:
     recurring_time: int = -1
     incident_key: int = 0
     tenant_id: str = DEFAULT_TENANT
+    kind: str = "BPMN_ELEMENT"  # Zeebe's JobKind: BPMN_ELEMENT | EXECUTION_LISTENER
+    listener_event_type: str = "UNSPECIFIED"  # an execution listener job's START | END
 
 
 @dataclass(eq=False)

@@ -9,6 +9,7 @@ FEEL expressions are compiled here too, so syntax errors are deploy-time errors 
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ _B = "{" + BPMN_NS + "}"
 _Z = "{" + ZEEBE_NS + "}"
 
 USER_TASK_JOB_TYPE = "io.camunda.zeebe:userTask"
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class ModelError(ValueError):
@@ -85,10 +87,10 @@ _EVENT_DEFINITIONS = {
 _SUPPORTED_EVENTS = {
     "START_EVENT": {"NONE", "MESSAGE", "TIMER", "SIGNAL"},
     "EVENT_SUB_START": {"MESSAGE", "TIMER", "ERROR", "SIGNAL", "ESCALATION"},
-    "END_EVENT": {"NONE", "ERROR", "TERMINATE", "MESSAGE", "SIGNAL", "ESCALATION"},
-    "BOUNDARY_EVENT": {"TIMER", "MESSAGE", "ERROR", "ESCALATION", "SIGNAL"},
-    "INTERMEDIATE_CATCH_EVENT": {"TIMER", "MESSAGE", "SIGNAL"},
-    "INTERMEDIATE_THROW_EVENT": {"NONE", "SIGNAL", "ESCALATION", "MESSAGE"},
+    "END_EVENT": {"NONE", "ERROR", "TERMINATE", "MESSAGE", "SIGNAL", "ESCALATION", "COMPENSATION"},
+    "BOUNDARY_EVENT": {"TIMER", "MESSAGE", "ERROR", "ESCALATION", "SIGNAL", "COMPENSATION"},
+    "INTERMEDIATE_CATCH_EVENT": {"TIMER", "MESSAGE", "SIGNAL", "LINK"},
+    "INTERMEDIATE_THROW_EVENT": {"NONE", "SIGNAL", "ESCALATION", "MESSAGE", "LINK", "COMPENSATION"},
 }
 _KNOWN_EXTENSIONS = {
     "taskDefinition",
@@ -105,6 +107,7 @@ _KNOWN_EXTENSIONS = {
     "versionTag",
     "userTask",
     "taskSchedule",
+    "executionListeners",
 }
 JOB_TASKS = {"SERVICE_TASK", "USER_TASK", "SEND_TASK"}
 ACTIVITIES = {
@@ -148,6 +151,16 @@ class MessageDef:
 
 
 @dataclass(frozen=True)
+class ExecutionListener:
+    """``zeebe:executionListener``: a job of ``job_type`` before (start) or after (end) the element."""
+
+    event_type: str  # "start" | "end"
+    job_type: Expression
+    retries: Expression
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
 class MultiInstance:
     sequential: bool
     input_collection: Expression
@@ -155,6 +168,18 @@ class MultiInstance:
     output_collection: str | None
     output_element: Expression | None
     completion_condition: Expression | None
+
+    @property
+    def output_element_variable(self) -> str | None:
+        """The variable an ``outputElement`` expression reads when it is a plain variable name (``=verdict``).
+
+        Zeebe creates it as a null local variable of each inner instance, so that a job's variable of that
+        name stays in the inner instance and reaches the process only through the output collection
+        (github.com/camunda/zeebe/pull/9947)."""
+        element = self.output_element
+        if element is None or not element.is_feel or not _VARIABLE_NAME.fullmatch(element.source):
+            return None
+        return element.source
 
 
 @dataclass(eq=False)
@@ -179,9 +204,13 @@ class Element:
     result_variable: str | None = None
     decision_id: Expression | None = None
     called_process_id: Expression | None = None
+    called_binding: str = "latest"  # zeebe:calledElement bindingType: latest | deployment | versionTag
+    called_version_tag: str | None = None
     propagate_all_child: bool = True
     propagate_all_parent: bool = True
     multi_instance: MultiInstance | None = None
+    start_listeners: list[ExecutionListener] = field(default_factory=list)
+    end_listeners: list[ExecutionListener] = field(default_factory=list)
     # events
     timer: TimerDef | None = None
     message: MessageDef | None = None
@@ -189,6 +218,12 @@ class Element:
     error_code: str | None = None  # None on a catch event = catch all errors
     escalation_code: str | None = None  # None on a catch event = catch all escalations
     interrupting: bool = True
+    # compensation (docs: compensation-events, compensation-handler)
+    is_for_compensation: bool = False  # a compensation handler: never reached by a sequence flow
+    compensation_handler: Element | None = None  # an activity with a compensation boundary event: its handler
+    compensate_activity_ref: str | None = None  # a compensation throw/end event's activityRef
+    link_name: str | None = None  # link throw/catch events: the link's name
+    link_target: Element | None = None  # link throw event: the catch event of its scope with that name
     attached_to: Element | None = None
     boundary_events: list[Element] = field(default_factory=list)
     # containers (process, sub-process, event sub-process)
@@ -213,6 +248,7 @@ class Process:
     elements: dict[str, Element]
     flows: dict[str, SequenceFlow]
     executable: bool = True
+    version_tag: str = ""  # zeebe:versionTag of the process (for calledElement bindingType="versionTag")
 
     @property
     def start_events(self) -> list[Element]:
@@ -243,6 +279,7 @@ class _Parser:
         self.error_defs = {n.get("id"): n for n in definitions.findall(_B + "error")}
         self.signals = {n.get("id"): n for n in definitions.findall(_B + "signal")}
         self.escalations = {n.get("id"): n for n in definitions.findall(_B + "escalation")}
+        self.associations: list[tuple[str, str]] = []  # (sourceRef, targetRef): compensation boundary → handler
 
     # -- helpers ---------------------------------------------------------------------------------
     def fail(self, element_id: str, problem: str) -> None:
@@ -268,9 +305,14 @@ class _Parser:
         self.link(elements, flows)
         if not pid:
             self.errors.append("a process has no id")
+        ext = node.find(_B + "extensionElements")
+        if ext is not None and ext.find(_Z + "executionListeners") is not None:
+            self.fail(pid, "execution listeners on the process element are not supported by this engine")
         if self.errors:
             raise ModelError(f"'{self.resource}': " + "; ".join(self.errors))
-        return Process(pid, root.name, root, elements, flows, executable)
+        tag = ext.find(_Z + "versionTag") if ext is not None else None
+        version_tag = (tag.get("value") or "").strip() if tag is not None else ""
+        return Process(pid, root.name, root, elements, flows, executable, version_tag)
 
     def container(
         self, node: ET.Element, scope: Element, elements: dict[str, Element], flows: dict[str, SequenceFlow]
@@ -290,6 +332,9 @@ class _Parser:
                     cond = self.expr(cid, text, "condition expression")
                 flow = SequenceFlow(cid, child.get("sourceRef") or "", child.get("targetRef") or "", cond)
                 flows[cid] = flow
+                continue
+            if tag == "association":
+                self.associations.append((child.get("sourceRef") or "", child.get("targetRef") or ""))
                 continue
             if tag in _IGNORED_TAGS:
                 continue
@@ -311,7 +356,7 @@ class _Parser:
         el.default_flow = node.get("default")
         self.check_extensions(ext, el)
         if node.get("isForCompensation", "false").lower() == "true":
-            self.fail(el.id, "compensation handlers (isForCompensation) are not supported")
+            el.is_for_compensation = True
         self.io_mappings(ext, el)
         etype = el.element_type
         if etype == "SUB_PROCESS":
@@ -329,6 +374,10 @@ class _Parser:
                 el.called_process_id = self.expr(el.id, called.get("processId"), "processId")
                 el.propagate_all_child = called.get("propagateAllChildVariables", "true").lower() != "false"
                 el.propagate_all_parent = called.get("propagateAllParentVariables", "true").lower() != "false"
+                el.called_binding = called.get("bindingType") or "latest"
+                el.called_version_tag = called.get("versionTag")
+                if el.called_binding == "versionTag" and not el.called_version_tag:
+                    self.fail(el.id, "'zeebe:calledElement' with bindingType 'versionTag' needs a versionTag")
         elif etype == "RECEIVE_TASK":
             el.event_type = "MESSAGE"
             self.message(node, ext, el, "RECEIVE_TASK")
@@ -346,6 +395,53 @@ class _Parser:
             self.event(node, ext, el)
         if node.find(_B + "standardLoopCharacteristics") is not None:
             self.fail(el.id, "standard loop characteristics are not supported")
+        self.execution_listeners(ext, el)
+
+    def execution_listeners(self, ext: ET.Element | None, el: Element) -> None:
+        """``zeebe:executionListeners`` (docs: concepts/execution-listeners), with Zeebe's limitations: no start
+        listeners on start and boundary events, no end listeners on gateways and error end events, unique
+        (eventType, type) pairs."""
+        container = ext.find(_Z + "executionListeners") if ext is not None else None
+        if container is None:
+            return
+        seen: set[tuple[str, str]] = set()
+        for node in container.findall(_Z + "executionListener"):
+            event_type = node.get("eventType") or ""
+            job_type = (node.get("type") or "").strip()
+            if event_type not in ("start", "end"):
+                self.fail(el.id, f"execution listener eventType '{event_type}' must be 'start' or 'end'")
+                continue
+            if not job_type:
+                self.fail(el.id, f"a {event_type} execution listener needs a job type")
+                continue
+            if (event_type, job_type) in seen:
+                self.fail(el.id, f"duplicate {event_type} execution listener of type '{job_type}'")
+                continue
+            seen.add((event_type, job_type))
+            etype = el.element_type
+            if event_type == "start" and etype in ("START_EVENT", "BOUNDARY_EVENT"):
+                self.fail(el.id, f"start execution listeners are not supported on {etype.lower().replace('_', ' ')}s")
+                continue
+            if event_type == "end" and (
+                etype.endswith("_GATEWAY") or (etype == "END_EVENT" and el.event_type == "ERROR")
+            ):
+                what = "gateways" if etype.endswith("_GATEWAY") else "error end events"
+                self.fail(el.id, f"end execution listeners are not supported on {what}")
+                continue
+            if el.multi_instance is not None:
+                self.fail(el.id, "execution listeners on multi-instance activities are not supported by this engine")
+                return
+            listener_type = self.expr(el.id, job_type, "execution listener type")
+            retries = self.expr(el.id, node.get("retries") or "3", "execution listener retries")
+            if listener_type is None or retries is None:
+                continue
+            headers: dict[str, str] = {}
+            header_node = node.find(_Z + "taskHeaders")
+            if header_node is not None:
+                for header in header_node.findall(_Z + "header"):
+                    headers[header.get("key") or ""] = header.get("value") or ""
+            listener = ExecutionListener(event_type, listener_type, retries, headers)
+            (el.start_listeners if event_type == "start" else el.end_listeners).append(listener)
 
     def check_extensions(self, ext: ET.Element | None, el: Element) -> None:
         """Zeebe extensions this engine does not run are refused rather than silently ignored."""
@@ -358,7 +454,14 @@ class _Parser:
             if tag not in _KNOWN_EXTENSIONS:
                 self.fail(el.id, f"the extension element 'zeebe:{tag}' is not supported by this engine")
             binding = child.get("bindingType")
-            if binding not in (None, "latest"):
+            if tag == "calledElement":
+                if binding not in (None, "latest", "deployment", "versionTag"):
+                    self.fail(
+                        el.id,
+                        f"'zeebe:calledElement' bindingType '{binding}' is not one of 'latest', 'deployment', "
+                        "'versionTag'",
+                    )
+            elif binding not in (None, "latest"):
                 self.fail(el.id, f"'zeebe:{tag}' bindingType '{binding}' is not supported (only 'latest')")
 
     def task(self, node: ET.Element, ext: ET.Element | None, el: Element) -> None:
@@ -403,7 +506,15 @@ class _Parser:
         if ext is None:
             return
         if ext.find(_Z + "userTask") is not None:
-            self.fail(el.id, "Camunda user tasks ('zeebe:userTask') are not supported; use job-based user tasks")
+            # Zeebe completes Camunda user tasks only over its REST API, which this engine does not serve
+            # (its gRPC gateway has no user task call), so such a task could never be completed here.
+            self.fail(
+                el.id,
+                "Camunda user tasks ('zeebe:userTask') are not supported by this engine: Zeebe completes them only "
+                "through the REST API (POST /v2/user-tasks/{userTaskKey}/completion), which this engine does not "
+                "serve; remove 'zeebe:userTask' to make it a job-based user task (job type "
+                "'io.camunda.zeebe:userTask', completed with CompleteJob over gRPC)",
+            )
         form = ext.find(_Z + "formDefinition")
         if form is not None:
             if form.get("formKey"):
@@ -481,6 +592,8 @@ class _Parser:
         kind = el.element_type
         if kind == "START_EVENT" and el.parent is not None and el.parent.triggered_by_event:
             kind = "EVENT_SUB_START"
+        if kind == "BOUNDARY_EVENT":
+            el._attached_ref = node.get("attachedToRef") or ""  # read first: also named in other errors
         if el.event_type not in _SUPPORTED_EVENTS[kind]:
             what = kind.lower().replace("_", " ").replace("event sub start", "event sub-process start event")
             self.fail(el.id, f"{el.event_type.lower()} {what}s are not supported")
@@ -493,7 +606,6 @@ class _Parser:
         ):
             self.fail(el.id, "start events of embedded sub-processes must be none start events")
         if kind == "BOUNDARY_EVENT":
-            el._attached_ref = node.get("attachedToRef") or ""
             el.interrupting = node.get("cancelActivity", "true").lower() != "false"
         if kind == "EVENT_SUB_START":
             el.interrupting = node.get("isInterrupting", "true").lower() != "false"
@@ -512,6 +624,14 @@ class _Parser:
                 self.fail(el.id, "Must reference a signal with a name")
             else:
                 el.signal_name = self.expr(el.id, ref.get("name"), "signal name")
+        elif el.event_type == "COMPENSATION":
+            el.compensate_activity_ref = definition.get("activityRef") or None
+            if el.compensate_activity_ref is not None and kind == "BOUNDARY_EVENT":
+                self.fail(el.id, "a compensation boundary event must not have an activityRef")
+        elif el.event_type == "LINK":
+            el.link_name = (definition.get("name") or "").strip()
+            if not el.link_name:
+                self.fail(el.id, "a link event must have a link name (linkEventDefinition name)")
         elif el.event_type == "ESCALATION":
             ref_id = definition.get("escalationRef")
             ref = self.escalations.get(ref_id)
@@ -598,8 +718,57 @@ class _Parser:
                 else:
                     el.attached_to = host
                     host.boundary_events.append(el)
+        self.compensation(elements)
         for el in elements.values():
             self.check_element(el, elements, flows)
+
+    def compensation(self, elements: dict[str, Element]) -> None:
+        """Link each compensation boundary event to its handler (through the association) and check the
+        rules of docs "Compensation handler": the handler is an activity marked isForCompensation, in the
+        scope of the compensated activity, without sequence flows; an activityRef names such an activity."""
+        targets: dict[str, list[str]] = {}
+        for source, target in self.associations:
+            targets.setdefault(source, []).append(target)
+        handled: set[str] = set()
+        for el in elements.values():
+            if el.element_type == "BOUNDARY_EVENT" and el.event_type == "COMPENSATION":
+                handlers = [elements[t] for t in targets.get(el.id, []) if t in elements]
+                handlers = [h for h in handlers if h.is_for_compensation]
+                if len(handlers) != 1:
+                    self.fail(
+                        el.id,
+                        "a compensation boundary event needs exactly one association to an activity with "
+                        'isForCompensation="true"',
+                    )
+                    continue
+                if el.outgoing:
+                    self.fail(el.id, "a compensation boundary event must not have outgoing sequence flows")
+                host = el.attached_to
+                if host is not None:
+                    host.compensation_handler = handlers[0]
+                handled.add(handlers[0].id)
+        for el in elements.values():
+            if el.is_for_compensation:
+                if el.element_type not in ACTIVITIES:
+                    self.fail(el.id, "only activities can be compensation handlers (isForCompensation)")
+                elif el.incoming or el.outgoing:
+                    self.fail(el.id, "a compensation handler must not have incoming or outgoing sequence flows")
+                elif el.boundary_events:
+                    self.fail(el.id, "a compensation handler must not have boundary events")
+                elif el.id not in handled:
+                    self.fail(el.id, "a compensation handler must be associated with a compensation boundary event")
+            ref = el.compensate_activity_ref
+            if ref is not None and el.element_type != "BOUNDARY_EVENT":
+                activity = elements.get(ref)
+                scope = el.parent
+                if scope is not None and scope.triggered_by_event:
+                    scope = scope.parent  # an event sub-process compensates its outer scope
+                if activity is None or activity.compensation_handler is None or activity.parent is not scope:
+                    self.fail(
+                        el.id,
+                        f"activityRef '{ref}' must name an activity with a compensation boundary event in the "
+                        "scope of the compensation event",
+                    )
 
     def check_element(self, el: Element, elements: dict[str, Element], flows: dict[str, SequenceFlow]) -> None:
         etype = el.element_type
@@ -620,6 +789,7 @@ class _Parser:
                 if el.incoming or el.outgoing:
                     self.fail(el.id, "An event sub-process must not have incoming or outgoing sequence flows")
             el.none_start = none_starts[0] if none_starts else None
+            self.link_events(el)
             for child in el.children:
                 if child.element_type == "EVENT_SUB_PROCESS":
                     el.event_sub_starts.extend(c for c in child.children if c.element_type == "START_EVENT")
@@ -659,6 +829,27 @@ class _Parser:
             self.fail(el.id, "end events must not have outgoing sequence flows")
         if etype == "RECEIVE_TASK":
             self.fail_if_no_message(el)
+
+    def link_events(self, scope: Element) -> None:
+        """Pair each link throw event with the catch event of the same name in the same scope (doc "Link
+        events": a link jumps within one process level only; catch names are unique per scope)."""
+        catches: dict[str, Element] = {}
+        for child in scope.children:
+            if child.element_type == "INTERMEDIATE_CATCH_EVENT" and child.link_name:
+                if child.link_name in catches:
+                    self.fail(child.id, f"Multiple intermediate catch link events with the name '{child.link_name}'")
+                catches[child.link_name] = child
+        for child in scope.children:
+            if child.element_type == "INTERMEDIATE_THROW_EVENT" and child.link_name:
+                child.link_target = catches.get(child.link_name)
+                if child.link_target is None:
+                    self.fail(
+                        child.id,
+                        f"Can't find a catch link event for the throw link event with the name '{child.link_name}' "
+                        f"in the scope '{scope.id}'",
+                    )
+                elif child.outgoing:
+                    self.fail(child.id, "a link throw event must not have outgoing sequence flows")
 
     def fail_if_no_message(self, el: Element) -> None:
         if el.message is None:

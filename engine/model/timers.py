@@ -2,9 +2,8 @@
 
 - ``timeDate``: a date-time with offset or zone, e.g. ``2026-01-01T10:00:00Z``.
 - ``timeDuration``: a duration, e.g. ``PT15M``, ``P1D``, ``P1M``.
-- ``timeCycle``: ``R<n>/<duration>``, ``R/<duration>`` (unbounded) or ``R<n>/<start>/<duration>``.
-
-Cron cycles are not supported; a static cron expression is rejected at deploy time.
+- ``timeCycle``: ``R<n>/<duration>``, ``R/<duration>`` (unbounded) or ``R<n>/<start>/<duration>``, or a
+  Spring cron expression (``0 0 9 * * MON-FRI``; see :mod:`engine.model.cron`) that repeats forever.
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import isodate
+
+from engine.model import cron
 
 
 class TimerFormatError(ValueError):
@@ -63,12 +64,31 @@ def schedule(kind: str, value: str, now_ms: int) -> Schedule:
     return _cycle(value, now_ms)
 
 
+def next_repetition(interval: str, due_ms: int, now_ms: int) -> int:
+    """When a repeating timer that was due at ``due_ms`` (and fired at ``now_ms``) is due next.
+
+    An ISO interval keeps its rhythm from the previous due time; a cron cycle is due at its next match after
+    the firing, so a late firing never replays the matches it missed."""
+    if cron.looks_like_cron(interval):
+        try:
+            return cron.next_match(interval, max(due_ms, now_ms))
+        except cron.CronFormatError as exc:
+            raise TimerFormatError(str(exc)) from exc
+    return add_duration(due_ms, interval)
+
+
 def _cycle(value: str, now_ms: int) -> Schedule:
+    if cron.looks_like_cron(value):
+        try:
+            return Schedule(cron.next_match(value, now_ms), -1, value)
+        except cron.CronFormatError as exc:
+            raise TimerFormatError(str(exc)) from exc
     parts = value.split("/")
     head = parts[0]
     if not head.startswith("R") or len(parts) not in (2, 3):
         raise TimerFormatError(
-            f"Invalid timer cycle format '{value}': expected 'R<n>/<duration>' (cron is not supported)"
+            f"Invalid timer cycle format '{value}': expected an ISO 8601 repeating interval 'R<n>/<duration>' "
+            "or a cron expression with 6 fields ('0 0 9 * * *')"
         )
     count_text = head[1:]
     try:

@@ -130,7 +130,8 @@ async def test_no_condition_true_and_no_default_is_incident(engine: Engine) -> N
     assert incident.element_id == "g"
 
 
-async def test_input_mapping_failure_is_extract_value_error(engine: Engine) -> None:
+async def test_input_mapping_failure_is_io_mapping_error(engine: Engine) -> None:
+    """Zeebe's incident type for a failing variable mapping is IO_MAPPING_ERROR (docs: concepts/incidents)."""
     doc = bpmn(
         '<bpmn:startEvent id="s" />'
         + service(
@@ -143,7 +144,7 @@ async def test_input_mapping_failure_is_extract_value_error(engine: Engine) -> N
     )
     pik = await start(engine, doc)
     incident = engine.query.incidents(pik, active_only=True)[0]
-    assert incident.error_type == "EXTRACT_VALUE_ERROR"
+    assert incident.error_type == "IO_MAPPING_ERROR"
     assert incident.element_id == "work"
     assert incident.error_message.startswith("failed to evaluate expression 'no_such_function(1)':")
 

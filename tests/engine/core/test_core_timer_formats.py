@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from engine.model.timers import TimerFormatError, parse_date, schedule
+from engine.model.timers import TimerFormatError, next_repetition, parse_date, schedule
 
 NOW = parse_date("2028-03-01T00:00:00Z")
 
@@ -37,12 +37,41 @@ def test_cycles() -> None:
     assert at(future.due) == datetime(2029, 1, 1, tzinfo=UTC) and future.repetitions == 2
 
 
+def test_cron_cycles_follow_spring_six_field_syntax() -> None:
+    """Zeebe reads a non-ISO cycle as a Spring cron expression: seconds first, '?', names, L/W, macros."""
+    daily = schedule("cycle", "0 0 9 * * *", NOW)
+    assert (at(daily.due), daily.repetitions, daily.interval) == (
+        datetime(2028, 3, 1, 9, tzinfo=UTC),
+        -1,
+        "0 0 9 * * *",
+    )
+    # 2028-03-01 is a Wednesday; both day fields restricted means both must match (Spring), not either
+    assert at(schedule("cycle", "0 30 8 ? * SAT", NOW).due) == datetime(2028, 3, 4, 8, 30, tzinfo=UTC)
+    assert at(schedule("cycle", "0 0 0 13 * FRI", NOW).due) == datetime(2028, 10, 13, tzinfo=UTC)
+    assert at(schedule("cycle", "0 0 18 L * *", NOW).due) == datetime(2028, 3, 31, 18, tzinfo=UTC)
+    assert at(schedule("cycle", "15 */10 * * * *", NOW).due) == datetime(2028, 3, 1, 0, 0, 15, tzinfo=UTC)
+    assert at(schedule("cycle", "@monthly", NOW).due) == datetime(2028, 4, 1, tzinfo=UTC)
+
+
+def test_cron_repetition_is_the_next_match_after_firing() -> None:
+    due = schedule("cycle", "0 0 9 * * *", NOW).due
+    assert at(next_repetition("0 0 9 * * *", due, due)) == datetime(2028, 3, 2, 9, tzinfo=UTC)
+    # fired three days late: the missed matches are not replayed
+    late = due + 3 * 86_400_000 + 1
+    assert at(next_repetition("0 0 9 * * *", due, late)) == datetime(2028, 3, 5, 9, tzinfo=UTC)
+    # ISO cycles keep their rhythm from the previous due time
+    assert next_repetition("PT1H", due, late) == due + 3_600_000
+
+
 @pytest.mark.parametrize(
     ("kind", "value", "fragment"),
     [
         ("duration", "soon", "Invalid duration format 'soon'"),
         ("date", "tomorrow", "Invalid date-time format 'tomorrow'"),
-        ("cycle", "0 0 * * *", "cron is not supported"),
+        ("cycle", "0 0 * * *", "expected 6 fields"),  # Spring cron has seconds; 5-field cron is invalid
+        ("cycle", "0 0 25 * * *", "Invalid cron expression '0 0 25 * * *': "),
+        ("cycle", "@fortnightly", "unknown macro"),
+        ("cycle", "P1D", "expected an ISO 8601 repeating interval"),
         ("cycle", "R/PT0S", "longer than zero"),
         ("cycle", "Rx/PT1H", "repetitions"),
     ],

@@ -1,0 +1,74 @@
+"""Compensation (docs.camunda.io/docs/components/modeler/bpmn/compensation-events/ and
+.../compensation-handler/).
+
+An activity with a compensation boundary event that *completes* is remembered by its flow scope (a
+multi-instance activity once, when its body completes; a completed embedded sub-process hands what it
+remembered up to its own scope, marked as nested). A compensation intermediate throw or end event then
+invokes, all at once, the handlers of the remembered activities of its scope (an event sub-process's throw
+compensates the scope around it), or only the handler of its ``activityRef``. Each completed activity is
+compensated at most once. The throw event stays ACTIVATED until every invoked handler has completed, then
+completes and moves on. Active or terminated activities are never compensated; neither are activities in
+called processes (compensation stops at a call activity).
+
+Handlers run as children of the compensated scope instance (for nested activities too, since their
+sub-process instance has already completed), so they see that scope's variables.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine.core.state import ACTIVATED, ACTIVATING, ElementInstance
+
+if TYPE_CHECKING:
+    from engine.core.processor import Processor
+
+MI_BODY = "MULTI_INSTANCE_BODY"  # the processor's element type of a multi-instance body
+
+
+def remember_completion(inst: ElementInstance, scope: ElementInstance, *, is_inner: bool) -> None:
+    """``inst`` is completing in ``scope``: remember it (or what it remembered) for a later compensation."""
+    if is_inner:
+        return  # a multi-instance activity is compensated once, for its body
+    element = inst.element
+    if element.compensation_handler is not None and inst.element_type != "PROCESS":
+        scope.compensable.append((element, False))
+    if inst.compensable and element.element_type == "SUB_PROCESS":
+        scope.compensable.extend((activity, True) for activity, _ in inst.compensable)
+        inst.compensable = []
+
+
+def throw(p: Processor, inst: ElementInstance) -> None:
+    """A compensation throw/end event ``inst`` was reached: invoke the handlers, wait for them."""
+    scope = inst.flow_scope
+    assert scope is not None
+    target = scope
+    if scope.element_type == "EVENT_SUB_PROCESS" and scope.flow_scope is not None:
+        target = scope.flow_scope
+    ref = inst.element.compensate_activity_ref
+    chosen = [e for e in target.compensable if ref is None or (e[0].id == ref and not e[1])]
+    target.compensable = [e for e in target.compensable if e not in chosen]
+    p._transition(inst, ACTIVATED)
+    if not chosen:
+        p._complete(inst)
+        return
+    inst.compensation_pending = len(chosen)
+    for activity, _ in chosen:
+        handler = activity.compensation_handler
+        assert handler is not None
+        # the link to the throw event is set before activation: a handler without a wait state (a script,
+        # a manual task) completes within its activation
+        handler_inst = p._new_instance(handler, target, MI_BODY if handler.multi_instance is not None else None)
+        handler_inst.compensation_throw_key = inst.key
+        p._transition(handler_inst, ACTIVATING)
+        p._run_activation(handler_inst)
+
+
+def handler_completed(p: Processor, handler_inst: ElementInstance) -> None:
+    """A compensation handler completed: its throw event completes once all of its handlers have."""
+    throw_inst = p.instances.get(handler_inst.compensation_throw_key)
+    if throw_inst is None or throw_inst.state != ACTIVATED:
+        return
+    throw_inst.compensation_pending -= 1
+    if throw_inst.compensation_pending <= 0:
+        p._complete(throw_inst)

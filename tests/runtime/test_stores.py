@@ -1,0 +1,204 @@
+"""The stores on real SQLite and PostgreSQL: hash-chained decision log, idempotency keys, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from workers.runtime.stores import GENESIS_HASH, DecisionLog, IdempotencyStore, InProgressError, decision_hash
+from workers.runtime.stores.db import migrate
+from workers.runtime.stores.decisions import HASHED_FIELDS
+
+
+def append(log: DecisionLog, job_key: int, *, instance: int = 1, score: int = 80, version: str = "sha256:v1") -> Any:
+    return log.append(
+        job_key=job_key,
+        process_instance_key=instance,
+        bpmn_process_id="procgov-rollout",
+        element_id="grade-exam",
+        decision="rollout.exam-grade",
+        rule_version=version,
+        rule_text=f"pass mark 60 ({version})",
+        worker_version="0.1.0",
+        inputs={"employee": "李伟", "score": score},
+        outputs={"passed": score >= 60},
+    )
+
+
+def test_migrations_are_idempotent(store_engine: sa.Engine) -> None:
+    migrate(store_engine)  # a second replica starting: nothing to do, nothing broken
+    names = set(sa.inspect(store_engine).get_table_names())
+    assert {"decision_records", "rule_snapshots", "idempotency_keys", "alembic_version"} <= names
+
+
+def test_records_chain_from_genesis(store_engine: sa.Engine) -> None:
+    log = DecisionLog(store_engine)
+    first = append(log, 101)
+    second = append(log, 102, instance=2, score=40)
+    assert (first.seq, second.seq) == (1, 2)
+    assert first.prev_hash == GENESIS_HASH
+    assert second.prev_hash == first.hash
+    for record in log.iter_records():
+        assert record.hash == decision_hash(record.prev_hash, record.hash_fields())
+    assert [r.job_key for r in log.iter_records(process_instance_key=2)] == [102]
+    assert log.get_by_job(102) == second
+    assert log.get_by_job(999) is None
+
+
+def test_hash_covers_every_field_and_the_previous_hash(store_engine: sa.Engine) -> None:
+    record = append(DecisionLog(store_engine), 7)
+    fields = record.hash_fields()
+    assert set(fields) == set(HASHED_FIELDS)
+    for name in HASHED_FIELDS:
+        changed = dict(fields)
+        changed[name] = {"tampered": True}
+        assert decision_hash(record.prev_hash, changed) != record.hash, name
+    assert decision_hash("f" * 64, fields) != record.hash
+
+
+def test_a_redelivered_job_gets_the_recorded_decision(store_engine: sa.Engine) -> None:
+    log = DecisionLog(store_engine)
+    original = append(log, 55, score=90)
+    again = append(log, 55, score=10)  # same job key: nothing new is recorded
+    assert again == original
+    assert again.outputs == {"passed": True}
+    assert [r.seq for r in log.iter_records()] == [1]
+
+
+def test_rule_text_is_snapshotted_once_per_version(store_engine: sa.Engine) -> None:
+    log = DecisionLog(store_engine)
+    append(log, 1, version="sha256:a")
+    append(log, 2, version="sha256:a")
+    append(log, 3, version="sha256:b")
+    assert log.rule_text("sha256:a") == "pass mark 60 (sha256:a)"
+    assert log.rule_text("sha256:b") == "pass mark 60 (sha256:b)"
+    with pytest.raises(KeyError, match="sha256:zzz"):
+        log.rule_text("sha256:zzz")
+
+
+def test_concurrent_appends_keep_one_unbroken_chain(store_url: str, store_engine: sa.Engine) -> None:
+    """Several writers (threads with their own connections, as replicas would be) never fork the chain."""
+    from workers.runtime.stores.db import create_store_engine
+
+    engines = [create_store_engine(store_url) for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def writer(index: int, engine: sa.Engine) -> None:
+        log = DecisionLog(engine)
+        try:
+            for n in range(10):
+                append(log, index * 1000 + n, instance=index)
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(i, e)) for i, e in enumerate(engines)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for engine in engines:
+        engine.dispose()
+    assert not errors
+    records = list(DecisionLog(store_engine).iter_records())
+    assert [r.seq for r in records] == list(range(1, 41))
+    prev = GENESIS_HASH
+    for record in records:
+        assert record.prev_hash == prev
+        assert record.hash == decision_hash(prev, record.hash_fields())
+        prev = record.hash
+
+
+async def test_run_once_runs_a_side_effect_once(store_engine: sa.Engine) -> None:
+    store = IdempotencyStore(store_engine)
+    sent: list[str] = []
+
+    async def send() -> dict[str, str]:
+        sent.append("mail")
+        return {"messageId": "<1@procgov>"}
+
+    first = await store.run_once("rollout.notify:1:mail", send)
+    second = await store.run_once("rollout.notify:1:mail", send)
+    assert sent == ["mail"]
+    assert first == second == {"messageId": "<1@procgov>"}
+    assert store.status("rollout.notify:1:mail") == "done"
+
+
+async def test_a_failed_action_releases_the_key(store_engine: sa.Engine) -> None:
+    store = IdempotencyStore(store_engine)
+    attempts = 0
+
+    def flaky() -> str:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise ConnectionError("smtp down")
+        return "sent"
+
+    with pytest.raises(ConnectionError):
+        await store.run_once("k", flaky)
+    assert store.status("k") is None
+    assert await store.run_once("k", flaky) == "sent"
+    assert attempts == 2
+
+
+async def test_a_live_claim_elsewhere_is_transient_and_a_stale_one_is_taken_over(store_engine: sa.Engine) -> None:
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow() -> str:
+        started.set()
+        await release.wait()
+        return "first"
+
+    store = IdempotencyStore(store_engine)
+    holder = asyncio.create_task(store.run_once("k", slow))
+    await started.wait()
+    with pytest.raises(InProgressError, match="running in another worker"):
+        await store.run_once("k", lambda: "second")
+    release.set()
+    assert await holder == "first"
+
+    # A worker died holding a claim: after the lease another one may run the action.
+    with store_engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO idempotency_keys (key, status, claimed_at) VALUES ('dead', 'running', 0)"))
+    assert await IdempotencyStore(store_engine, lease_s=60).run_once("dead", lambda: "recovered") == "recovered"
+
+
+def test_racing_claims_run_the_action_once(store_url: str, store_engine: sa.Engine) -> None:
+    """Replicas claiming one key at the same moment: one runs the action, the others see it in progress
+    (transient: their job is retried later) or, once done, get its result."""
+    from workers.runtime.stores.db import create_store_engine
+
+    runs: list[int] = []
+    outcomes: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def replica(index: int) -> None:
+        engine = create_store_engine(store_url)
+        store = IdempotencyStore(engine)
+
+        def send() -> str:
+            runs.append(index)
+            return "sent"
+
+        barrier.wait()
+        try:
+            outcomes.append(asyncio.run(store.run_once("rollout.notify:9:mail", send)))
+        except InProgressError:
+            outcomes.append("in progress")
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=replica, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(runs) == 1
+    assert set(outcomes) <= {"in progress", "sent"} and len(outcomes) == 4
+    assert outcomes.count("sent") >= 1
+    assert IdempotencyStore(store_engine).status("rollout.notify:9:mail") == "done"

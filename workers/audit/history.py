@@ -1,0 +1,373 @@
+"""The history of one process instance, folded from its Zeebe records.
+
+Records are the truth (Zeebe's own rule): the history is a pure fold over the instance's records in
+log order, so the same records give the same history whichever source they were read from. It holds
+what an auditor asks about: which elements ran and for how long, what the variables were over time,
+which jobs ran on which worker with how many retries and how they ended, which incidents occurred and
+how they were resolved, and which timers and messages moved the instance.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from workers.audit.records import Record
+from workers.audit.sources import RecordSource, SourceError
+
+#: Element states as Operate words them.
+ACTIVE, COMPLETED, TERMINATED = "ACTIVE", "COMPLETED", "TERMINATED"
+
+
+@dataclass(frozen=True)
+class ElementVisit:
+    """One element instance: a task, event, gateway or sub-process the token went through."""
+
+    element_instance_key: int
+    element_id: str
+    element_type: str  # Zeebe's bpmnElementType, e.g. SERVICE_TASK, EXCLUSIVE_GATEWAY
+    flow_scope_key: int
+    started_at: int  # epoch ms of ELEMENT_ACTIVATING
+    ended_at: int | None = None  # epoch ms of ELEMENT_COMPLETED / ELEMENT_TERMINATED
+    state: str = ACTIVE
+
+    @property
+    def duration_ms(self) -> int | None:
+        return None if self.ended_at is None else self.ended_at - self.started_at
+
+
+@dataclass(frozen=True)
+class VariableChange:
+    """A variable set or changed; ``value`` is the parsed JSON value."""
+
+    position: int
+    at: int
+    name: str
+    value: Any
+    scope_key: int
+    intent: str  # CREATED | UPDATED
+
+
+@dataclass(frozen=True)
+class JobAttempt:
+    """Something that happened to a job after it was created (fail, time-out, retries, ...)."""
+
+    at: int
+    intent: str
+    retries: int | None
+    worker: str
+    error_message: str = ""
+    error_code: str = ""
+
+
+@dataclass(frozen=True)
+class JobHistory:
+    key: int
+    type: str
+    element_id: str
+    element_instance_key: int
+    created_at: int
+    retries: int  # as created
+    outcome: str = "CREATED"  # last intent: COMPLETED, FAILED, ERROR_THROWN, CANCELED, TIMED_OUT, ...
+    worker: str = ""  # the worker that completed, failed or threw (the last one to touch it)
+    ended_at: int | None = None
+    attempts: tuple[JobAttempt, ...] = ()
+    variables: Any = None  # the variables the job completed (or threw) with
+
+    @property
+    def failures(self) -> int:
+        return sum(1 for a in self.attempts if a.intent == "FAILED")
+
+
+@dataclass(frozen=True)
+class IncidentHistory:
+    key: int
+    error_type: str
+    error_message: str
+    element_id: str
+    element_instance_key: int
+    job_key: int
+    created_at: int
+    resolved_at: int | None = None
+
+    @property
+    def resolved(self) -> bool:
+        return self.resolved_at is not None
+
+
+@dataclass(frozen=True)
+class TimerEvent:
+    key: int
+    target_element_id: str
+    element_instance_key: int
+    due_date: int
+    created_at: int
+    outcome: str = "CREATED"  # TRIGGERED | CANCELED
+    ended_at: int | None = None
+
+
+@dataclass(frozen=True)
+class MessageEvent:
+    """A message subscription of the instance and whether (and when) a message was correlated."""
+
+    message_name: str
+    correlation_key: str
+    element_id: str
+    element_instance_key: int
+    opened_at: int
+    correlated_at: int | None = None
+    message_key: int = -1
+    variables: Any = None
+
+
+@dataclass(frozen=True)
+class InstanceHistory:
+    process_instance_key: int
+    bpmn_process_id: str
+    version: int
+    process_definition_key: int
+    started_at: int
+    ended_at: int | None
+    state: str
+    parent_process_instance_key: int = -1
+    elements: tuple[ElementVisit, ...] = ()
+    taken_flows: tuple[str, ...] = ()  # ids of sequence flows taken, in order
+    variables: tuple[VariableChange, ...] = ()
+    jobs: tuple[JobHistory, ...] = ()
+    incidents: tuple[IncidentHistory, ...] = ()
+    timers: tuple[TimerEvent, ...] = ()
+    messages: tuple[MessageEvent, ...] = ()
+    bpmn_xml: str | None = field(default=None, compare=False)  # the deployed model, for the diagram
+
+    @property
+    def duration_ms(self) -> int | None:
+        return None if self.ended_at is None else self.ended_at - self.started_at
+
+    def final_variables(self) -> dict[str, Any]:
+        """Process-scope variables as they stood last (what Operate shows for a finished instance)."""
+        final: dict[str, Any] = {}
+        for change in self.variables:
+            if change.scope_key == self.process_instance_key:
+                final[change.name] = change.value
+        return final
+
+    def visits_of(self, element_id: str) -> list[ElementVisit]:
+        return [v for v in self.elements if v.element_id == element_id]
+
+
+class HistoryError(ValueError):
+    """The records do not describe the requested instance (names the key and what is missing)."""
+
+
+def _parse_variable_value(raw: Any, where: str) -> Any:
+    # The exporter stores variable values as JSON text; the engine may hand over parsed values.
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise HistoryError(f"{where}: variable value is not JSON: {raw[:80]!r}") from exc
+
+
+_ELEMENT_END = {"ELEMENT_COMPLETED": COMPLETED, "ELEMENT_TERMINATED": TERMINATED}
+_JOB_TERMINAL = {"COMPLETED", "ERROR_THROWN", "CANCELED"}
+
+
+def build_history(records: Iterable[Record], process_instance_key: int) -> InstanceHistory:
+    """Fold one instance's records (any order; sorted by position here) into its history."""
+    ordered = sorted(
+        (r for r in records if r.is_event and r.process_instance_key == process_instance_key),
+        key=lambda r: (r.position, r.partition_id),
+    )
+    root: Record | None = None
+    elements: dict[int, ElementVisit] = {}
+    flows: list[str] = []
+    variables: list[VariableChange] = []
+    jobs: dict[int, JobHistory] = {}
+    incidents: dict[int, IncidentHistory] = {}
+    timers: dict[int, TimerEvent] = {}
+    messages: dict[tuple[int, str], MessageEvent] = {}
+    ended_at: int | None = None
+    state = ACTIVE
+
+    for r in ordered:
+        v = r.value
+        where = f"instance {process_instance_key} record at position {r.position}"
+        if r.value_type == "PROCESS_INSTANCE":
+            element_type = str(v.get("bpmnElementType", ""))
+            if element_type == "SEQUENCE_FLOW":
+                if r.intent == "SEQUENCE_FLOW_TAKEN":
+                    flows.append(str(v.get("elementId", "")))
+                continue
+            if r.intent == "ELEMENT_ACTIVATING":
+                elements[r.key] = ElementVisit(
+                    element_instance_key=r.key,
+                    element_id=str(v.get("elementId", "")),
+                    element_type=element_type,
+                    flow_scope_key=int(v.get("flowScopeKey", -1)),
+                    started_at=r.timestamp,
+                )
+                if element_type == "PROCESS" and r.key == process_instance_key:
+                    root = r
+            elif r.intent in _ELEMENT_END and r.key in elements:
+                elements[r.key] = replace(elements[r.key], ended_at=r.timestamp, state=_ELEMENT_END[r.intent])
+                if r.key == process_instance_key:
+                    ended_at, state = r.timestamp, _ELEMENT_END[r.intent]
+        elif r.value_type == "VARIABLE":
+            variables.append(
+                VariableChange(
+                    position=r.position,
+                    at=r.timestamp,
+                    name=str(v.get("name", "")),
+                    value=_parse_variable_value(v.get("value"), where),
+                    scope_key=int(v.get("scopeKey", -1)),
+                    intent=r.intent,
+                )
+            )
+        elif r.value_type == "JOB":
+            _fold_job(jobs, r)
+        elif r.value_type == "INCIDENT":
+            if r.intent == "CREATED":
+                incidents[r.key] = IncidentHistory(
+                    key=r.key,
+                    error_type=str(v.get("errorType", "")),
+                    error_message=str(v.get("errorMessage", "")),
+                    element_id=str(v.get("elementId", "")),
+                    element_instance_key=int(v.get("elementInstanceKey", -1)),
+                    job_key=int(v.get("jobKey", -1)),
+                    created_at=r.timestamp,
+                )
+            elif r.intent == "RESOLVED" and r.key in incidents:
+                incidents[r.key] = replace(incidents[r.key], resolved_at=r.timestamp)
+        elif r.value_type == "TIMER":
+            if r.intent == "CREATED":
+                timers[r.key] = TimerEvent(
+                    key=r.key,
+                    target_element_id=str(v.get("targetElementId", "")),
+                    element_instance_key=int(v.get("elementInstanceKey", -1)),
+                    due_date=int(v.get("dueDate", 0)),
+                    created_at=r.timestamp,
+                )
+            elif r.intent in {"TRIGGERED", "CANCELED"} and r.key in timers:
+                timers[r.key] = replace(timers[r.key], outcome=r.intent, ended_at=r.timestamp)
+        elif r.value_type == "PROCESS_MESSAGE_SUBSCRIPTION":
+            slot = (int(v.get("elementInstanceKey", -1)), str(v.get("messageName", "")))
+            if r.intent == "CREATED" and slot not in messages:
+                messages[slot] = MessageEvent(
+                    message_name=slot[1],
+                    correlation_key=str(v.get("correlationKey", "")),
+                    element_id=str(v.get("elementId", "")),
+                    element_instance_key=slot[0],
+                    opened_at=r.timestamp,
+                )
+            elif r.intent == "CORRELATED" and slot in messages:
+                messages[slot] = replace(
+                    messages[slot],
+                    correlated_at=r.timestamp,
+                    message_key=int(v.get("messageKey", -1)),
+                    variables=v.get("variables"),
+                )
+
+    if root is None:
+        raise HistoryError(
+            f"no records of process instance {process_instance_key} (no PROCESS_INSTANCE ELEMENT_ACTIVATING "
+            "event for the process itself)"
+        )
+    rv = root.value
+    return InstanceHistory(
+        process_instance_key=process_instance_key,
+        bpmn_process_id=str(rv.get("bpmnProcessId", "")),
+        version=int(rv.get("version", -1)),
+        process_definition_key=int(rv.get("processDefinitionKey", -1)),
+        parent_process_instance_key=int(rv.get("parentProcessInstanceKey", -1)),
+        started_at=root.timestamp,
+        ended_at=ended_at,
+        state=state,
+        elements=tuple(e for e in elements.values() if e.element_type != "PROCESS"),
+        taken_flows=tuple(flows),
+        variables=tuple(variables),
+        jobs=tuple(jobs.values()),
+        incidents=tuple(incidents.values()),
+        timers=tuple(timers.values()),
+        messages=tuple(messages.values()),
+    )
+
+
+def _fold_job(jobs: dict[int, JobHistory], r: Record) -> None:
+    v = r.value
+    retries = v.get("retries")
+    retries_int = int(retries) if isinstance(retries, int) else None
+    if r.intent == "CREATED":
+        jobs[r.key] = JobHistory(
+            key=r.key,
+            type=str(v.get("type", "")),
+            element_id=str(v.get("elementId", "")),
+            element_instance_key=int(v.get("elementInstanceKey", -1)),
+            created_at=r.timestamp,
+            retries=retries_int if retries_int is not None else 0,
+        )
+        return
+    job = jobs.get(r.key)
+    if job is None:
+        return  # a job created before the records we were given; nothing to attach it to
+    worker = str(v.get("worker") or job.worker)
+    attempt = JobAttempt(
+        at=r.timestamp,
+        intent=r.intent,
+        retries=retries_int,
+        worker=worker,
+        error_message=str(v.get("errorMessage") or ""),
+        error_code=str(v.get("errorCode") or ""),
+    )
+    job = replace(job, outcome=r.intent, worker=worker, attempts=(*job.attempts, attempt))
+    if r.intent in _JOB_TERMINAL:
+        job = replace(job, ended_at=r.timestamp, variables=v.get("variables"))
+    jobs[r.key] = job
+
+
+def bpmn_resource(definition_records: Sequence[Record], process_definition_key: int) -> str | None:
+    """The deployed BPMN XML of a definition, from its PROCESS record (or its DEPLOYMENT record)."""
+    for r in definition_records:
+        if r.value_type == "PROCESS" and r.value.get("processDefinitionKey") == process_definition_key:
+            text = _decode_resource(r.value.get("resource"))
+            if text:
+                return text
+    for r in definition_records:
+        if r.value_type != "DEPLOYMENT":
+            continue
+        names = {
+            m.get("resourceName")
+            for m in r.value.get("processesMetadata") or []
+            if m.get("processDefinitionKey") == process_definition_key
+        }
+        for resource in r.value.get("resources") or []:
+            if resource.get("resourceName") in names:
+                text = _decode_resource(resource.get("resource"))
+                if text:
+                    return text
+    return None
+
+
+def _decode_resource(raw: Any) -> str | None:
+    # The exporter serialises byte[] as base64 (Jackson); accept plain XML too.
+    if not isinstance(raw, str) or not raw:
+        return None
+    if raw.lstrip().startswith("<"):
+        return raw
+    try:
+        return base64.b64decode(raw, validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def load_history(source: RecordSource, process_instance_key: int) -> InstanceHistory:
+    """Read one instance's history (and its deployed BPMN) from any source."""
+    records = source.instance_records(process_instance_key)
+    if not records:
+        raise SourceError(f"{source.describe()} has no records of process instance {process_instance_key}")
+    history = build_history(records, process_instance_key)
+    definition = source.definition_records(history.process_definition_key)
+    return replace(history, bpmn_xml=bpmn_resource(definition, history.process_definition_key))

@@ -1,0 +1,98 @@
+"""What the rollout workers need, loaded and validated once at start (bad data stops the start).
+
+Rule data — the organisation directory and the exam catalogue — travel as :class:`RuleSet` so the
+recorded decisions carry their version. File locations are rollout settings (``PROCGOV_ROLLOUT_*``)
+with the sample data in ``data/rollout/`` as the default; SMTP, chat webhook URLs and the store come
+from the runtime's :class:`~workers.runtime.settings.WorkerSettings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from workers.rollout.exams import ExamCatalogue, catalogue_text
+from workers.rollout.grading import GRADE_EXAM
+from workers.rollout.notify.mail import SmtpSettings
+from workers.rollout.notify.notifier import OnceStore
+from workers.rollout.notify.templates import Templates, parse_templates
+from workers.rollout.org_directory import OrgDirectory
+from workers.rollout.owner import OWNER_ELIGIBILITY
+from workers.runtime.decisions import RuleSet
+from workers.runtime.settings import WorkerSettings
+from workers.runtime.stores import IdempotencyStore, open_engine
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "rollout"
+
+
+class RolloutSettings(BaseSettings):
+    """``PROCGOV_ROLLOUT_DATA_DIR`` (default: the repository's ``data/rollout``), or each file apart."""
+
+    model_config = SettingsConfigDict(env_prefix="PROCGOV_ROLLOUT_", extra="ignore")
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    org_directory: Path | None = None  # default: <data_dir>/org-directory.yaml
+    exams_dir: Path | None = None  # default: <data_dir>/exams
+    templates: Path | None = None  # default: <data_dir>/notifications.yaml
+    http_timeout_s: float = Field(default=10.0, gt=0)
+
+    @property
+    def org_directory_path(self) -> Path:
+        return self.org_directory or self.data_dir / "org-directory.yaml"
+
+    @property
+    def exams_path(self) -> Path:
+        return self.exams_dir or self.data_dir / "exams"
+
+    @property
+    def templates_path(self) -> Path:
+        return self.templates or self.data_dir / "notifications.yaml"
+
+
+@dataclass(frozen=True)
+class RolloutDeps:
+    directory: RuleSet[OrgDirectory]
+    exams: RuleSet[ExamCatalogue]
+    templates: Templates
+    smtp: SmtpSettings
+    store: OnceStore
+    webhook_urls: Mapping[str, str] = field(default_factory=dict)
+    http_timeout_s: float = 10.0
+
+    @classmethod
+    def from_files(cls, *, org_directory: Path, exams_dir: Path, templates: Path, smtp: SmtpSettings,
+                   store: OnceStore, webhook_urls: Mapping[str, str] | None = None,
+                   http_timeout_s: float = 10.0) -> RolloutDeps:
+        return cls(
+            directory=RuleSet.from_file(OWNER_ELIGIBILITY, org_directory),
+            exams=RuleSet.from_text(GRADE_EXAM, catalogue_text(exams_dir)),
+            templates=parse_templates(templates.read_text(encoding="utf-8")),
+            smtp=smtp,
+            store=store,
+            webhook_urls=dict(webhook_urls or {}),
+            http_timeout_s=http_timeout_s,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: WorkerSettings, rollout: RolloutSettings | None = None,
+                      *, store: OnceStore | None = None) -> RolloutDeps:
+        rollout = rollout or RolloutSettings()
+        smtp = SmtpSettings(
+            host=settings.smtp.host, port=settings.smtp.port, sender=settings.smtp.from_address,
+            username=settings.smtp.user,
+            password=settings.smtp.password.get_secret_value() if settings.smtp.password else None,
+            start_tls=settings.smtp.starttls, timeout_s=settings.smtp.timeout_s,
+        )
+        return cls.from_files(
+            org_directory=rollout.org_directory_path,
+            exams_dir=rollout.exams_path,
+            templates=rollout.templates_path,
+            smtp=smtp,
+            store=store or IdempotencyStore(open_engine(settings.store_url)),
+            webhook_urls={name: hook.url for name, hook in settings.webhooks.items()},
+            http_timeout_s=rollout.http_timeout_s,
+        )

@@ -1,0 +1,58 @@
+"""E-mail over SMTP (aiosmtplib): connection problems and 4xx replies are transient, 5xx are not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+
+import aiosmtplib
+
+from workers.runtime.errors import TransientError
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 25
+    sender: str = "procgov@example.com"
+    sender_name: str = "流程管理部 Process Office"
+    username: str | None = None
+    password: str | None = None
+    start_tls: bool = False
+    use_tls: bool = False
+    timeout_s: float = 10.0
+
+    @property
+    def where(self) -> str:
+        return f"SMTP server {self.host}:{self.port}"
+
+
+class MailRefused(RuntimeError):
+    """The server refused the message for good (5xx, e.g. unknown mailbox): needs a person to fix."""
+
+
+def build_message(smtp: SmtpSettings, to_name: str, to_address: str, subject: str, body: str,
+                  key: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = formataddr((smtp.sender_name, smtp.sender))
+    message["To"] = formataddr((to_name, to_address))
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain=smtp.sender.rpartition("@")[2] or None)
+    message["X-Procgov-Notification"] = key  # the idempotency key: lets a reader spot a duplicate
+    message.set_content(body, charset="utf-8")
+    return message
+
+
+async def send_mail(smtp: SmtpSettings, message: EmailMessage) -> None:
+    try:
+        await aiosmtplib.send(message, hostname=smtp.host, port=smtp.port, username=smtp.username,
+                              password=smtp.password, start_tls=smtp.start_tls, use_tls=smtp.use_tls,
+                              timeout=smtp.timeout_s)
+    except aiosmtplib.SMTPResponseException as exc:
+        text = f"{smtp.where} answered {exc.code} {exc.message}"
+        if 400 <= exc.code < 500:
+            raise TransientError(text) from exc
+        raise MailRefused(text) from exc
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        raise TransientError(f"{smtp.where} unreachable: {exc.__class__.__name__}: {exc}") from exc

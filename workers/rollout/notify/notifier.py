@@ -1,0 +1,151 @@
+"""The ``rollout.notify`` handler: render a template per recipient and deliver it by mail and chat.
+
+Which template is the task header ``template`` in the model (e.g. ``announcement``); recipients are
+person ids resolved in the organisation directory (e-mail address, chat channel, language). Each
+delivery runs once per (process instance, element instance, recipient, channel) through the
+idempotency store, so a job delivered twice, or retried after one server failed, never notifies anyone
+twice (the element *instance* is in the key so that a retake invitation in a loop is a new message).
+Every delivery is attempted; if any failed transiently the job fails with back-off naming each server
+and reason, and the retry sends only what is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal, Protocol
+
+import aiohttp
+from pydantic import Field
+
+from workers.rollout._data import CamelModel
+from workers.rollout.notify.chat import chat_payload, post_chat
+from workers.rollout.notify.mail import SmtpSettings, build_message, send_mail
+from workers.rollout.notify.templates import Templates
+from workers.rollout.org_directory import OrgDirectory, Person
+from workers.runtime.context import JobContext
+from workers.runtime.errors import TransientError
+
+
+class OnceStore(Protocol):
+    async def run_once(self, key: str, action: Callable[[], Awaitable[Any]] | Callable[[], Any]) -> Any: ...
+
+
+class NotifyRequest(CamelModel):
+    recipients: list[str] = Field(min_length=1, description="person ids from the organisation directory")
+    process_name: str = Field(min_length=1)
+    process_id: str = ""
+    owner: dict[str, Any] | None = None
+    notification_data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Delivery(CamelModel):
+    recipient: str
+    channel: str
+    status: Literal["sent", "already-sent", "no-address"]
+
+
+class NotificationReceipt(CamelModel):
+    template: str
+    deliveries: list[Delivery]
+
+
+class NotifyResult(CamelModel):
+    notification_receipt: NotificationReceipt
+
+
+class NotificationFailed(RuntimeError):
+    """A delivery failed for good (refused address or key): an incident naming the server and reason."""
+
+
+class Notifier:
+    def __init__(self, directory: OrgDirectory, templates: Templates, smtp: SmtpSettings, store: OnceStore,
+                 *, webhook_urls: Mapping[str, str] | None = None, http_timeout_s: float = 10.0) -> None:
+        self.directory = directory
+        self.webhook_urls = dict(webhook_urls or {})
+        self.templates = templates
+        self.smtp = smtp
+        self.store = store
+        self.http_timeout_s = http_timeout_s
+
+    def _people(self, ids: list[str]) -> list[Person]:
+        unknown = [pid for pid in ids if self.directory.find(pid) is None]
+        if unknown:
+            raise NotificationFailed(f"recipients not in the organisation directory: {', '.join(unknown)}")
+        return [self.directory.get(pid) for pid in dict.fromkeys(ids)]
+
+    def _context(self, request: NotifyRequest, person: Person) -> dict[str, Any]:
+        context: dict[str, Any] = {
+            "processName": request.process_name,
+            "processId": request.process_id,
+            "recipient": person.model_dump(),
+            "data": request.notification_data,
+        }
+        if request.owner is not None:
+            context["owner"] = request.owner
+        employee = request.notification_data.get("employee")
+        if isinstance(employee, str) and self.directory.find(employee) is not None:
+            context["employee"] = self.directory.get(employee).model_dump()
+        return context
+
+    async def notify(self, request: NotifyRequest, job: JobContext) -> NotifyResult:
+        template = job.custom_headers.get("template", "")
+        if template not in self.templates.names:
+            raise NotificationFailed(f"task {job.element_id!r}: header 'template' is {template!r}; known templates: "
+                                     f"{', '.join(sorted(self.templates.names))}")
+        people = self._people(request.recipients)
+        deliveries: list[Delivery] = []
+        transient: list[str] = []
+        permanent: list[str] = []
+        async with aiohttp.ClientSession() as session:
+            for person in people:
+                message = self.templates.render(template, person.language, self._context(request, person))
+                base = f"rollout.notify:{job.process_instance_key}:{job.element_instance_key}:{person.id}"
+                sends: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+                if person.email:
+                    email = build_message(self.smtp, person.name, person.email, message.subject, message.body,
+                                          f"{base}:email")
+                    sends.append(("email", lambda email=email: send_mail(self.smtp, email)))  # type: ignore[misc]
+                if person.chat:
+                    kind, url = self._channel(person.chat)
+                    payload = chat_payload(kind, message.subject, f"@{person.name}\n{message.body}")
+                    sends.append((f"chat:{person.chat}",
+                                  lambda kind=kind, url=url, payload=payload: post_chat(  # type: ignore[misc]
+                                      session, kind, url, payload, timeout_s=self.http_timeout_s)))
+                if not sends:
+                    deliveries.append(Delivery(recipient=person.id, channel="-", status="no-address"))
+                for channel_name, send in sends:
+                    try:
+                        status = await self._once(f"{base}:{channel_name}", send)
+                    except TransientError as exc:
+                        transient.append(f"{person.id} via {channel_name}: {exc}")
+                        continue
+                    except Exception as exc:  # refused for good: collected, reported together below
+                        permanent.append(f"{person.id} via {channel_name}: {exc}")
+                        continue
+                    deliveries.append(Delivery(recipient=person.id, channel=channel_name, status=status))
+        if permanent:
+            raise NotificationFailed(f"{template!r} not delivered: " + "; ".join(permanent + transient))
+        if transient:
+            raise TransientError(f"{template!r} not yet delivered (will retry): " + "; ".join(transient))
+        return NotifyResult(notification_receipt=NotificationReceipt(template=template, deliveries=deliveries))
+
+    def _channel(self, name: str) -> tuple[str, str]:
+        """The chat channel's kind and webhook URL (directory first, else the runtime's webhook settings)."""
+        channel = self.directory.channels[name]
+        url = str(channel.url) if channel.url is not None else self.webhook_urls.get(name)
+        if not url:
+            raise NotificationFailed(f"chat channel {name!r} has no webhook URL: set it in the organisation "
+                                     f"directory or as PROCGOV_WEBHOOKS__{name.upper()}__URL")
+        return channel.kind, url
+
+    async def _once(self, key: str, send: Callable[[], Awaitable[None]]) -> Literal["sent", "already-sent"]:
+        ran = False
+
+        async def action() -> str:
+            nonlocal ran
+            await send()
+            ran = True
+            return "sent"
+
+        await self.store.run_once(key, action)
+        return "sent" if ran else "already-sent"

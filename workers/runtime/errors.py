@@ -1,0 +1,51 @@
+"""The error types handlers raise; :mod:`workers.runtime.policy` maps each to one Zeebe command.
+
+Handlers never talk to Zeebe: they raise one of these (or let any other exception escape) and the
+runtime decides, in one place, whether that becomes a BPMN error, a retry with back-off or an incident.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BusinessError(Exception):
+    """A business outcome the BPMN model catches with an error boundary event (ThrowError).
+
+    ``code`` is the BPMN ``errorCode``; ``variables`` are set on the task's scope with the error, so the
+    catching path can read why (e.g. the failed exam's score).
+    """
+
+    def __init__(self, code: str, message: str, variables: dict[str, Any] | None = None) -> None:
+        if not code:
+            raise ValueError("BusinessError needs a non-empty BPMN error code")
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.variables: dict[str, Any] = dict(variables or {})
+
+    def __repr__(self) -> str:
+        return f"BusinessError(code={self.code!r}, message={self.message!r})"
+
+
+class TransientError(Exception):
+    """A failure that may go away by itself (mail server down, webhook 503): retry with back-off."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class RuleDataError(ValueError):
+    """Rule data (penalty table, exam key, org directory …) that cannot be parsed.
+
+    The message names the row and field so whoever maintains the data can fix it without reading code.
+    """
+
+    def __init__(self, message: str, *, row: int | str | None = None, field: str | None = None) -> None:
+        where = ", ".join(
+            part for part in (f"row {row}" if row is not None else "", f"field {field!r}" if field else "") if part
+        )
+        super().__init__(f"{where}: {message}" if where else message)
+        self.row = row
+        self.field = field
