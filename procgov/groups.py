@@ -14,6 +14,7 @@ yet (or fails to import) is reported, not fatal, unless it is asked for explicit
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -40,7 +41,12 @@ class WorkerGroup:
         return tuple(getattr(self.package, "DECISIONS", ()))
 
     def build_router(self, settings: WorkerSettings) -> TaskRouter:
-        deps = self.router_module.Deps.from_settings(settings)
+        from_settings = self.router_module.Deps.from_settings
+        if "registry" in inspect.signature(from_settings).parameters:
+            # A group that re-checks decisions (audit) gets every group's decisions to replay with.
+            deps = from_settings(settings, registry=decision_registry())
+        else:
+            deps = from_settings(settings)
         router = self.router_module.build_router(deps)
         if not isinstance(router, TaskRouter):
             raise GroupUnavailable(

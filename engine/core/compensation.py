@@ -32,10 +32,10 @@ def remember_completion(inst: ElementInstance, scope: ElementInstance, *, is_inn
         return  # a multi-instance activity is compensated once, for its body
     element = inst.element
     if element.compensation_handler is not None and inst.element_type != "PROCESS":
-        scope.compensable.append((element, False))
+        scope.compensable = [*(scope.compensable or []), (element, False)]
     if inst.compensable and element.element_type == "SUB_PROCESS":
-        scope.compensable.extend((activity, True) for activity, _ in inst.compensable)
-        inst.compensable = []
+        scope.compensable = [*(scope.compensable or []), *((activity, True) for activity, _ in inst.compensable)]
+        inst.compensable = None
 
 
 def throw(p: Processor, inst: ElementInstance) -> None:
@@ -46,8 +46,9 @@ def throw(p: Processor, inst: ElementInstance) -> None:
     if scope.element_type == "EVENT_SUB_PROCESS" and scope.flow_scope is not None:
         target = scope.flow_scope
     ref = inst.element.compensate_activity_ref
-    chosen = [e for e in target.compensable if ref is None or (e[0].id == ref and not e[1])]
-    target.compensable = [e for e in target.compensable if e not in chosen]
+    remembered = target.compensable or []
+    chosen = [e for e in remembered if ref is None or (e[0].id == ref and not e[1])]
+    target.compensable = [e for e in remembered if e not in chosen]
     p._transition(inst, ACTIVATED)
     if not chosen:
         p._complete(inst)

@@ -77,7 +77,7 @@ class ElementInstance:
     # compensation (engine/core/compensation.py): completed activities with a compensation handler in this
     # scope (element, nested = completed inside a completed embedded sub-process), a throw event's handlers
     # still running, and a handler's throw event
-    compensable: list[tuple[Element, bool]] = field(default_factory=list)
+    compensable: list[tuple[Element, bool]] | None = None  # None until needed: no list per element instance
     compensation_pending: int = 0
     compensation_throw_key: int = 0
     # process root

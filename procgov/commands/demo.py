@@ -7,6 +7,7 @@ Exits 1 if any scenario failed or the set-up (deploy, a worker group) did; the r
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -30,11 +31,19 @@ def demo(
         list[str] | None, typer.Option("--scenario", "-s", help="Run only these scenario modules (repeatable).")
     ] = None,
     timeout: Annotated[float, typer.Option(help="Per-scenario limit in seconds (real time).", min=1)] = 300.0,
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            "--start",
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"],
+            help="Where the engine clock starts (default 2026-01-05 09:00 Beijing time, for repeatable fines).",
+        ),
+    ] = None,
 ) -> None:
     """Run the embedded engine, deploy bpmn/, start all workers, run every demo scenario."""
     from rich.console import Console
 
-    from procgov.demo.runner import discover_scenarios, new_demo_dir, render_summary, run_demo
+    from procgov.demo.runner import DEMO_START, discover_scenarios, new_demo_dir, render_summary, run_demo
     from workers.runtime.logs import configure_logging
 
     console = Console()
@@ -56,7 +65,14 @@ def demo(
         configure_logging("INFO", json=True, stream=log_stream)
         try:
             report = asyncio.run(
-                run_demo(data_dir, bpmn_dir=bpmn_dir, console=console, scenarios=found, scenario_timeout_s=timeout)
+                run_demo(
+                    data_dir,
+                    bpmn_dir=bpmn_dir,
+                    console=console,
+                    scenarios=found,
+                    scenario_timeout_s=timeout,
+                    start=_aware(start) if start is not None else DEMO_START,
+                )
             )
         finally:
             configure_logging("WARNING", json=False)  # detach the log file before it is closed
@@ -69,6 +85,11 @@ def demo(
     console.print(f"logs: {log_path}")
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _aware(moment: datetime) -> datetime:
+    """A date given without a zone is read as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def register(app: typer.Typer) -> None:

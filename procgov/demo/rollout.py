@@ -144,7 +144,7 @@ async def run(ctx: DemoContext) -> list[ScenarioResult]:
     # step 5: issuance; step 6: cutover in a week, staged 50 % → 100 %
     issued_on = ctx.zeebe.clock.now().astimezone(CHINA).date()
     await ctx.complete_user_task("Step5_Issue", {"issuance": {
-        "documentNumber": "PG-2027-003", "issuedOn": issued_on.isoformat(), "version": "V2.0"}}, instance_key=key)
+        "documentNumber": "PG-2026-003", "issuedOn": issued_on.isoformat(), "version": "V2.0"}}, instance_key=key)
     await ctx.complete_user_task("Step6_SetCutover", {
         "cutoverDate": (issued_on + timedelta(days=7)).isoformat(), "stagedRollout": True}, instance_key=key)
     await instance.wait_element_active("Step6_CutoverReached")

@@ -77,6 +77,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from engine.clock import ControlledClock
 from engine.testing import EmbeddedEngine
 from procgov.demo._sinks import MailSink, ReceivedMail, ReceivedWebhook, WebhookSink
 from workers.runtime.router import TaskRouter
@@ -112,6 +113,8 @@ DEFAULT_ORDER = 100
 # The sample organisation directory (data/rollout/org-directory.yaml) points its chat channels at
 # http://127.0.0.1:8089/...: the demo's webhook receiver listens there (or on a free port if taken).
 DEMO_WEBHOOK_PORT = 8089
+# Monday 5 January 2026, 09:00 in Beijing: inside the official holiday data, and a repeatable run.
+DEMO_START = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 ASSERT_TIMEOUT_S = 30.0  # real-time limit of the engine's waiting assertions during the demo
 
 
@@ -389,12 +392,15 @@ async def run_demo(
     scenario_timeout_s: float = DEFAULT_SCENARIO_TIMEOUT_S,
     groups: Sequence[RouterSource] | None = None,
     webhook_port: int = DEMO_WEBHOOK_PORT,
+    start: datetime = DEMO_START,
 ) -> DemoReport:
     """Run the demo in ``data_dir``; returns the report (``render_summary`` shows it).
 
     ``scenarios`` default to every module of :mod:`procgov.demo`, ``groups`` to every worker group of
     :mod:`procgov.groups` (one that cannot be loaded is a problem: the demo then exits non-zero).
     ``webhook_port``: where the webhook receiver listens (0: any free port).
+    ``start``: where the engine's controlled clock begins; a fixed date keeps fines and deadlines
+    (which depend on weekdays and holidays) the same in every run.
     """
     console = console or Console()
     report = DemoReport(data_dir=data_dir)
@@ -412,7 +418,9 @@ async def run_demo(
     tracer_provider = create_tracer_provider("procgov-demo", None)
     try:
         with _environment(demo_environment(data_dir)):
-            async with EmbeddedEngine(data_dir / "engine", assert_timeout_s=ASSERT_TIMEOUT_S) as zeebe:
+            async with EmbeddedEngine(
+                data_dir / "engine", clock=ControlledClock(start), assert_timeout_s=ASSERT_TIMEOUT_S
+            ) as zeebe:
                 settings = demo_settings(data_dir, zeebe.address, mail, webhooks)
                 sinks = (mail, webhooks)
                 await _with_engine(

@@ -358,3 +358,20 @@ async def test_listener_and_compensation_waits_survive_a_restart(tmp_path: Path)
     assert state(reopened, pik) == "COMPLETED"
     assert reopened.replay_divergences == 0
     await reopened.close()
+
+
+async def test_unsupported_boundary_event_is_reported_once(engine: Engine) -> None:
+    """A boundary event with a definition the engine does not run is named for that alone (it used to also get
+    "boundary event must be attached to an activity, not ''" although attachedToRef was set)."""
+    doc = bpmn(
+        '<bpmn:startEvent id="s" />'
+        + service("work", "work")
+        + '<bpmn:boundaryEvent id="cond" attachedToRef="work"><bpmn:conditionalEventDefinition>'
+        "<bpmn:condition>= x &gt; 1</bpmn:condition></bpmn:conditionalEventDefinition></bpmn:boundaryEvent>"
+        + '<bpmn:endEvent id="e" />'
+        + chain("s", "work", "e")
+    )
+    with pytest.raises(Rejection) as rejected:
+        await deploy(engine, doc)
+    assert "Element: cond: conditional boundary events are not supported" in rejected.value.reason
+    assert "attached" not in rejected.value.reason
