@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -50,6 +51,11 @@ log = logging.getLogger(__name__)
 _TIME_COMMANDS = ("timer", "job_timeout", "job_backoff", "message_expire")
 
 
+def _resolve(future: asyncio.Future[bool], value: bool) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
 class Engine:
     """The embedded Zeebe-compatible engine (implements :class:`engine.api.EngineApi`)."""
 
@@ -64,7 +70,7 @@ class Engine:
         self.query = Query(self.log, self.processor, self.deployer, self._flush_now)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._commit: asyncio.Future[None] | None = None
-        self._job_waiters: dict[str, asyncio.Event] = {}
+        self._job_waiters: dict[str, list[asyncio.Future[bool]]] = {}
         self._result_waiters: dict[int, list[asyncio.Future[dict[str, Any] | None]]] = {}
         self._due_handle: asyncio.TimerHandle | None = None
         self._due_at: int | None = None
@@ -309,9 +315,9 @@ class Engine:
     # waiting
     # ------------------------------------------------------------------------------------------
     def _jobs_available(self, job_type: str) -> None:
-        event = self._job_waiters.pop(job_type, None)
-        if event is not None:
-            event.set()
+        for waiter in self._job_waiters.pop(job_type, ()):
+            if not waiter.done():
+                waiter.set_result(True)
 
     def _process_ended(self, root: ElementInstance, variables: dict[str, Any] | None) -> None:
         waiters = self._result_waiters.pop(root.key, None)
@@ -326,16 +332,21 @@ class Engine:
         self._schedule_commit().add_done_callback(answer)
 
     async def wait_for_jobs(self, job_type: str, timeout_s: float) -> bool:
+        # A bare future and one timer handle: ``asyncio.wait_for(event.wait())`` costs an extra task per
+        # wait, and the job dispatcher waits once per activation batch (bench/README.md, profile).
         if self.processor.has_activatable(job_type):
             return True
-        event = self._job_waiters.get(job_type)
-        if event is None:
-            event = self._job_waiters[job_type] = asyncio.Event()
+        assert self._loop is not None
+        waiter: asyncio.Future[bool] = self._loop.create_future()
+        waiters = self._job_waiters.setdefault(job_type, [])
+        waiters.append(waiter)
+        timer = self._loop.call_later(max(0.0, timeout_s), _resolve, waiter, False)
         try:
-            await asyncio.wait_for(event.wait(), timeout_s)
-        except TimeoutError:
-            return False
-        return True
+            return await waiter
+        finally:
+            timer.cancel()
+            with contextlib.suppress(ValueError):  # still listed unless _jobs_available took the list
+                self._job_waiters.get(job_type, []).remove(waiter)
 
     # ------------------------------------------------------------------------------------------
     # commands (engine/api.py)

@@ -179,7 +179,9 @@ class JobDispatcher:
 
     @staticmethod
     def _remove(line: _Line, waiter: _Waiter) -> None:
-        with contextlib.suppress(ValueError):
+        # Test first: a served long poll was already removed by ``_serve``, and a failing
+        # ``deque.remove`` formats the waiter's dataclass repr into its ValueError (seen in profiles).
+        if waiter in line.waiters:
             line.waiters.remove(waiter)
 
     async def _activate_now(self, request: ActivationRequest, max_jobs: int | None = None) -> list[ActivatedJob]:
