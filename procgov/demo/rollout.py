@@ -180,8 +180,10 @@ async def run(ctx: DemoContext) -> list[ScenarioResult]:
     variables = instance.variables()
     results = variables.get("examResults", [])
     retaken = [r["employee"] for r in results if r["attempt"] > 1]
+    filing = variables.get("auditFiling", {})  # "File the audit record" (audit.file-history) ran last
     ok = (variables.get("lockInCheck", {}).get("complete") is True and len(results) == 4
-          and all(r["passed"] for r in results) and variables.get("changeOutcome") == "published")
+          and all(r["passed"] for r in results) and variables.get("changeOutcome") == "published"
+          and filing.get("verdict") == "pass")
     return [ScenarioResult("rollout: nine steps, staged cutover, version n+1", key, "COMPLETED", ok, facts={
         "owner": variables.get("owner", {}).get("name", "?"),
         "exam": f"4 passed, retake by {', '.join(retaken) or 'nobody'}",
@@ -190,4 +192,6 @@ async def run(ctx: DemoContext) -> list[ScenarioResult]:
         "reviews": f"{len(variables.get('monthlyReviews', []))} months, {changes} change request(s)",
         "version": str(variables.get("processVersion")),
         "mails": str(len(ctx.mail.messages)),
-    }, detail="" if ok else "the rollout did not close with everyone passed and version n+1 published")]
+        "audit": f"{filing.get('verdict', 'not filed')}, {filing.get('decisions', 0)} decisions replayed",
+    }, detail="" if ok else "the rollout did not close with everyone passed, version n+1 published and its "
+                            "audit record filed with a pass")]

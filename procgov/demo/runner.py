@@ -110,9 +110,11 @@ DEFAULT_SCENARIO_TIMEOUT_S = 300.0
 USER_TASK_LOCK_MS = 10 * 60 * 1000
 DEMO_WORKER = "procgov-demo"
 DEFAULT_ORDER = 100
-# The sample organisation directory (data/rollout/org-directory.yaml) points its chat channels at
-# http://127.0.0.1:8089/...: the demo's webhook receiver listens there (or on a free port if taken).
+# The demo's webhook receiver listens here (or on a free port if taken). The sample organisation
+# directory names its chat channels by key only; like a deployment, the demo gives each its URL in the
+# webhook settings (PROCGOV_WEBHOOKS__<CHANNEL>__URL), pointing at the receiver (see demo_webhooks).
 DEMO_WEBHOOK_PORT = 8089
+SAMPLE_ORG_DIRECTORY = Path(__file__).resolve().parents[2] / "data" / "rollout" / "org-directory.yaml"
 # Monday 5 January 2026, 09:00 in Beijing: inside the official holiday data, and a repeatable run.
 DEMO_START = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 ASSERT_TIMEOUT_S = 30.0  # real-time limit of the engine's waiting assertions during the demo
@@ -333,9 +335,18 @@ def demo_settings(data_dir: Path, gateway_address: str, mail: MailSink, webhooks
         "otlp_endpoint": None,
         "service_name": "procgov-demo",
         "smtp": {"host": mail.host, "port": mail.port, "from_address": "procgov-demo@localhost"},
-        "webhooks": {},
+        "webhooks": demo_webhooks(webhooks),
     }
     return WorkerSettings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def demo_webhooks(webhooks: WebhookSink, directory: Path = SAMPLE_ORG_DIRECTORY) -> dict[str, dict[str, str]]:
+    """Webhook settings sending every chat channel of the sample directory to the demo's receiver."""
+    import yaml
+
+    document = yaml.safe_load(directory.read_text(encoding="utf-8")) if directory.is_file() else None
+    channels = document.get("channels") if isinstance(document, dict) else None
+    return {str(name): {"url": webhooks.url(str(name))} for name in channels or {}}
 
 
 class RouterSource(Protocol):

@@ -19,6 +19,8 @@ from typing import Any
 from aiohttp import web
 from aiosmtpd.controller import Controller
 
+from workers.rollout.notify.notifier import WebhookEndpoint
+
 DATA = Path(__file__).resolve().parents[2] / "data" / "rollout"
 
 
@@ -35,6 +37,14 @@ class MailSink:
 
     port: int = 0
     messages: list[EmailMessage] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)  # address → the SMTP reply refusing it at RCPT
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # aiosmtpd hook
+                          rcpt_options: list[str]) -> str:
+        if address in self.refused:
+            return self.refused[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd handler hook
         parsed = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
@@ -66,6 +76,8 @@ class SmtpServer:
 class Post:
     path: str
     body: dict[str, Any]
+    query: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,7 +92,7 @@ class WebhookSink:
         scripted = self.replies.get(request.path)
         status, reply = scripted.pop(0) if scripted else (200, {"errcode": 0, "errmsg": "ok", "code": 0})
         if status == 200 and reply.get("errcode", 0) == 0 and reply.get("code", 0) == 0:
-            self.posts.append(Post(request.path, await request.json()))
+            self.posts.append(Post(request.path, await request.json(), dict(request.query), dict(request.headers)))
         return web.json_response(reply, status=status)
 
     def to(self, path: str) -> list[dict[str, Any]]:
@@ -104,11 +116,19 @@ async def webhook_server() -> AsyncIterator[WebhookSink]:
         await runner.cleanup()
 
 
-def directory_for(sink: WebhookSink, target: Path) -> Path:
-    """The sample organisation directory with its chat channels pointing at ``sink``."""
-    text = (DATA / "org-directory.yaml").read_text(encoding="utf-8").replace("http://127.0.0.1:8089", sink.base_url)
-    target.write_text(text, encoding="utf-8")
-    return target
+#: The sample directory's chat channels and the path each posts to on the test's webhook endpoint.
+CHANNEL_PATHS = {
+    "order-rollout-wecom": "/wecom/order-rollout",
+    "sales-dingtalk": "/dingtalk/sales",
+    "warehouse-feishu": "/feishu/warehouse",
+    "pmo-slack": "/slack/pmo",
+}
+
+
+def webhooks_for(sink: WebhookSink, secrets: dict[str, str] | None = None) -> dict[str, WebhookEndpoint]:
+    """Deployment webhook settings pointing the sample directory's channels at ``sink``."""
+    return {name: WebhookEndpoint(url=sink.base_url + path, secret=(secrets or {}).get(name))
+            for name, path in CHANNEL_PATHS.items()}
 
 
 def chat_text(body: dict[str, Any]) -> str:

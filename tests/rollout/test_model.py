@@ -23,6 +23,7 @@ Z = "{http://camunda.org/schema/zeebe/1.0}"
 ROOT = ET.parse(ROLLOUT_BPMN).getroot()
 PROCESS = ROOT.find(f"{B}process")
 assert PROCESS is not None
+FILE_HISTORY = "audit.file-history"
 
 
 def test_every_job_type_in_the_model_has_a_handler_and_every_handler_is_used(tmp_path: Path) -> None:
@@ -30,7 +31,8 @@ def test_every_job_type_in_the_model_has_a_handler_and_every_handler_is_used(tmp
         org_directory=DATA / "org-directory.yaml", exams_dir=DATA / "exams", templates=DATA / "notifications.yaml",
         smtp=SmtpSettings(), store=IdempotencyStore(open_engine(f"sqlite:///{tmp_path / 'store.db'}")))
     used = {t.get("type") for t in ROOT.iter(f"{Z}taskDefinition")}
-    assert used == set(build_router(deps).task_types)
+    # every rollout handler is used; the one other job type is the audit group's filing at the end
+    assert used == set(build_router(deps).task_types) | {FILE_HISTORY}
 
 
 def test_the_nine_steps_run_strictly_in_order() -> None:
@@ -38,7 +40,7 @@ def test_the_nine_steps_run_strictly_in_order() -> None:
     steps = [e for e in PROCESS if e.tag == f"{B}subProcess"]
     assert [s.get("name", "").split(" ·")[0] for s in steps] == [str(n) for n in range(1, 10)]
     flows = {(f.get("sourceRef"), f.get("targetRef")) for f in PROCESS.iter(f"{B}sequenceFlow")}
-    chain = ["RolloutRequested", *[s.get("id") for s in steps], "RolloutClosed"]
+    chain = ["RolloutRequested", *[s.get("id") for s in steps], "FileAuditRecord", "RolloutClosed"]
     assert all(pair in flows for pair in itertools.pairwise(chain))
     for number, step in enumerate(steps, start=1):
         documentation = step.find(f"{B}documentation")
@@ -75,3 +77,19 @@ def test_the_diagram_shows_every_element() -> None:
     shown = {s.get("bpmnElement") for s in ROOT.iter("{http://www.omg.org/spec/BPMN/20100524/DI}BPMNShape")}
     shown |= {s.get("bpmnElement") for s in ROOT.iter("{http://www.omg.org/spec/BPMN/20100524/DI}BPMNEdge")}
     assert ids - shown == set()
+
+
+def test_the_audit_record_is_filed_just_before_the_rollout_closes() -> None:
+    """The normal completion path ends "… → Step9_LockIn → File the audit record → Rollout closed"; the
+    task is the audit group's audit.file-history, so every completed rollout leaves its record."""
+    assert PROCESS is not None
+    task = PROCESS.find(f"{B}serviceTask[@id='FileAuditRecord']")
+    assert task is not None and task.get("name") == "File the audit record"
+    definition = task.find(f"{B}extensionElements/{Z}taskDefinition")
+    assert definition is not None and definition.get("type") == FILE_HISTORY
+    ends = [e.get("id") for e in PROCESS.findall(f"{B}endEvent")]
+    assert ends == ["RolloutClosed"]
+    flows = PROCESS.findall(f"{B}sequenceFlow")
+    into_end = [f.get("sourceRef") for f in flows if f.get("targetRef") == "RolloutClosed"]
+    into_task = [f.get("sourceRef") for f in flows if f.get("targetRef") == "FileAuditRecord"]
+    assert into_end == ["FileAuditRecord"] and into_task == ["Step9_LockIn"]

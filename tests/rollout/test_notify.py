@@ -6,18 +6,28 @@ is delivered twice; a server outage is a transient failure naming the server; a 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.rollout.conftest import DATA
-from tests.rollout.servers import SmtpServer, WebhookSink, directory_for
+from tests.rollout.servers import CHANNEL_PATHS, SmtpServer, WebhookSink, free_port, webhooks_for
+from workers.rollout import RolloutDeps, build_router
+from workers.rollout.deps import RolloutSettings
 from workers.rollout.notify import Notifier, NotifyRequest, SmtpSettings, chat_payload, parse_templates
-from workers.rollout.notify.notifier import NotificationFailed
+from workers.rollout.notify.notifier import NotificationFailed, WebhookEndpoint
 from workers.rollout.notify.templates import TemplateError
 from workers.rollout.org_directory import parse_org_directory
-from workers.runtime import IdempotencyStore, JobContext, TransientError, open_engine
+from workers.runtime import IdempotencyStore, JobContext, PermanentError, TransientError, open_engine
+from workers.runtime.policy import Fail, RetryPolicy, decide
+from workers.runtime.settings import WorkerSettings
 
 AFFECTED = ["chen.jing", "wang.fang", "liu.yang", "anna.schmidt"]
 OWNER = {"id": "li.ming", "name": "李明", "title": "营销副总裁 VP Marketing", "department": "营销中心 Marketing"}
@@ -25,10 +35,11 @@ OWNER = {"id": "li.ming", "name": "李明", "title": "营销副总裁 VP Marketi
 
 @pytest.fixture
 def notifier(tmp_path: Path, smtp: SmtpServer, webhooks: WebhookSink) -> Notifier:
-    directory = parse_org_directory(directory_for(webhooks, tmp_path / "org.yaml").read_text(encoding="utf-8"))
+    directory = parse_org_directory((DATA / "org-directory.yaml").read_text(encoding="utf-8"))
     templates = parse_templates((DATA / "notifications.yaml").read_text(encoding="utf-8"))
     store = IdempotencyStore(open_engine(f"sqlite:///{tmp_path / 'store.db'}"))
-    return Notifier(directory, templates, SmtpSettings(host="127.0.0.1", port=smtp.sink.port, timeout_s=5), store)
+    return Notifier(directory, templates, SmtpSettings(host="127.0.0.1", port=smtp.sink.port, timeout_s=5), store,
+                    webhooks=webhooks_for(webhooks))
 
 
 def job(template: str, element_instance_key: int = 20) -> JobContext:
@@ -130,3 +141,118 @@ def test_every_template_exists_in_both_languages() -> None:
     message = templates.render("exam-retake", "en", {"processName": "P", "recipient": {"name": "Anna"}, "data": {
         "attempt": 1, "score": 60, "maxScore": 100, "passMarkPercent": 80, "attemptsAllowed": 3}})
     assert "attempt 2 of 3" in message.body
+
+
+@pytest.mark.parametrize("status", [400, 403, 404])
+async def test_a_webhook_client_error_is_permanent_naming_the_status_and_body(
+        notifier: Notifier, webhooks: WebhookSink, status: int) -> None:
+    webhooks.replies["/slack/pmo"] = [(status, {"ok": False, "error": "invalid_token"})]
+    with pytest.raises(NotificationFailed) as raised:
+        await notifier.notify(announcement(recipients=["anna.schmidt"]), job("announcement"))
+    assert isinstance(raised.value, PermanentError)
+    assert re.search(rf"anna\.schmidt via chat:pmo-slack: slack webhook http://127\.0\.0\.1:\d+/slack/pmo refused "
+                     rf"the message with HTTP {status} ", raised.value.message)
+    assert '"error": "invalid_token"' in raised.value.message  # the body excerpt says why
+    assert decide(raised.value, retries=5, policy=RetryPolicy()) == Fail(retries=0, message=raised.value.message)
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503])
+async def test_a_webhook_timeout_rate_limit_or_server_error_is_transient(
+        notifier: Notifier, webhooks: WebhookSink, status: int) -> None:
+    webhooks.replies["/slack/pmo"] = [(status, {"ok": False, "error": "later"})]
+    with pytest.raises(TransientError, match=rf"slack webhook .*/slack/pmo answered HTTP {status}"):
+        await notifier.notify(announcement(recipients=["anna.schmidt"]), job("announcement"))
+    command = decide(TransientError("x"), retries=5, policy=RetryPolicy(initial_retries=5))
+    assert isinstance(command, Fail) and command.retries == 4 and command.retry_back_off_ms > 0
+
+
+async def test_an_unreachable_webhook_is_transient(tmp_path: Path, smtp: SmtpServer, webhooks: WebhookSink) -> None:
+    closed = free_port()  # nothing listens there: connection refused
+    notifier = Notifier(parse_org_directory((DATA / "org-directory.yaml").read_text(encoding="utf-8")),
+                        parse_templates((DATA / "notifications.yaml").read_text(encoding="utf-8")),
+                        SmtpSettings(host="127.0.0.1", port=smtp.sink.port, timeout_s=5),
+                        IdempotencyStore(open_engine(f"sqlite:///{tmp_path / 'store.db'}")),
+                        webhooks={"pmo-slack": WebhookEndpoint(f"http://127.0.0.1:{closed}/slack/pmo")})
+    with pytest.raises(TransientError, match=rf"slack webhook http://127\.0\.0\.1:{closed}/slack/pmo unreachable"):
+        await notifier.notify(announcement(recipients=["anna.schmidt"]), job("announcement"))
+
+
+async def test_a_recipient_the_mail_server_refuses_with_5xx_is_permanent(
+        notifier: Notifier, smtp: SmtpServer) -> None:
+    smtp.sink.refused["anna.schmidt@example.com"] = "550 5.1.1 <anna.schmidt@example.com>: no such user"
+    with pytest.raises(NotificationFailed) as raised:
+        await notifier.notify(announcement(recipients=["anna.schmidt"]), job("announcement"))
+    message = raised.value.message
+    assert f"SMTP server 127.0.0.1:{smtp.sink.port}: anna.schmidt@example.com refused with 550" in message
+    assert "no such user" in message and "permanent" in message
+    smtp.sink.refused["anna.schmidt@example.com"] = "450 4.2.1 mailbox busy, try later"
+    with pytest.raises(TransientError, match=r"anna\.schmidt@example\.com refused with 450"):
+        await notifier.notify(announcement(recipients=["anna.schmidt"]), job("announcement", 21))
+
+
+ANNA = {"recipients": ["anna.schmidt"], "processName": "P", "owner": OWNER}
+
+
+def _directory(tmp_path: Path, pmo_url: str | None) -> Path:
+    """The sample directory, with a ``url`` for the pmo-slack channel (as an old directory might have)."""
+    data = yaml.safe_load((DATA / "org-directory.yaml").read_text(encoding="utf-8"))
+    if pmo_url:
+        data["channels"]["pmo-slack"]["url"] = pmo_url
+    target = tmp_path / "org-directory.yaml"
+    target.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return target
+
+
+def _rollout_deps(tmp_path: Path, smtp: SmtpServer, directory: Path) -> RolloutDeps:
+    """RolloutDeps as a deployment builds them: WorkerSettings read from the environment."""
+    settings = WorkerSettings(_env_file=None, store_url=f"sqlite:///{tmp_path / 'store.db'}",  # type: ignore[call-arg]
+                              smtp={"host": "127.0.0.1", "port": smtp.sink.port, "timeout_s": 5})
+    return RolloutDeps.from_settings(settings, RolloutSettings(org_directory=directory))
+
+
+async def test_webhook_settings_win_over_a_url_in_the_directory(
+        tmp_path: Path, smtp: SmtpServer, webhooks: WebhookSink, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PROCGOV_WEBHOOKS__PMO_SLACK__URL (env spelling: upper case, ``_``) configures channel ``pmo-slack``."""
+    monkeypatch.setenv("PROCGOV_WEBHOOKS__PMO_SLACK__URL", f"{webhooks.base_url}/from-settings/pmo")
+    deps = _rollout_deps(tmp_path, smtp, _directory(tmp_path, f"{webhooks.base_url}/from-directory/pmo"))
+    await build_router(deps).handle("rollout.notify", ANNA,
+                                    job("announcement"))
+    assert len(webhooks.to("/from-settings/pmo")) == 1 and webhooks.to("/from-directory/pmo") == []
+
+
+async def test_a_url_in_the_directory_is_the_fallback_and_no_url_at_all_names_the_setting(
+        tmp_path: Path, smtp: SmtpServer, webhooks: WebhookSink) -> None:
+    deps = _rollout_deps(tmp_path, smtp, _directory(tmp_path, f"{webhooks.base_url}/from-directory/pmo"))
+    await build_router(deps).handle("rollout.notify", ANNA,
+                                    job("announcement"))
+    assert len(webhooks.to("/from-directory/pmo")) == 1
+    deps = _rollout_deps(tmp_path, smtp, DATA / "org-directory.yaml")  # the sample: channels by key only
+    with pytest.raises(NotificationFailed, match="chat channel 'pmo-slack' has no webhook URL: set "
+                                                 "PROCGOV_WEBHOOKS__PMO_SLACK__URL"):
+        await build_router(deps).handle("rollout.notify", ANNA,
+                                        job("announcement", 22))
+
+
+async def test_a_webhook_secret_signs_the_message_as_the_platform_checks_it(
+        tmp_path: Path, smtp: SmtpServer, webhooks: WebhookSink) -> None:
+    secret = "SEC0123456789abcdef"
+    notifier = Notifier(parse_org_directory((DATA / "org-directory.yaml").read_text(encoding="utf-8")),
+                        parse_templates((DATA / "notifications.yaml").read_text(encoding="utf-8")),
+                        SmtpSettings(host="127.0.0.1", port=smtp.sink.port, timeout_s=5),
+                        IdempotencyStore(open_engine(f"sqlite:///{tmp_path / 'store.db'}")),
+                        webhooks=webhooks_for(webhooks, {name: secret for name in CHANNEL_PATHS}))
+    await notifier.notify(announcement(), job("announcement"))
+    # DingTalk: timestamp (ms) and sign = base64(HMAC-SHA256(secret, "<timestamp>\n<secret>")) in the query
+    [dingtalk, _] = [p for p in webhooks.posts if p.path == "/dingtalk/sales"]
+    stamp = dingtalk.query["timestamp"]
+    expected = base64.b64encode(hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(), hashlib.sha256).digest())
+    assert dingtalk.query["sign"] == expected.decode()
+    # Feishu: timestamp (s) and sign = base64(HMAC-SHA256 keyed "<timestamp>\n<secret>" of nothing) in the body
+    [feishu] = webhooks.to("/feishu/warehouse")
+    key = f"{feishu['timestamp']}\n{secret}".encode()
+    assert feishu["sign"] == base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
+    # Slack-compatible: an HMAC of the exact body in a header
+    [slack] = [p for p in webhooks.posts if p.path == "/slack/pmo"]
+    body = json.dumps(slack.body, ensure_ascii=False, separators=(",", ":")).encode()
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    assert slack.headers["X-Procgov-Signature"] == f"sha256={signature}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -29,11 +30,14 @@ from tests.rollout.process import (
     wait_activated,
 )
 from tests.rollout.scenario import FAILING, OWNER, answers_of, default_scripts, request_variables, today
-from tests.rollout.servers import DATA, SmtpServer, WebhookSink, directory_for
+from tests.rollout.servers import DATA, SmtpServer, WebhookSink, webhooks_for
+from workers.audit import AuditDeps, AuditSettings
+from workers.audit import build_router as build_audit_router
 from workers.rollout import DECISIONS, RolloutDeps, build_router
 from workers.rollout.management import month_after
 from workers.rollout.notify import SmtpSettings
 from workers.runtime import DecisionLog, IdempotencyStore, open_engine
+from workers.runtime.settings import WorkerSettings
 
 StartWorkers = Callable[[], Awaitable[None]]
 
@@ -43,12 +47,20 @@ def start_workers(zeebe: EmbeddedEngine, run_workers: Any, smtp: SmtpServer, web
                   tmp_path: Path) -> StartWorkers:
     async def go() -> None:
         await zeebe.deploy(ROLLOUT_BPMN, *FORMS, *STAND_INS)
+        store_url = f"sqlite:///{tmp_path / 'workers.db'}"
+        # audit.file-history files the history before "Rollout closed": the audit group runs too, with
+        # the rollout's decisions to replay (what procgov.groups gives it in a deployment).
+        audit = AuditDeps.from_settings(
+            WorkerSettings(_env_file=None, store_url=store_url),  # type: ignore[call-arg]
+            AuditSettings(_env_file=None, data_dir=zeebe.data_dir,  # type: ignore[call-arg]
+                          archive_dir=tmp_path / "audit"),
+            registry={decision.name: decision for decision in DECISIONS})
         deps = RolloutDeps.from_files(
-            org_directory=directory_for(webhooks, tmp_path / "org-directory.yaml"),
+            org_directory=DATA / "org-directory.yaml", webhooks=webhooks_for(webhooks),
             exams_dir=DATA / "exams", templates=DATA / "notifications.yaml",
             smtp=SmtpSettings(host="127.0.0.1", port=smtp.sink.port, timeout_s=5),
-            store=IdempotencyStore(open_engine(f"sqlite:///{tmp_path / 'workers.db'}")))
-        await run_workers(build_router(deps))
+            store=IdempotencyStore(open_engine(store_url)))
+        await run_workers(build_router(deps), build_audit_router(audit), store_url=store_url)
 
     return go
 
@@ -129,6 +141,15 @@ async def test_full_rollout_all_nine_steps_in_order(
     subjects = [str(m["Subject"]) for m in smtp.sink.messages]
     assert any("您已被任命为" in s for s in subjects) and any("推行完成" in s for s in subjects)
     assert sum("正式发文" in s or "[Issued]" in s for s in subjects) == 4
+    # the last task files the audit record: the history and the replayed decisions, all matching
+    assert passed(zeebe, key, "FileAuditRecord") == 1
+    filing = variables["auditFiling"]
+    assert filing["verdict"] == "pass" and filing["findings"] == [] and filing["decisions"] >= 6
+    filed = await asyncio.to_thread(lambda: [Path(filing[f]).is_file() for f in ("historyFile", "reportFile")])
+    assert filed == [True, True]
+    completed = [r["value"]["elementId"] for r in zeebe.records() if r["valueType"] == "PROCESS_INSTANCE"
+                 and r["intent"] == "ELEMENT_COMPLETED" and r["value"].get("processInstanceKey") == key]
+    assert completed[-3:] == ["FileAuditRecord", "RolloutClosed", "procgov-rollout"]
 
 
 async def test_an_ineligible_owner_is_renominated_and_an_invalid_plan_sent_back(
@@ -351,7 +372,54 @@ async def test_bad_configuration_ends_in_incidents_that_name_the_variable(
         incident = await zeebe.instance(unknown_exam).wait_incident()
         assert incident.element_id == "Step3_PreparePaper"
         assert "examId 'nope' is not in the exam catalogue (known: order-fulfilment-v2)" in incident.error_message
+        retries = [r["value"]["retries"] for r in zeebe.records() if r["valueType"] == "JOB"
+                   and r["intent"] == "FAILED" and r["value"]["elementId"] == "Step3_PreparePaper"]
+        assert retries == [0]  # a PermanentError: an incident on the first attempt, no retries
         medium = await start(zeebe, request_variables(owner=OWNER, companySize="medium"), start_at=["Step4_Pilot"])
         incident = await zeebe.instance(medium).wait_incident()
     assert incident.element_id == "Step4_PlanPilot"
     assert "variable 'companySize'" in incident.error_message and "'small' or 'large'" in incident.error_message
+
+
+async def test_a_webhook_answering_400_is_an_incident_at_once_naming_the_status_and_body(
+        zeebe: EmbeddedEngine, start_workers: StartWorkers, webhooks: WebhookSink) -> None:
+    """A client error (wrong key, bad payload) does not fix itself: no retries, an incident that says which
+    webhook answered what."""
+    await start_workers()
+    webhooks.replies["/feishu/warehouse"] = [(400, {"code": 19001, "msg": "param invalid: incoming webhook "
+                                                                             "access token invalid"})]
+    key = await start(zeebe, request_variables(owner=OWNER), start_at=["Step5_Issuance"])
+    async with user_task_desk(zeebe, default_scripts(zeebe)):
+        incident = await zeebe.instance(key).wait_incident()
+    assert incident.element_id == "Step5_Announce"
+    assert "liu.yang via chat:warehouse-feishu" in incident.error_message
+    assert re.search(r"feishu webhook http://127\.0\.0\.1:\d+/feishu/warehouse refused the message with HTTP 400",
+                     incident.error_message), incident.error_message
+    assert "incoming webhook access token invalid" in incident.error_message
+    failures = [r["value"]["retries"] for r in zeebe.records() if r["valueType"] == "JOB"
+                and r["intent"] == "FAILED" and r["value"]["elementId"] == "Step5_Announce"]
+    assert failures == [0]  # the first failure is the incident: no retry
+
+
+async def test_a_webhook_answering_503_is_retried_with_back_off_then_an_incident(
+        zeebe: EmbeddedEngine, start_workers: StartWorkers, smtp: SmtpServer, webhooks: WebhookSink) -> None:
+    """A server error may pass: FailJob with growing back-off on the engine's clock (5 retries), then an
+    incident naming the webhook and its answer; mail went out once, whatever the retries."""
+    await start_workers()
+    webhooks.replies["/slack/pmo"] = [(503, {"ok": False, "error": "service unavailable"})] * 10
+    key = await start(zeebe, request_variables(owner=OWNER), start_at=["Step5_Issuance"])
+    instance = zeebe.instance(key)
+    async with user_task_desk(zeebe, default_scripts(zeebe)):
+        for _ in range(6):  # the back-off runs on the engine's clock
+            await zeebe.increase_time(timedelta(minutes=10))
+            await asyncio.sleep(0.3)
+        incident = await instance.wait_incident()
+    assert re.search(r"slack webhook http://127\.0\.0\.1:\d+/slack/pmo answered HTTP 503", incident.error_message)
+    assert "service unavailable" in incident.error_message
+    assert "anna.schmidt via chat:pmo-slack" in incident.error_message
+    failures = [r["value"] for r in zeebe.records() if r["valueType"] == "JOB" and r["intent"] == "FAILED"
+                and r["value"]["elementId"] == "Step5_Announce"]
+    assert [f["retries"] for f in failures] == [4, 3, 2, 1, 0]
+    backoffs = [f["retryBackoff"] for f in failures]
+    assert backoffs[:4] == sorted(backoffs[:4]) and backoffs[0] > 0 and backoffs[3] > backoffs[0]  # exponential
+    assert len(webhooks.to("/slack/pmo")) == 0 and len(smtp.sink.messages) == 4  # mail once, chat never

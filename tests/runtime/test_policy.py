@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
-from workers.runtime import BusinessError, TransientError
+from workers.runtime import BusinessError, PermanentError, TransientError
 from workers.runtime.policy import (
     Complete,
     Fail,
@@ -105,3 +105,10 @@ def test_nested_locations_are_dotted() -> None:
     with pytest.raises(ValidationError) as caught:
         Outer.model_validate({"pilot": {"department": "IT", "score": -1}})
     assert "variable 'pilot.score'" in describe_validation_error(caught.value)
+
+
+def test_a_permanent_error_is_an_incident_at_once_even_with_retries_left() -> None:
+    error = PermanentError("webhook https://hooks.example.com/x refused the message with HTTP 400: bad key")
+    command = decide(error, retries=5, policy=RetryPolicy())
+    assert command == Fail(retries=0, message=error.message)
+    assert command.incident and outcome_label(command) == "incident"

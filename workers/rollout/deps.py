@@ -2,8 +2,9 @@
 
 Rule data — the organisation directory and the exam catalogue — travel as :class:`RuleSet` so the
 recorded decisions carry their version. File locations are rollout settings (``PROCGOV_ROLLOUT_*``)
-with the sample data in ``data/rollout/`` as the default; SMTP, chat webhook URLs and the store come
-from the runtime's :class:`~workers.runtime.settings.WorkerSettings`.
+with the sample data in ``data/rollout/`` as the default; SMTP, chat webhook endpoints
+(``PROCGOV_WEBHOOKS__<CHANNEL>__URL``/``__SECRET``, which win over a URL in the directory) and the store
+come from the runtime's :class:`~workers.runtime.settings.WorkerSettings`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from workers.rollout.exams import ExamCatalogue, catalogue_text
 from workers.rollout.grading import GRADE_EXAM
 from workers.rollout.notify.mail import SmtpSettings
-from workers.rollout.notify.notifier import OnceStore
+from workers.rollout.notify.notifier import OnceStore, WebhookEndpoint
 from workers.rollout.notify.templates import Templates, parse_templates
 from workers.rollout.org_directory import OrgDirectory
 from workers.rollout.owner import OWNER_ELIGIBILITY
@@ -60,12 +61,12 @@ class RolloutDeps:
     templates: Templates
     smtp: SmtpSettings
     store: OnceStore
-    webhook_urls: Mapping[str, str] = field(default_factory=dict)
+    webhooks: Mapping[str, WebhookEndpoint] = field(default_factory=dict)
     http_timeout_s: float = 10.0
 
     @classmethod
     def from_files(cls, *, org_directory: Path, exams_dir: Path, templates: Path, smtp: SmtpSettings,
-                   store: OnceStore, webhook_urls: Mapping[str, str] | None = None,
+                   store: OnceStore, webhooks: Mapping[str, WebhookEndpoint] | None = None,
                    http_timeout_s: float = 10.0) -> RolloutDeps:
         return cls(
             directory=RuleSet.from_file(OWNER_ELIGIBILITY, org_directory),
@@ -73,7 +74,7 @@ class RolloutDeps:
             templates=parse_templates(templates.read_text(encoding="utf-8")),
             smtp=smtp,
             store=store,
-            webhook_urls=dict(webhook_urls or {}),
+            webhooks=dict(webhooks or {}),
             http_timeout_s=http_timeout_s,
         )
 
@@ -93,6 +94,7 @@ class RolloutDeps:
             templates=rollout.templates_path,
             smtp=smtp,
             store=store or IdempotencyStore(open_engine(settings.store_url)),
-            webhook_urls={name: hook.url for name, hook in settings.webhooks.items()},
+            webhooks={name: WebhookEndpoint(hook.url, hook.secret.get_secret_value() if hook.secret else None)
+                      for name, hook in settings.webhooks.items()},
             http_timeout_s=rollout.http_timeout_s,
         )

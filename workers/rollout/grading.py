@@ -6,7 +6,7 @@ score, pass/fail, per-topic scores and the attempt number; ``retakeAllowed`` tel
 another attempt remains (the exam's ``attemptsAllowed``). A malformed answer sheet is not a crash: it
 is the BPMN error ``EXAM_ANSWER_SHEET_INVALID`` naming the question id and the field, and the model
 hands the sheet back to the employee without using up an attempt. An unknown exam id is a
-configuration problem: :class:`ExamNotFoundError`, which the runtime turns into an incident.
+configuration problem: :class:`ExamNotFoundError`, a ``PermanentError`` (an incident at once).
 
 Scores are summed as exact fractions, so grading does not depend on the order of questions or answers,
 and are rounded to two decimals only in the output.
@@ -34,7 +34,7 @@ from workers.rollout.exams import (
 )
 from workers.rollout.rules import EXAM_TOPICS, cite
 from workers.runtime.decisions import Decision
-from workers.runtime.errors import BusinessError
+from workers.runtime.errors import BusinessError, PermanentError
 
 ANSWER_SHEET_INVALID = "EXAM_ANSWER_SHEET_INVALID"
 
@@ -42,8 +42,9 @@ _TRUE = {"true", "t", "yes", "y", "1", "对", "是", "正确", "√"}
 _FALSE = {"false", "f", "no", "n", "0", "错", "否", "错误", "×"}
 
 
-class ExamNotFoundError(LookupError):
-    """The process names an exam the catalogue does not have (a deployment problem → incident)."""
+class ExamNotFoundError(PermanentError, LookupError):
+    """The process names an exam the catalogue does not have: a deployment problem no retry fixes, so
+    an incident at once naming the id and the exams the catalogue has."""
 
 
 class AnswerSheetError(ValueError):

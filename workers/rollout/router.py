@@ -54,7 +54,7 @@ class ExamPaperResult(CamelModel):
 def build_router(deps: RolloutDeps) -> TaskRouter:
     router = TaskRouter(group="rollout")
     notifier = Notifier(deps.directory.rules, deps.templates, deps.smtp, deps.store,
-                        webhook_urls=deps.webhook_urls, http_timeout_s=deps.http_timeout_s)
+                        webhooks=deps.webhooks, http_timeout_s=deps.http_timeout_s)
 
     router.decision_task("rollout.check-owner", OWNER_ELIGIBILITY, rules=deps.directory)
     router.decision_task("rollout.grade-exam", GRADE_EXAM, rules=deps.exams)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from workers.runtime.context import JobContext
     from workers.runtime.decisions import Decision, RuleSet
-    from workers.runtime.errors import BusinessError, RuleDataError, TransientError
+    from workers.runtime.errors import BusinessError, PermanentError, RuleDataError, TransientError
     from workers.runtime.router import RuntimeServices, TaskRouter
     from workers.runtime.stores import DecisionLog, DecisionRecord, IdempotencyStore, decision_hash, open_engine
 
@@ -26,6 +26,7 @@ _EXPORTS = {
     "DecisionRecord": "workers.runtime.stores",
     "IdempotencyStore": "workers.runtime.stores",
     "JobContext": "workers.runtime.context",
+    "PermanentError": "workers.runtime.errors",
     "RuleDataError": "workers.runtime.errors",
     "RuleSet": "workers.runtime.decisions",
     "RuntimeServices": "workers.runtime.router",
@@ -42,6 +43,7 @@ __all__ = [
     "DecisionRecord",
     "IdempotencyStore",
     "JobContext",
+    "PermanentError",
     "RuleDataError",
     "RuleSet",
     "RuntimeServices",

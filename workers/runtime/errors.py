@@ -29,7 +29,25 @@ class BusinessError(Exception):
 
 
 class TransientError(Exception):
-    """A failure that may go away by itself (mail server down, webhook 503): retry with back-off."""
+    """A failure that may go away by itself (mail server down, webhook 503): retry with back-off.
+
+    Contrast :class:`PermanentError`, which no retry can fix.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class PermanentError(Exception):
+    """A technical failure that retrying cannot fix: an incident at once (FailJob with retries=0).
+
+    For what needs a person to change configuration or data before the job can succeed: an exam id the
+    rule data does not have, a webhook answering 4xx (other than 408/429), a mail server refusing a
+    recipient with a permanent 5xx. Retrying such a job only delays the incident and, for side effects,
+    repeats what already went out. The ``message`` becomes the incident's error message, so it says
+    *which* server or id and *why*, in words an operator can act on.
+    """
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -8,6 +8,7 @@ handler returned (model or None)           CompleteJob(variables)
 invalid input (:class:`InvalidInputError`)  FailJob(retries=0) → incident naming every bad variable, or
                                            ThrowError(code) when the task declares
                                            ``invalid_input_error``
+:class:`PermanentError`                    FailJob(retries=0) → incident at once, with its message
 :class:`TransientError`, OSError, timeouts  FailJob(retries-1, retryBackOff exponential)
 anything else                              FailJob(retries-1, the exception's message)
 =========================================  ============================================================
@@ -24,7 +25,7 @@ from typing import Any
 import tenacity
 from pydantic import ValidationError
 
-from workers.runtime.errors import BusinessError, TransientError
+from workers.runtime.errors import BusinessError, PermanentError, TransientError
 
 MAX_MESSAGE_CHARS = 2000  # error messages end up in incidents and Operate; keep them readable
 
@@ -104,7 +105,7 @@ TRANSIENT_TYPES: tuple[type[BaseException], ...] = (TransientError, OSError, Tim
 
 def _message(error: BaseException) -> str:
     text = str(error) or type(error).__name__
-    if not isinstance(error, TransientError | InvalidInputError | BusinessError):
+    if not isinstance(error, TransientError | PermanentError | InvalidInputError | BusinessError):
         text = f"{type(error).__name__}: {text}"
     return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
 
@@ -122,6 +123,8 @@ def decide(
     if isinstance(error, InvalidInputError):
         if invalid_input_error:
             return ThrowError(invalid_input_error, _message(error))
+        return Fail(retries=0, message=_message(error))
+    if isinstance(error, PermanentError):  # checked before OSError: retrying cannot fix it
         return Fail(retries=0, message=_message(error))
     if isinstance(error, TRANSIENT_TYPES):
         left = max(retries - 1, 0)

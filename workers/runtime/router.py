@@ -24,7 +24,7 @@ from pyzeebe import Job, ZeebeTaskRouter
 
 from workers.runtime.context import JobContext
 from workers.runtime.decisions import Decision, RuleSet
-from workers.runtime.errors import BusinessError, TransientError
+from workers.runtime.errors import BusinessError, PermanentError, TransientError
 from workers.runtime.jobs import JobObserver
 from workers.runtime.policy import Complete, InvalidInputError, RetryPolicy, apply, decide, outcome_label
 from workers.runtime.stores.decisions import DecisionLog
@@ -35,7 +35,7 @@ log = structlog.get_logger("workers.runtime.router")
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_TIMEOUT_MS = 30_000
-EXPECTED_ERRORS = (BusinessError, TransientError, InvalidInputError)  # logged without a traceback
+EXPECTED_ERRORS = (BusinessError, TransientError, PermanentError, InvalidInputError)  # logged without a traceback
 DEFAULT_MAX_RUNNING_JOBS = 8
 
 
@@ -309,21 +309,25 @@ class TaskRouter:
                 initial_retries=override.retries or spec.retries,
             )
             max_running = override.max_running_jobs or spec.max_running_jobs
+            timeout_ms = override.timeout_ms or spec.timeout_ms
             router.task(
                 spec.job_type,
                 exception_handler=_exception_handler(spec, policy, observer),
                 variables_to_fetch=fetch_variables(spec.input_model),
-                timeout_ms=override.timeout_ms or spec.timeout_ms,
+                timeout_ms=timeout_ms,
                 max_jobs_to_activate=min(override.max_jobs_to_activate or spec.max_jobs_to_activate, max_running),
                 max_running_jobs=max_running,
-            )(_job_function(spec, services))
+            )(_job_function(spec, services, timeout_ms))
         return router
 
 
-def _job_function(spec: _Spec, services: RuntimeServices) -> Callable[..., Any]:
+def _job_function(spec: _Spec, services: RuntimeServices, timeout_ms: int) -> Callable[..., Any]:
+    """``timeout_ms``: the activation timeout requested for this type, so the handler's
+    ``JobContext.activated_at`` (deadline − timeout) is on the engine's clock."""
+
     async def run_job(job: Job, **_fetched: Any) -> dict[str, Any]:
         request = validate_input(spec.input_model, job.variables)
-        variables = await spec.run(request, JobContext.from_job(job), services)
+        variables = await spec.run(request, JobContext.from_job(job, timeout_ms=timeout_ms), services)
         services.observer.record(Complete(variables))
         return variables
 

@@ -6,18 +6,34 @@
 - Slack-compatible (Slack, Mattermost, Rocket.Chat …): ``{"text": …}``; replies ``ok`` or JSON ``ok``.
 
 The platforms answer HTTP 200 with an error code in the body when a message is refused; that is
-reported as a failure naming the platform's code and message. HTTP 5xx, 429 and connection errors
-are transient (the runtime retries with back-off); other 4xx are not.
+reported as a failure naming the platform's code and message. Connection errors, timeouts, HTTP 5xx,
+408 (request timeout) and 429 (rate limited) are transient (the runtime retries with back-off); any
+other 4xx, or a refusal in the body, is permanent (:class:`ChatRefused`, an incident at once): a wrong
+URL or key does not fix itself.
+
+A webhook secret from the deployment settings signs the message the way the platform checks it:
+DingTalk ``timestamp``/``sign`` query parameters, Feishu ``timestamp``/``sign`` body fields; WeCom and
+Slack-compatible webhooks carry their key in the URL, so they get an ``X-Procgov-Signature`` header
+(HMAC-SHA256 of the body) a receiving proxy may check.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
+import time
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
-from workers.runtime.errors import TransientError
+from workers.runtime.errors import PermanentError, TransientError
+
+#: HTTP statuses below 500 that mean "try again later" rather than "this request is wrong".
+TRANSIENT_4XX = frozenset({408, 429})
+BODY_EXCERPT_CHARS = 200
 
 
 def chat_payload(kind: str, title: str, text: str) -> dict[str, Any]:
@@ -32,8 +48,30 @@ def chat_payload(kind: str, title: str, text: str) -> dict[str, Any]:
     raise ValueError(f"unknown chat kind {kind!r} (wecom, dingtalk, feishu, slack)")
 
 
-class ChatRefused(RuntimeError):
+class ChatRefused(PermanentError):
     """The platform answered but refused the message (bad key, bad payload): retrying will not help."""
+
+
+def sign(kind: str, url: str, payload: dict[str, Any], secret: str,
+         *, now_ms: int | None = None) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """The URL, payload and extra headers of a message signed with ``secret`` for platform ``kind``."""
+    timestamp_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    if kind == "dingtalk":  # DingTalk robot "加签": HMAC-SHA256(secret, "<ms>\n<secret>"), base64, in the query
+        digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
+        signed = URL(url).update_query(timestamp=str(timestamp_ms), sign=base64.b64encode(digest).decode())
+        return str(signed), payload, {}
+    if kind == "feishu":  # Feishu robot "签名校验": HMAC-SHA256 keyed "<s>\n<secret>" of b"", in the body
+        seconds = timestamp_ms // 1000
+        digest = hmac.new(f"{seconds}\n{secret}".encode(), b"", hashlib.sha256).digest()
+        return url, {"timestamp": str(seconds), "sign": base64.b64encode(digest).decode(), **payload}, {}
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return url, payload, {"X-Procgov-Signature": f"sha256={signature}"}
+
+
+def _excerpt(body: str) -> str:
+    text = " ".join(body.split())
+    return text if len(text) <= BODY_EXCERPT_CHARS else text[: BODY_EXCERPT_CHARS - 1] + "…"
 
 
 def _refusal(kind: str, status: int, body: str) -> str | None:
@@ -53,17 +91,29 @@ def _refusal(kind: str, status: int, body: str) -> str | None:
     return None
 
 
+def _where(kind: str, url: str) -> str:
+    """The webhook as an operator recognises it, without the query (DingTalk's access_token is a secret)."""
+    return f"{kind} webhook {URL(url).with_query(None)}"
+
+
 async def post_chat(session: aiohttp.ClientSession, kind: str, url: str, payload: dict[str, Any],
-                    *, timeout_s: float = 10.0) -> None:
+                    *, timeout_s: float = 10.0, secret: str | None = None) -> None:
     """POST one message; raises :class:`TransientError` (retry) or :class:`ChatRefused` (incident)."""
-    where = f"{kind} webhook {url}"
+    where = _where(kind, url)
+    headers: dict[str, str] = {}
+    if secret:
+        url, payload, headers = sign(kind, url, payload, secret)
     try:
-        async with session.post(url, json=payload, timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
+        async with session.post(url, json=payload, headers=headers,
+                                timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
             body = await response.text()
-            if response.status >= 500 or response.status == 429:
-                raise TransientError(f"{where} answered HTTP {response.status}: {body[:200]}")
-            if response.status >= 400:
-                raise ChatRefused(f"{where} refused the message: HTTP {response.status}: {body[:200]}")
+            status = response.status
+            if status >= 500 or status in TRANSIENT_4XX:
+                raise TransientError(f"{where} answered HTTP {status} {response.reason or ''}: {_excerpt(body)}")
+            if status >= 400:
+                raise ChatRefused(f"{where} refused the message with HTTP {status} {response.reason or ''} "
+                                  f"(a client error: check the webhook URL/key; retrying will not help): "
+                                  f"{_excerpt(body)}")
             refusal = _refusal(kind, response.status, body)
             if refusal:
                 raise ChatRefused(f"{where} refused the message: {refusal}")

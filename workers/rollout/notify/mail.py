@@ -1,4 +1,7 @@
-"""E-mail over SMTP (aiosmtplib): connection problems and 4xx replies are transient, 5xx are not."""
+"""E-mail over SMTP (aiosmtplib): connection problems, timeouts and 4xx replies are transient (RFC 5321
+§4.2.1: "transient negative completion"); 5xx replies are permanent (:class:`MailRefused`, an incident
+at once), e.g. a recipient the server does not know (550). A message refused for some recipients only
+(``SMTPRecipientsRefused`` lists each) is classified by the worst reply: any 5xx makes it permanent."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from email.utils import formataddr, make_msgid
 
 import aiosmtplib
 
-from workers.runtime.errors import TransientError
+from workers.runtime.errors import PermanentError, TransientError
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,7 @@ class SmtpSettings:
         return f"SMTP server {self.host}:{self.port}"
 
 
-class MailRefused(RuntimeError):
+class MailRefused(PermanentError):
     """The server refused the message for good (5xx, e.g. unknown mailbox): needs a person to fix."""
 
 
@@ -49,10 +52,16 @@ async def send_mail(smtp: SmtpSettings, message: EmailMessage) -> None:
         await aiosmtplib.send(message, hostname=smtp.host, port=smtp.port, username=smtp.username,
                               password=smtp.password, start_tls=smtp.start_tls, use_tls=smtp.use_tls,
                               timeout=smtp.timeout_s)
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        replies = "; ".join(f"{r.recipient} refused with {r.code} {r.message}" for r in exc.recipients)
+        text = f"{smtp.where}: {replies}"
+        if any(r.code >= 500 for r in exc.recipients):
+            raise MailRefused(f"{text} (permanent: fix the address in the organisation directory)") from exc
+        raise TransientError(text) from exc
     except aiosmtplib.SMTPResponseException as exc:
         text = f"{smtp.where} answered {exc.code} {exc.message}"
         if 400 <= exc.code < 500:
             raise TransientError(text) from exc
-        raise MailRefused(text) from exc
+        raise MailRefused(f"{text} (permanent: retrying will not help)") from exc
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         raise TransientError(f"{smtp.where} unreachable: {exc.__class__.__name__}: {exc}") from exc

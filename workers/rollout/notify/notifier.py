@@ -5,13 +5,22 @@ person ids resolved in the organisation directory (e-mail address, chat channel,
 delivery runs once per (process instance, element instance, recipient, channel) through the
 idempotency store, so a job delivered twice, or retried after one server failed, never notifies anyone
 twice (the element *instance* is in the key so that a retake invitation in a loop is a new message).
-Every delivery is attempted; if any failed transiently the job fails with back-off naming each server
-and reason, and the retry sends only what is missing.
+Every delivery is attempted; if any was refused for good (a 4xx webhook answer, a 5xx SMTP reply, a
+recipient or channel the configuration lacks) the job raises :class:`PermanentError` (an incident at
+once) naming each server and reason; if any failed transiently it fails with back-off, and the retry
+sends only what is missing.
+
+Chat webhook endpoints are deployment settings: ``PROCGOV_WEBHOOKS__<CHANNEL>__URL`` / ``__SECRET``
+(the runtime's ``WorkerSettings.webhooks``) win over a ``url`` in the organisation directory, which
+names channels by key and their platform; matching ignores case and treats ``-`` and ``_`` alike, since
+environment variable names cannot carry ``-``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import aiohttp
@@ -23,7 +32,7 @@ from workers.rollout.notify.mail import SmtpSettings, build_message, send_mail
 from workers.rollout.notify.templates import Templates
 from workers.rollout.org_directory import OrgDirectory, Person
 from workers.runtime.context import JobContext
-from workers.runtime.errors import TransientError
+from workers.runtime.errors import PermanentError, TransientError
 
 
 class OnceStore(Protocol):
@@ -53,15 +62,28 @@ class NotifyResult(CamelModel):
     notification_receipt: NotificationReceipt
 
 
-class NotificationFailed(RuntimeError):
+class NotificationFailed(PermanentError):
     """A delivery failed for good (refused address or key): an incident naming the server and reason."""
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """Where a chat channel's messages go, from the deployment settings; ``secret`` signs them."""
+
+    url: str
+    secret: str | None = None
+
+
+def channel_key(name: str) -> str:
+    """``order-rollout-wecom`` and ``ORDER_ROLLOUT_WECOM`` (an env variable's spelling) are one channel."""
+    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
 
 
 class Notifier:
     def __init__(self, directory: OrgDirectory, templates: Templates, smtp: SmtpSettings, store: OnceStore,
-                 *, webhook_urls: Mapping[str, str] | None = None, http_timeout_s: float = 10.0) -> None:
+                 *, webhooks: Mapping[str, WebhookEndpoint] | None = None, http_timeout_s: float = 10.0) -> None:
         self.directory = directory
-        self.webhook_urls = dict(webhook_urls or {})
+        self.webhooks = {channel_key(name): endpoint for name, endpoint in (webhooks or {}).items()}
         self.templates = templates
         self.smtp = smtp
         self.store = store
@@ -106,11 +128,12 @@ class Notifier:
                                           f"{base}:email")
                     sends.append(("email", lambda email=email: send_mail(self.smtp, email)))  # type: ignore[misc]
                 if person.chat:
-                    kind, url = self._channel(person.chat)
+                    kind, endpoint = self._channel(person.chat)
                     payload = chat_payload(kind, message.subject, f"@{person.name}\n{message.body}")
                     sends.append((f"chat:{person.chat}",
-                                  lambda kind=kind, url=url, payload=payload: post_chat(  # type: ignore[misc]
-                                      session, kind, url, payload, timeout_s=self.http_timeout_s)))
+                                  lambda kind=kind, endpoint=endpoint, payload=payload: post_chat(  # type: ignore[misc]
+                                      session, kind, endpoint.url, payload, timeout_s=self.http_timeout_s,
+                                      secret=endpoint.secret)))
                 if not sends:
                     deliveries.append(Delivery(recipient=person.id, channel="-", status="no-address"))
                 for channel_name, send in sends:
@@ -119,7 +142,7 @@ class Notifier:
                     except TransientError as exc:
                         transient.append(f"{person.id} via {channel_name}: {exc}")
                         continue
-                    except Exception as exc:  # refused for good: collected, reported together below
+                    except PermanentError as exc:  # refused for good: collected, reported together below
                         permanent.append(f"{person.id} via {channel_name}: {exc}")
                         continue
                     deliveries.append(Delivery(recipient=person.id, channel=channel_name, status=status))
@@ -129,14 +152,18 @@ class Notifier:
             raise TransientError(f"{template!r} not yet delivered (will retry): " + "; ".join(transient))
         return NotifyResult(notification_receipt=NotificationReceipt(template=template, deliveries=deliveries))
 
-    def _channel(self, name: str) -> tuple[str, str]:
-        """The chat channel's kind and webhook URL (directory first, else the runtime's webhook settings)."""
+    def _channel(self, name: str) -> tuple[str, WebhookEndpoint]:
+        """The chat channel's kind and endpoint: the deployment's webhook settings win; the directory's
+        ``url`` is only a fallback (a sample or a test)."""
         channel = self.directory.channels[name]
-        url = str(channel.url) if channel.url is not None else self.webhook_urls.get(name)
-        if not url:
-            raise NotificationFailed(f"chat channel {name!r} has no webhook URL: set it in the organisation "
-                                     f"directory or as PROCGOV_WEBHOOKS__{name.upper()}__URL")
-        return channel.kind, url
+        endpoint = self.webhooks.get(channel_key(name))
+        if endpoint is None and channel.url is not None:
+            endpoint = WebhookEndpoint(url=str(channel.url))
+        if endpoint is None:
+            raise NotificationFailed(f"chat channel {name!r} has no webhook URL: set "
+                                     f"PROCGOV_WEBHOOKS__{channel_key(name).upper()}__URL (and __SECRET if the "
+                                     f"robot signs) in the deployment settings")
+        return channel.kind, endpoint
 
     async def _once(self, key: str, send: Callable[[], Awaitable[None]]) -> Literal["sent", "already-sent"]:
         ran = False

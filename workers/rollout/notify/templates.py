@@ -15,7 +15,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import Field
 
 from workers.rollout._data import StrictCamelModel, load_yaml, validate_model
-from workers.runtime.errors import RuleDataError
+from workers.runtime.errors import PermanentError, RuleDataError
 
 
 class _Text(StrictCamelModel):
@@ -38,8 +38,9 @@ class Message:
     body: str
 
 
-class TemplateError(ValueError):
-    """Rendering failed (a variable the template needs is missing): names the template and variable."""
+class TemplateError(PermanentError, ValueError):
+    """Rendering failed (a variable the template needs is missing): names the template and variable.
+    The same variables would be missing on a retry, so it is an incident at once."""
 
 
 class Templates:

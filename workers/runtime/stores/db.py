@@ -10,8 +10,13 @@ import sqlalchemy as sa
 
 from workers.runtime.settings import DEFAULT_STORE_URL
 
-__all__ = ["DEFAULT_STORE_URL", "create_store_engine", "dispose_all", "migrate", "open_engine"]
+__all__ = ["DEFAULT_STORE_URL", "MIGRATION_LOCK_KEY", "create_store_engine", "dispose_all", "migrate", "open_engine"]
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+#: The PostgreSQL advisory lock key every replica takes around ``upgrade head`` (any fixed 64-bit number
+#: works; this one is "procgov" in ASCII, so it is recognisable in ``pg_locks``).
+MIGRATION_LOCK_KEY = 0x70726F63676F76
+_SQLITE_IMMEDIATE = "procgov_begin_immediate"
 
 _engines: dict[str, sa.Engine] = {}
 _lock = threading.Lock()
@@ -30,7 +35,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: sa.Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A migration asks for BEGIN IMMEDIATE: it takes SQLite's write lock before reading the schema, so a
+    # second process waits (busy_timeout) instead of both seeing "not migrated" and racing the DDL.
+    immediate = connection.get_execution_options().get(_SQLITE_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def create_store_engine(url: str, **kwargs: Any) -> sa.Engine:
@@ -48,16 +56,32 @@ def create_store_engine(url: str, **kwargs: Any) -> sa.Engine:
 
 
 def migrate(engine: sa.Engine) -> None:
-    """Run the store migrations up to ``head`` (idempotent; safe when replicas start together on
-    PostgreSQL because Alembic's version table update and the DDL share one transaction)."""
+    """Run the store migrations up to ``head``; idempotent, and safe when several replicas start at once.
+
+    Without a lock, two replicas starting together both read "no alembic_version yet" and both run the
+    DDL; one fails with "relation already exists" and the replica crash-loops. So the upgrade runs in
+    one transaction that first takes a lock, and whoever comes second waits, then finds the schema at
+    head and does nothing:
+
+    - PostgreSQL: ``pg_advisory_xact_lock(MIGRATION_LOCK_KEY)``, the transaction-scoped form of
+      ``pg_advisory_lock``: released by the commit or rollback, so a replica that dies mid-migration
+      never leaves the lock held.
+    - SQLite: ``BEGIN IMMEDIATE``, SQLite's write lock, taken before Alembic reads the schema.
+    """
     from alembic import command  # imported here: only a start-up needs it, not every CLI call
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    backend = engine.dialect.name
+    with engine.connect() as connection:
+        if backend == "sqlite":
+            connection = connection.execution_options(**{_SQLITE_IMMEDIATE: True})
+        with connection.begin():
+            if backend == "postgresql":
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
 
 
 def open_engine(url: str = DEFAULT_STORE_URL) -> sa.Engine:
