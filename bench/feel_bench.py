@@ -8,6 +8,10 @@ Measures, in-process and single-threaded:
 4. a whole decision evaluation (``tests/engine/dmn/fixtures/spot-check-fines.dmn``, required decision
    included), µs per evaluation.
 
+The baseline, measured in the same run, is CPython itself: ``compile()`` and ``eval()`` of the same ten
+expressions written in Python. The ratio says what FEEL's semantics (decimals, null propagation,
+temporal values) cost over the interpreter it runs on.
+
 ``python -m bench feel -- --iterations 20000``
 """
 
@@ -17,6 +21,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 from engine.dmn import evaluate_decision, parse_dmn
@@ -49,6 +54,20 @@ VARIABLES = {
         {"type": "design-defect-no-change", "fineYuan": 10},
     ],
 }
+# The same expressions in Python, over the same variables (the baseline).
+PYTHON_EQUIVALENTS = [
+    "approved",
+    "reviewMonth",
+    "len(missedIndicators) > 0",
+    'origin == "inspection" and scope == "cross-department"',
+    'sum(f["fineYuan"] for f in findings if f["type"] == "repeat-problem")',
+    "daysLate * 10 if daysLate > 0 else 0",
+    '{"month": reviewMonth, "met": len(missedIndicators) == 0,'
+    ' "totalFinesYuan": str(sum(f["fineYuan"] for f in findings))}',
+    '[f["fineYuan"] * 2 for f in findings]',
+    'date.fromisoformat(reviewMonth + "-25") + timedelta(days=1)',
+    'any(f["fineYuan"] >= 40 for f in findings)',
+]
 UNARY_TESTS = [("> 5", 7), ("[1..10]", 3), ('"self-check", "inspection"', "inspection"), ("not(1, 2)", 3), ("-", 1)]
 DMN = Path(__file__).resolve().parent.parent / "tests" / "engine" / "dmn" / "fixtures" / "spot-check-fines.dmn"
 
@@ -92,15 +111,30 @@ def main(argv: list[str] | None = None) -> int:
     def decide() -> None:
         evaluate_decision(drg, "spotCheckTotal", decision_vars)
 
+    def python_compile_all() -> None:
+        for text in PYTHON_EQUIVALENTS:
+            compile(text, "<bench>", "eval")
+
+    python_code = [compile(text, "<bench>", "eval") for text in PYTHON_EQUIVALENTS]
+    python_scope = {**VARIABLES, "date": date, "timedelta": timedelta}
+
+    def python_evaluate_all() -> None:
+        for code in python_code:
+            eval(code, python_scope)
+
+    compile_baseline = _per_op(python_compile_all, len(PYTHON_EQUIVALENTS), max(n // 20, 10))
+    evaluate_baseline = _per_op(python_evaluate_all, len(PYTHON_EQUIVALENTS), n)
     rows = [
-        ("parse+compile expression", _per_op(compile_all, len(EXPRESSIONS), max(n // 20, 10))),
-        ("evaluate compiled expression", _per_op(evaluate_all, len(EXPRESSIONS), n)),
-        ("match unary tests (DMN cell)", _per_op(match_all, len(tests), n)),
-        ("evaluate decision (9-rule table + literal)", _per_op(decide, 1, max(n // 4, 10))),
+        ("parse+compile expression", _per_op(compile_all, len(EXPRESSIONS), max(n // 20, 10)), compile_baseline),
+        ("evaluate compiled expression", _per_op(evaluate_all, len(EXPRESSIONS), n), evaluate_baseline),
+        ("match unary tests (DMN cell)", _per_op(match_all, len(tests), n), None),
+        ("evaluate decision (9-rule table + literal)", _per_op(decide, 1, max(n // 4, 10)), None),
     ]
-    print(f"{'operation':<46}{'median µs/op':>14}{'best µs/op':>12}")
-    for name, (median, best) in rows:
-        print(f"{name:<46}{median:>14.1f}{best:>12.1f}")
+    print(f"{'operation':<46}{'median µs/op':>14}{'best µs/op':>12}{'Python µs/op':>14}{'× Python':>10}")
+    for name, (median, best), baseline in rows:
+        ratio = f"{median / baseline[0]:>10.1f}" if baseline else f"{'':>10}"
+        python = f"{baseline[0]:>14.2f}" if baseline else f"{'':>14}"
+        print(f"{name:<46}{median:>14.1f}{best:>12.1f}{python}{ratio}")
     return 0
 
 
