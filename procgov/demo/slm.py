@@ -42,6 +42,11 @@ FINDINGS = [
 ]
 
 
+def _audit(variables: dict[str, Any]) -> str:
+    """The verdict ``audit.file-history`` filed as the model's last task (replayed decisions all match: pass)."""
+    return str(variables.get("auditFiling", {}).get("verdict", "not filed"))
+
+
 def _fines(variables: dict[str, Any]) -> str:
     items = variables.get("penalties", {}).get("lineItems", [])
     detail = ", ".join(f"{i['clause']} {i['person']} {i['amountYuan']}" for i in items)
@@ -69,12 +74,13 @@ async def _change(ctx: DemoContext, label: str, scope: str, days_late: int) -> S
     await ctx.zeebe.instance(key).wait_completed()
     variables = ctx.zeebe.instance(key).variables()
     fined = variables.get("totalFinesYuan") != "0.00"
-    ok = variables.get("changeOutcome") == "published" and fined == bool(days_late)
+    filed = _audit(variables) == "pass"
+    ok = variables.get("changeOutcome") == "published" and fined == bool(days_late) and filed
     return ScenarioResult(label, key, "COMPLETED", ok, facts={
         "scope": scope, "new version": str(variables.get("newVersion")),
         "publication due": f"{due} (calendar: {variables.get('publishDueCalendar')})",
-        "published": str(variables.get("doneDate")), "fines": _fines(variables)},
-        detail="" if ok else "fines do not match the deadline")
+        "published": str(variables.get("doneDate")), "fines": _fines(variables), "audit": _audit(variables)},
+        detail="" if ok else ("fines do not match the deadline" if filed else "the audit record did not pass"))
 
 
 async def _review(ctx: DemoContext) -> ScenarioResult:
@@ -92,11 +98,13 @@ async def _review(ctx: DemoContext) -> ScenarioResult:
     await ctx.zeebe.instance(key).wait_completed()
     variables = ctx.zeebe.instance(key).variables()
     review = variables.get("slaReview", {})
-    ok = bool(review) and review.get("totalFinesYuan") == variables.get("totalFinesYuan")
+    ok = (bool(review) and review.get("totalFinesYuan") == variables.get("totalFinesYuan")
+          and _audit(variables) == "pass")
     return ScenarioResult("slm: monthly SLA review with findings", key, "COMPLETED", ok, facts={
         "month": month, "indicators met": str(review.get("met")),
         "missed": ", ".join(review.get("missedIndicators", [])) or "none", "fines": _fines(variables),
-        "report": str(variables.get("reportPath"))})
+        "report": str(variables.get("reportPath")), "audit": _audit(variables)},
+        detail="" if ok else "the review's totals or its audit record do not match")
 
 
 async def run(ctx: DemoContext) -> list[ScenarioResult]:

@@ -14,7 +14,9 @@ import pytest_asyncio
 from engine.clock import ControlledClock
 from engine.testing.embedded import EmbeddedEngine
 from procgov.demo._sinks import MailSink
+from workers.audit import AuditDeps, AuditSettings
 from workers.runtime.decisions import RuleSet
+from workers.runtime.settings import WorkerSettings
 from workers.runtime.stores import IdempotencyStore, open_engine
 from workers.slm.deps import SlmDeps
 from workers.slm.indicators import KPI_CHECK, IndicatorDictionary
@@ -82,15 +84,28 @@ def slm_deps(tmp_path: Path, mail: MailSink, kpi_url: str) -> SlmDeps:
         engine_records=tmp_path / "engine" / "records.db", report_dir=tmp_path / "reports")
 
 
+@pytest.fixture
+def audit_deps(zeebe: EmbeddedEngine, tmp_path: Path) -> AuditDeps:
+    """The audit group as a deployment runs it: ``audit.file-history`` ends each slm model's normal path,
+    replaying the slm decisions recorded in the runtime's store (``run_workers``' default SQLite file)."""
+    from workers.slm import DECISIONS
+
+    return AuditDeps.from_settings(
+        WorkerSettings(_env_file=None, store_url=f"sqlite:///{tmp_path / 'workers.db'}"),  # type: ignore[call-arg]
+        AuditSettings(_env_file=None, data_dir=zeebe.data_dir, archive_dir=tmp_path / "audit"),  # type: ignore[call-arg]
+        registry={decision.name: decision for decision in DECISIONS})
+
+
 @pytest_asyncio.fixture
-async def slm(zeebe: EmbeddedEngine, run_workers, slm_deps: SlmDeps) -> AsyncIterator[object]:
-    """Models deployed, the slm workers running; yields the people who do the user tasks."""
+async def slm(zeebe: EmbeddedEngine, run_workers, slm_deps: SlmDeps, audit_deps: AuditDeps) -> AsyncIterator[object]:
+    """Models deployed, the slm and audit workers running; yields the people who do the user tasks."""
     from slm_process_helpers import People
 
+    from workers.audit import build_router as build_audit_router
     from workers.slm import build_router
 
     await zeebe.deploy(*MODELS, *sorted((REPO / "bpmn").glob("slm-*.form")))
-    await run_workers(build_router(slm_deps), retry={"base_ms": 100, "max_ms": 1000})
+    await run_workers(build_router(slm_deps), build_audit_router(audit_deps), retry={"base_ms": 100, "max_ms": 1000})
     people = People(zeebe.address)
     try:
         yield people

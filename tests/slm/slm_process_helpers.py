@@ -59,6 +59,15 @@ class People:
         return job
 
 
+def audit_filing(variables: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``audit.file-history`` filed as the model's last task, with its files checked to exist."""
+    from pathlib import Path
+
+    filing = dict(variables["auditFiling"])
+    assert Path(filing["historyFile"]).is_file() and Path(filing["reportFile"]).is_file(), filing
+    return filing
+
+
 def child_instances(records: list[dict[str, Any]], process_id: str) -> list[int]:
     """Keys of the instances of ``process_id`` in the engine's records (call activities, timer starts)."""
     keys = []

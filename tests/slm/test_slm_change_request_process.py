@@ -3,6 +3,7 @@ driven by the engine's clock (the clock starts Thursday 2026-04-02 09:00 Shangha
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from decimal import Decimal
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from slm_process_helpers import audit_filing
 
 from workers.runtime.decisions import RuleSet
 from workers.slm.penalties import PENALTY_CALCULATION, PenaltyInput
@@ -45,6 +47,8 @@ async def test_100104_2_3_1_self_check_change_on_time_is_published_filed_and_log
     assert entry["background"] == REQUEST["problem"] and entry["measures"] == REQUEST["proposedChange"]
     assert entry["effect"] == "no more returned orders"  # the publication form's expected effect
     assert mail.messages == []  # nobody late, nobody fined
+    filing = await asyncio.to_thread(audit_filing, variables)  # the last task filed the audit record
+    assert (filing["verdict"], filing["findings"], filing["decisions"]) == ("pass", [], 1)  # the fine calculation
 
 
 async def test_100104_2_3_4_department_change_published_third_working_day_after_qingming_is_one_day_late(
@@ -83,6 +87,12 @@ async def test_100104_2_3_4_department_change_published_third_working_day_after_
                                           RuleSet.from_text(PENALTY_CALCULATION, text).rules)
     assert replay.model_dump(mode="json", by_alias=True) == json.loads(row.outputs)
     assert json.loads(row.outputs)["penalties"]["ruleDigest"] == row.rule_version
+    # ... and audit, filing the record as the last task, replayed it to the same verdict
+    filing = await asyncio.to_thread(audit_filing, variables)
+    assert (filing["verdict"], filing["findings"], filing["decisions"]) == ("pass", [], 1)
+    completed = [r["value"]["elementId"] for r in zeebe.records() if r["valueType"] == "PROCESS_INSTANCE"
+                 and r["intent"] == "ELEMENT_COMPLETED" and r["value"].get("processInstanceKey") == key]
+    assert completed[-3:] == ["file-audit-record", "change-published", "procgov-change-request"]
 
 
 async def test_100104_2_3_4_cross_department_change_within_a_week_is_on_time(zeebe, slm, mail):

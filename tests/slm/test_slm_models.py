@@ -19,11 +19,28 @@ def parse(name: str) -> ET.Element:
     return ET.parse(BPMN / name).getroot()
 
 
+AUDIT_FILING = "audit.file-history"  # the audit group's worker, the last task of a normal completion
+
+
 def test_every_service_task_has_an_slm_worker_and_every_worker_is_used(slm_deps):
     from workers.slm import build_router
 
     used = {d.get("type") for name in MODELS for d in parse(name).iter(f"{{{NS['zeebe']}}}taskDefinition")}
-    assert used == set(build_router(slm_deps).task_types)
+    assert AUDIT_FILING in used
+    assert used - {AUDIT_FILING} == set(build_router(slm_deps).task_types)
+
+
+@pytest.mark.parametrize(("name", "end"), [("procgov-change-request.bpmn", "change-published"),
+                                           ("procgov-sla-review.bpmn", "review-published")])
+def test_the_normal_completion_files_the_audit_record_just_before_the_end(name, end):
+    process = parse(name).find("bpmn:process", NS)
+    assert process is not None
+    (task,) = [t for t in process.iterfind("bpmn:serviceTask", NS)
+               if t.find(f"bpmn:extensionElements/zeebe:taskDefinition[@type='{AUDIT_FILING}']", NS) is not None]
+    assert task.get("name") == "File the audit record"
+    (outgoing,) = task.iterfind("bpmn:outgoing", NS)
+    flow = process.find(f"bpmn:sequenceFlow[@id='{outgoing.text}']", NS)
+    assert flow is not None and flow.get("targetRef") == end
 
 
 def test_every_linked_form_is_shipped():

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from slm_process_helpers import child_instances
+from slm_process_helpers import audit_filing, child_instances
 
 from workers.slm.store import Rectification, rectifications
 
@@ -34,6 +34,12 @@ FINDINGS = [
     {"department": SALES, "processId": "order-to-delivery", "problem": "wrong-form", "kind": "violation",
      "directPerson": "wang.fang"},
 ]
+
+
+def passed_once(zeebe, key: int, element_id: str) -> bool:
+    return [r["value"]["elementId"] for r in zeebe.records() if r["valueType"] == "PROCESS_INSTANCE"
+            and r["intent"] == "ELEMENT_COMPLETED" and r["value"].get("processInstanceKey") == key
+            ].count(element_id) == 1
 
 
 def fines_by_clause(variables: dict) -> dict[str, str]:
@@ -85,6 +91,10 @@ async def test_monthly_review_with_findings_fines_kpis_and_report(zeebe, slm, sl
     assert {r for m in mail.messages if "overdue" in m.subject for r in m.recipients} == {"chen.jing@example.com"}
     fined = {r for m in mail.messages if "fines" in m.subject for r in m.recipients}
     assert fined == {"chen.jing@example.com", "wang.fang@example.com", "he.lin@example.com"}
+    # the last task filed the audit record: every recorded decision (KPI checks, fines) replays the same
+    filing = await asyncio.to_thread(audit_filing, variables)
+    assert (filing["verdict"], filing["findings"]) == ("pass", []) and filing["decisions"] >= 2
+    assert passed_once(zeebe, key, "file-audit-record")
 
 
 async def test_100104_2_1_1_late_self_check_reminds_the_process_supervisor_without_a_daily_fine(zeebe, slm, mail):
@@ -144,6 +154,9 @@ async def test_annual_review_feeds_the_improvement_plan_and_a_change_request(zee
     variables = zeebe.instance(key).variables()
     assert variables["changeNeeded"] is True
     assert zeebe.instance(child).variables()["newVersion"] == "V1.4"
+    # the called change request filed its own audit record (the annual review itself files none)
+    assert (await asyncio.to_thread(audit_filing, zeebe.instance(child).variables()))["verdict"] == "pass"
+    assert "auditFiling" not in variables
     plan = await asyncio.to_thread(Path(variables["improvementPlanPath"]).read_text, encoding="utf-8")
     assert "stock counted weekly" in plan
     assert slm_deps.store.filed_versions("inventory-check") == ["V1.4"]

@@ -8,7 +8,7 @@ File locations and the KPI database are slm settings (``PROCGOV_SLM_*``) with th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import Field
@@ -106,15 +106,12 @@ class SlmDeps:
         )
 
 
-def engine_now(job: JobContext, timeout_ms: int) -> datetime:
-    """The engine's clock when it activated ``job``: its deadline minus the activation timeout.
+def engine_now(job: JobContext) -> datetime:
+    """The engine's clock when it activated ``job`` (:attr:`JobContext.activated_at`).
 
     Deadlines are counted on the engine's clock, not the worker's (a test engine's clock is controlled;
-    a production broker's may differ from the worker host's), and Zeebe sets a job's deadline to
-    activation time + timeout, so this is the engine's "now" without another round trip. (A
-    ``PROCGOV_TASKS`` timeout override for an slm task shifts it by the difference; leave slm timeouts
-    alone until the runtime hands handlers the activation time itself.)
+    a production broker's may differ from the worker host's). The runtime derives ``activated_at`` from
+    the job's deadline and the timeout it actually requested, so a ``PROCGOV_TASKS__<type>__TIMEOUT_MS``
+    override does not shift "today".
     """
-    if job.deadline is None:
-        return datetime.now(UTC)
-    return job.deadline - timedelta(milliseconds=timeout_ms)
+    return job.activated_at

@@ -2,8 +2,10 @@
 rectifications (verified in next month's check, 100104 §2.2.3) and each month's KPI results (read by the
 annual review).
 
-Tables live in the workers' store database (``PROCGOV_STORE_URL``) under an ``slm_`` prefix and are
-created on first use; every write is keyed so a re-delivered job does not write twice.
+Tables live in the workers' store database (``PROCGOV_STORE_URL``) under an ``slm_`` prefix. Their schema
+is owned by the store migrations (``workers/runtime/stores/migrations/versions/0002_slm_tables.py``, run by
+the runtime when it opens the store); the tables below only map it, and must match it. Every write is keyed
+so a re-delivered job does not write twice.
 """
 
 from __future__ import annotations
@@ -75,10 +77,21 @@ class Rectification:
     status: str
 
 
+class StoreNotMigratedError(RuntimeError):
+    """The store database lacks slm tables: it was not migrated to head (``open_engine`` does that)."""
+
+
 class SlmStore:
     def __init__(self, engine: sa.Engine) -> None:
+        """Use ``engine``'s migrated schema; fail at start, naming the tables, rather than at the first job."""
         self.engine = engine
-        METADATA.create_all(engine)
+        present = set(sa.inspect(engine).get_table_names())
+        missing = sorted(name for name in METADATA.tables if name not in present)
+        if missing:
+            raise StoreNotMigratedError(
+                f"the store {engine.url.render_as_string(hide_password=True)} has no tables {missing}: run the "
+                "store migrations to head (workers.runtime.stores.open_engine / migrate, which the worker runtime "
+                "runs at start; or `alembic upgrade head` in workers/runtime/stores/migrations)")
 
     def _upsert(self, table: sa.Table, row: dict[str, Any]) -> None:
         keys = {c.name: row[c.name] for c in table.primary_key.columns}

@@ -33,7 +33,8 @@ def header(job: JobContext, name: str, given: str | None) -> str:
 
 
 def engine_now(job: JobContext) -> datetime:
-    return _engine_now(job, TIMEOUT_MS)
+    """The engine's "now" for ``job`` (see :func:`workers.slm.deps.engine_now`)."""
+    return _engine_now(job)
 
 
 @dataclass(frozen=True)
