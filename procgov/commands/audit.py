@@ -1,9 +1,12 @@
 """``procgov audit``: instance histories, decision replay and the HTML audit report.
 
 * ``history KEY``: the instance's timeline in the terminal, from the engine's log (``--data``), an
-  exporter file (``--records``) or a search cluster (``--es``).
+  exporter file (``--records``) or a search cluster (``--es``), with the instances its call activities
+  started (``--follow-children`` prints their timelines too, recursively).
 * ``replay [KEY | --all]``: re-decides every recorded decision with its recorded inputs and rule
   version, verifies the hash chain, prints a verdict per decision; exit 1 on any mismatch or tampering.
+  With a history source, ``replay KEY`` also replays the instances KEY called (recursively): a rollout's
+  replay re-checks the fines decided in the change requests it started.
 * ``report KEY -o FILE.html``: a self-contained page with the diagram, the path taken, durations,
   SLA breaches, fines and the decision table.
 
@@ -110,11 +113,29 @@ def history(
     records: RecordsOption = None,
     es: EsOption = None,
     es_index: EsIndexOption = "zeebe-record*",
+    follow_children: Annotated[
+        bool, typer.Option("--follow-children", help="Also print the called instances' histories, recursively.")
+    ] = False,
 ) -> None:
     """Print one instance's history: element timeline, jobs, incidents, timers, messages, variables."""
     from workers.audit.console import history_view, print_view
 
-    print_view(history_view(_history(_source(data, records, es, es_index), key)))
+    source = _source(data, records, es, es_index)
+    print_view(history_view(_history(source, key)))
+    if follow_children:
+        for child in _descendants(source, key):
+            print_view(history_view(_history(source, child)))
+
+
+def _descendants(source: Any, key: int) -> list[int]:
+    from workers.audit.history import descendant_keys
+    from workers.audit.records import RecordFormatError
+    from workers.audit.sources import SourceError
+
+    try:
+        return descendant_keys(source, key)
+    except (SourceError, RecordFormatError) as error:
+        _fail(str(error))
 
 
 @app.command()
@@ -137,14 +158,19 @@ def replay(
 
     if (key is None) == (not all_instances):
         _fail("give a process instance KEY or --all (not both)")
-    report = _replay(store, None if all_instances else [key] if key is not None else None)
+    source = _source(data, records, es, es_index) if data or records or es else None
+    # The instance and, when a history source can say which, every instance it called (recursively).
+    wanted = None if key is None else [key] + (_descendants(source, key) if source is not None else [])
+    if wanted is not None and len(wanted) > 1:
+        typer.echo(f"replaying instance {key} and the {len(wanted) - 1} instance(s) it called: "
+                   + ", ".join(map(str, wanted[1:])))
+    report = _replay(store, wanted)
     if key is not None and not report.verdicts:
         typer.echo(f"no recorded decisions for process instance {key}", err=True)
     print_view(replay_view(report))
     findings = []
-    if data or records or es:
-        source = _source(data, records, es, es_index)
-        keys = [key] if key is not None else sorted({v.process_instance_key for v in report.verdicts})
+    if source is not None:
+        keys = wanted if wanted is not None else sorted({v.process_instance_key for v in report.verdicts})
         for instance_key in keys:
             findings += [f"instance {instance_key}: {f}" for f in cross_check(_history(source, instance_key), report)]
         for finding in findings:

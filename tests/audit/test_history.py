@@ -7,10 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.audit.builders import DEFINITION_KEY, INSTANCE_KEY, T0, certified_late_instance, write_engine_log
+from tests.audit.builders import (
+    DEFINITION_KEY,
+    INSTANCE_KEY,
+    T0,
+    RecordLog,
+    certified_late_instance,
+    write_engine_log,
+)
 from tests.audit.conftest import BPMN_DIR
 from tests.audit.es_server import SearchServer, serve
-from workers.audit.history import COMPLETED, load_history
+from workers.audit.history import COMPLETED, HistoryError, load_history
 from workers.audit.records import RecordFormatError
 from workers.audit.sources import ElasticsearchSource, FileRecordSource, SourceError, SqliteLogSource
 
@@ -134,3 +141,43 @@ def test_model_from_the_deployment_record_when_the_process_record_has_none(recor
     parsed = [parse_record(process), parse_record(deployment)]
     assert bpmn_resource(parsed, DEFINITION_KEY) == BPMN
     assert bpmn_resource(parsed, 12345) is None
+
+
+def _batch(log: RecordLog, at: int, worker: str, jobs: list[tuple[int, int]], timeout: int = 300_000) -> None:
+    """A JOB_BATCH ACTIVATED record handing out ``jobs`` ((job key, instance key)) to ``worker``."""
+    log.add("JOB_BATCH", "ACTIVATED", log.new_key(), at, {
+        "type": "audit-test.certify", "worker": worker, "timeout": timeout, "maxJobsToActivate": 5,
+        "tenantIds": ["<default>"], "truncated": False, "jobKeys": [k for k, _ in jobs],
+        "jobs": [{"type": "audit-test.certify", "worker": worker, "retries": 2, "deadline": at + timeout,
+                  "processInstanceKey": instance, "elementId": "certify"} for _, instance in jobs],
+    })
+
+
+def test_activations_name_the_worker_of_a_job_that_never_finished(tmp_path: Path) -> None:
+    # The instance cut off before certify completes: its job was only ever activated.
+    log = RecordLog(records=certified_late_instance(BPMN)[:-20], next_key=INSTANCE_KEY + 10_000)
+    certify_job = next(r["key"] for r in log.records if r["valueType"] == "JOB" and r["value"]["elementId"] ==
+                       "certify")
+    other_instance_job = 99
+    _batch(log, T0 + 7 * MINUTE, "w-slow", [(other_instance_job, 4242), (certify_job, INSTANCE_KEY)])
+    write_engine_log(tmp_path / "data", log.records)
+    h = load_history(SqliteLogSource(tmp_path / "data"), INSTANCE_KEY)
+    certify = next(j for j in h.jobs if j.type == "audit-test.certify")
+    assert (certify.outcome, certify.worker, certify.activated_by) == ("CREATED", "w-slow", ("w-slow",))
+    (activation,) = certify.activations
+    assert (activation.at, activation.timeout_ms, activation.deadline) == (T0 + 7 * MINUTE, 300_000,
+                                                                          T0 + 12 * MINUTE)
+    assert next(j for j in h.jobs if j.type == "audit-test.grade").activations == ()
+    path = tmp_path / "records.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in log.records))
+    assert load_history(FileRecordSource(path), INSTANCE_KEY) == h
+
+
+def test_a_batch_whose_keys_and_jobs_disagree_is_named(tmp_path: Path) -> None:
+    log = RecordLog(records=certified_late_instance(BPMN), next_key=INSTANCE_KEY + 10_000)
+    _batch(log, T0 + 7 * MINUTE, "w-1", [(1, INSTANCE_KEY)])
+    log.records[-1]["value"]["jobKeys"] = [1, 2]
+    position = log.records[-1]["position"]
+    write_engine_log(tmp_path / "data", log.records)
+    with pytest.raises(HistoryError, match=rf"JOB_BATCH record at position {position}: 2 jobKeys but 1 jobs"):
+        load_history(SqliteLogSource(tmp_path / "data"), INSTANCE_KEY)

@@ -48,16 +48,31 @@ def history_view(h: InstanceHistory) -> Group:
 
     if h.jobs:
         jobs = Table(title="Jobs", title_justify="left")
-        for column in ("job", "type", "element", "worker", "retries", "failures", "outcome"):
+        for column in ("job", "type", "element", "worker", "activated by", "retries", "failures", "outcome"):
             jobs.add_column(column)
         for j in h.jobs:
             failures = str(j.failures)
             messages = [a.error_message for a in j.attempts if a.error_message]
             if messages:
                 failures += f" ({messages[-1]})"
-            jobs.add_row(str(j.key), j.type, j.element_id, j.worker, str(j.retries), failures,
+            activated = "\n".join(f"{a.worker} at {_time(a.at)} (timeout {format_duration(a.timeout_ms)})"
+                                  for a in j.activations)
+            jobs.add_row(str(j.key), j.type, j.element_id, j.worker, activated, str(j.retries), failures,
                          Text(j.outcome, "green" if j.outcome == "COMPLETED" else "yellow"))
         parts.append(jobs)
+
+    if h.parent_process_instance_key > 0:
+        parts.append(Text(f"called by instance {h.parent_process_instance_key} "
+                          f"(call activity instance {h.parent_element_instance_key})"))
+
+    if h.children:
+        called = Table(title="Called instances", title_justify="left")
+        for column in ("instance", "process", "call activity", "started", "state"):
+            called.add_column(column)
+        for c in h.children:
+            called.add_row(str(c.process_instance_key), c.bpmn_process_id, c.call_activity_id, _time(c.started_at),
+                           Text(c.state, _STATE_STYLE.get(c.state, "red")))
+        parts.append(called)
 
     if h.incidents:
         incidents = Table(title="Incidents", title_justify="left")

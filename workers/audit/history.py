@@ -64,6 +64,21 @@ class JobAttempt:
 
 
 @dataclass(frozen=True)
+class JobActivation:
+    """One hand-out of the job to a worker (a ``JOB_BATCH`` ``ACTIVATED`` record naming the job).
+
+    Zeebe writes the worker's name on activation, not only on completion: a job that timed out, is
+    still running or failed is attributed to its worker only through these records, and a job that
+    timed out and was handed to another worker has one activation per worker.
+    """
+
+    at: int  # epoch ms of the ACTIVATED record
+    worker: str
+    timeout_ms: int
+    deadline: int | None = None  # epoch ms the activation times out, when the record carries it
+
+
+@dataclass(frozen=True)
 class JobHistory:
     key: int
     type: str
@@ -76,6 +91,12 @@ class JobHistory:
     ended_at: int | None = None
     attempts: tuple[JobAttempt, ...] = ()
     variables: Any = None  # the variables the job completed (or threw) with
+    activations: tuple[JobActivation, ...] = ()  # every hand-out to a worker, in log order
+
+    @property
+    def activated_by(self) -> tuple[str, ...]:
+        """The workers the job was handed to, in order (a worker twice if it activated it twice)."""
+        return tuple(a.worker for a in self.activations)
 
     @property
     def failures(self) -> int:
@@ -124,6 +145,19 @@ class MessageEvent:
 
 
 @dataclass(frozen=True)
+class CalledInstance:
+    """A process instance started by one of this instance's call activities."""
+
+    process_instance_key: int
+    bpmn_process_id: str
+    call_activity_id: str  # the parent's call activity element that started it
+    call_activity_instance_key: int  # the parent's element instance (the child's parentElementInstanceKey)
+    state: str
+    started_at: int
+    ended_at: int | None
+
+
+@dataclass(frozen=True)
 class InstanceHistory:
     process_instance_key: int
     bpmn_process_id: str
@@ -132,7 +166,8 @@ class InstanceHistory:
     started_at: int
     ended_at: int | None
     state: str
-    parent_process_instance_key: int = -1
+    parent_process_instance_key: int = -1  # -1: not started by a call activity
+    parent_element_instance_key: int = -1  # the parent's call activity instance that started this one
     elements: tuple[ElementVisit, ...] = ()
     taken_flows: tuple[str, ...] = ()  # ids of sequence flows taken, in order
     variables: tuple[VariableChange, ...] = ()
@@ -141,6 +176,7 @@ class InstanceHistory:
     timers: tuple[TimerEvent, ...] = ()
     messages: tuple[MessageEvent, ...] = ()
     bpmn_xml: str | None = field(default=None, compare=False)  # the deployed model, for the diagram
+    children: tuple[CalledInstance, ...] = ()  # instances its call activities started (set by load_history)
 
     @property
     def duration_ms(self) -> int | None:
@@ -179,7 +215,7 @@ _JOB_TERMINAL = {"COMPLETED", "ERROR_THROWN", "CANCELED"}
 def build_history(records: Iterable[Record], process_instance_key: int) -> InstanceHistory:
     """Fold one instance's records (any order; sorted by position here) into its history."""
     ordered = sorted(
-        (r for r in records if r.is_event and r.process_instance_key == process_instance_key),
+        (r for r in records if r.is_event and _concerns(r, process_instance_key)),
         key=lambda r: (r.position, r.partition_id),
     )
     root: Record | None = None
@@ -229,6 +265,8 @@ def build_history(records: Iterable[Record], process_instance_key: int) -> Insta
             )
         elif r.value_type == "JOB":
             _fold_job(jobs, r)
+        elif r.value_type == "JOB_BATCH" and r.intent == "ACTIVATED":
+            _fold_activations(jobs, r, process_instance_key)
         elif r.value_type == "INCIDENT":
             if r.intent == "CREATED":
                 incidents[r.key] = IncidentHistory(
@@ -283,6 +321,7 @@ def build_history(records: Iterable[Record], process_instance_key: int) -> Insta
         version=int(rv.get("version", -1)),
         process_definition_key=int(rv.get("processDefinitionKey", -1)),
         parent_process_instance_key=int(rv.get("parentProcessInstanceKey", -1)),
+        parent_element_instance_key=int(rv.get("parentElementInstanceKey", -1)),
         started_at=root.timestamp,
         ended_at=ended_at,
         state=state,
@@ -294,6 +333,42 @@ def build_history(records: Iterable[Record], process_instance_key: int) -> Insta
         timers=tuple(timers.values()),
         messages=tuple(messages.values()),
     )
+
+
+def _concerns(record: Record, process_instance_key: int) -> bool:
+    """The record belongs to the instance: its value names it, or (JOB_BATCH) one of its jobs does."""
+    if record.process_instance_key == process_instance_key:
+        return True
+    return record.value_type == "JOB_BATCH" and any(
+        isinstance(job, dict) and job.get("processInstanceKey") == process_instance_key
+        for job in record.value.get("jobs") or ()
+    )
+
+
+def _fold_activations(jobs: dict[int, JobHistory], r: Record, process_instance_key: int) -> None:
+    """Attach one activation to each of this instance's jobs in the batch (``jobKeys[i]`` is ``jobs[i]``)."""
+    v = r.value
+    keys, values = v.get("jobKeys") or [], v.get("jobs") or []
+    if len(keys) != len(values):
+        raise HistoryError(
+            f"JOB_BATCH record at position {r.position}: {len(keys)} jobKeys but {len(values)} jobs"
+        )
+    timeout = v.get("timeout")
+    for job_key, job_value in zip(keys, values, strict=True):
+        job = jobs.get(job_key)
+        if job is None or not isinstance(job_value, dict):
+            continue  # another instance's job in the same batch, or one created before our records
+        if job_value.get("processInstanceKey") != process_instance_key:
+            continue
+        deadline = job_value.get("deadline")
+        activation = JobActivation(
+            at=r.timestamp,
+            worker=str(job_value.get("worker") or v.get("worker") or ""),
+            timeout_ms=int(timeout) if isinstance(timeout, int) else -1,
+            deadline=deadline if isinstance(deadline, int) and deadline > 0 else None,
+        )
+        # The activating worker is the last one to touch the job until it completes, fails or throws.
+        jobs[job_key] = replace(job, activations=(*job.activations, activation), worker=activation.worker)
 
 
 def _fold_job(jobs: dict[int, JobHistory], r: Record) -> None:
@@ -364,10 +439,42 @@ def _decode_resource(raw: Any) -> str | None:
 
 
 def load_history(source: RecordSource, process_instance_key: int) -> InstanceHistory:
-    """Read one instance's history (and its deployed BPMN) from any source."""
+    """Read one instance's history (its deployed BPMN and the instances it called) from any source."""
+    history = _instance_history(source, process_instance_key)
+    definition = source.definition_records(history.process_definition_key)
+    children = tuple(_called(history, _instance_history(source, key)) for key in source.child_instance_keys(
+        process_instance_key))
+    return replace(history, bpmn_xml=bpmn_resource(definition, history.process_definition_key), children=children)
+
+
+def _instance_history(source: RecordSource, process_instance_key: int) -> InstanceHistory:
     records = source.instance_records(process_instance_key)
     if not records:
         raise SourceError(f"{source.describe()} has no records of process instance {process_instance_key}")
-    history = build_history(records, process_instance_key)
-    definition = source.definition_records(history.process_definition_key)
-    return replace(history, bpmn_xml=bpmn_resource(definition, history.process_definition_key))
+    return build_history(records, process_instance_key)
+
+
+def _called(parent: InstanceHistory, child: InstanceHistory) -> CalledInstance:
+    call = next((e for e in parent.elements if e.element_instance_key == child.parent_element_instance_key), None)
+    return CalledInstance(
+        process_instance_key=child.process_instance_key,
+        bpmn_process_id=child.bpmn_process_id,
+        call_activity_id=call.element_id if call else "",
+        call_activity_instance_key=child.parent_element_instance_key,
+        state=child.state,
+        started_at=child.started_at,
+        ended_at=child.ended_at,
+    )
+
+
+def descendant_keys(source: RecordSource, process_instance_key: int) -> list[int]:
+    """Every instance called from this one, directly or through its children, depth first."""
+    found: list[int] = []
+    pending = list(reversed(source.child_instance_keys(process_instance_key)))
+    while pending:
+        key = pending.pop()
+        if key in found:
+            continue  # a log cannot hold a cycle; guard anyway so a corrupt one cannot loop forever
+        found.append(key)
+        pending.extend(reversed(source.child_instance_keys(key)))
+    return found

@@ -8,7 +8,7 @@
 * :class:`ElasticsearchSource`: a search cluster by URL, ``_search`` over the exporter's
   ``zeebe-record*`` indices, paged with ``search_after``.
 
-All of them answer the same three questions, in log order (``position``), so the history model never
+All of them answer the same four questions, in log order (``position``), so the history model never
 knows which one it was built from.
 """
 
@@ -43,7 +43,12 @@ class RecordSource(Protocol):
         ...
 
     def instance_records(self, process_instance_key: int) -> list[Record]:
-        """Every record whose value carries this ``processInstanceKey``, ordered by position."""
+        """Every record whose value carries this ``processInstanceKey``, ordered by position, and the
+        ``JOB_BATCH`` records that activated its jobs (they name the instance only inside ``jobs``)."""
+        ...
+
+    def child_instance_keys(self, process_instance_key: int) -> list[int]:
+        """Keys of the instances this instance's call activities started, in the order they started."""
         ...
 
     def definition_records(self, process_definition_key: int) -> list[Record]:
@@ -62,6 +67,19 @@ def _is_root_activation(record: Record) -> bool:
         and record.is_event
         and record.value.get("bpmnElementType") == "PROCESS"
     )
+
+
+def _is_child_of(record: Record, parent_key: int) -> bool:
+    return _is_root_activation(record) and record.value.get("parentProcessInstanceKey") == parent_key
+
+
+def _activated_instance_keys(record: Record) -> set[int]:
+    """The instances whose jobs a JOB_BATCH record hands out (empty for any other record)."""
+    if record.value_type != "JOB_BATCH":
+        return set()
+    jobs = record.value.get("jobs") or []
+    return {j["processInstanceKey"] for j in jobs if isinstance(j, Mapping) and isinstance(
+        j.get("processInstanceKey"), int)}
 
 
 def _describes_definition(record: Record, process_definition_key: int) -> bool:
@@ -95,10 +113,31 @@ class SqliteLogSource:
         return [parse_record(json.loads(text), f"{self.path} position {pos}") for pos, text in rows]
 
     def instance_records(self, process_instance_key: int) -> list[Record]:
-        return self._query(
+        own = self._query(
             "SELECT position, json FROM records WHERE process_instance_key = ? ORDER BY position",
             (process_instance_key,),
         )
+        created = [r.position for r in own if r.value_type == "JOB" and r.intent == "CREATED"]
+        if not created:
+            return own
+        # JOB_BATCH rows have no process_instance_key (the log's only index): match them on their jobs'
+        # keys, scanning only from the instance's first job on (a rowid range, not the whole log).
+        batches = self._query(
+            "SELECT position, json FROM records WHERE position > ? AND value_type = 'JOB_BATCH' "
+            "AND record_type = 'EVENT' AND EXISTS (SELECT 1 FROM json_each(records.json, '$.value.jobs') AS j "
+            "WHERE json_extract(j.value, '$.processInstanceKey') = ?) ORDER BY position",
+            (min(created), process_instance_key),
+        )
+        return sorted([*own, *batches], key=lambda r: r.position)
+
+    def child_instance_keys(self, process_instance_key: int) -> list[int]:
+        records = self._query(
+            "SELECT position, json FROM records WHERE value_type = 'PROCESS_INSTANCE' "
+            "AND intent = 'ELEMENT_ACTIVATING' AND record_type = 'EVENT' AND key = process_instance_key "
+            "AND json_extract(json, '$.value.parentProcessInstanceKey') = ? ORDER BY position",
+            (process_instance_key,),
+        )
+        return [r.key for r in records if _is_child_of(r, process_instance_key)]
 
     def definition_records(self, process_definition_key: int) -> list[Record]:
         records = self._query(
@@ -184,6 +223,8 @@ class FileRecordSource:
             key = record.process_instance_key
             if key is not None:
                 self._by_instance[key].append(record)
+            for activated in _activated_instance_keys(record):
+                self._by_instance[activated].append(record)
 
     def describe(self) -> str:
         return f"exporter file {self.path}"
@@ -196,6 +237,9 @@ class FileRecordSource:
 
     def instance_keys(self) -> list[int]:
         return [r.key for r in self._records if _is_root_activation(r)]
+
+    def child_instance_keys(self, process_instance_key: int) -> list[int]:
+        return [r.key for r in self._records if _is_child_of(r, process_instance_key)]
 
 
 class ElasticsearchSource:
@@ -271,7 +315,22 @@ class ElasticsearchSource:
         return {"bool": {"filter": [{"term": {field: value}} for field, value in terms]}}
 
     def instance_records(self, process_instance_key: int) -> list[Record]:
-        return self.search(self._filter(("value.processInstanceKey", process_instance_key)))
+        own = self.search(self._filter(("value.processInstanceKey", process_instance_key)))
+        batches = self.search(
+            self._filter(("valueType", "JOB_BATCH"), ("value.jobs.processInstanceKey", process_instance_key))
+        )
+        return sorted([*own, *batches], key=lambda r: (r.position, r.partition_id))
+
+    def child_instance_keys(self, process_instance_key: int) -> list[int]:
+        records = self.search(
+            self._filter(
+                ("valueType", "PROCESS_INSTANCE"),
+                ("intent", "ELEMENT_ACTIVATING"),
+                ("value.bpmnElementType", "PROCESS"),
+                ("value.parentProcessInstanceKey", process_instance_key),
+            )
+        )
+        return [r.key for r in records if _is_child_of(r, process_instance_key)]
 
     def definition_records(self, process_definition_key: int) -> list[Record]:
         processes = self.search(
