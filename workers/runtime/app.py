@@ -49,6 +49,7 @@ def build_services(
         retry_policy=RetryPolicy(base_ms=settings.retry.base_ms, max_ms=settings.retry.max_ms),
         observer=observer,
         overrides=overrides,
+        deadline_margin_ms=settings.job_deadline_margin_ms,
     )
 
 

@@ -67,3 +67,22 @@ class RuleDataError(ValueError):
         super().__init__(f"{where}: {message}" if where else message)
         self.row = row
         self.field = field
+
+
+class JobTimeoutError(TransientError):
+    """The runtime cut a handler off at its job's deadline (raised by the runtime, not by handlers).
+
+    Transient: the job is failed with retries−1 and a back-off, like any retryable failure, so a
+    handler that is only occasionally slow gets another go. ``lock_expired`` is true when the cut-off
+    came after the activation timeout itself (the event loop was blocked): the job then belongs to
+    whichever worker activates it next, and this worker must send nothing for it.
+    """
+
+    def __init__(self, job_type: str, timeout_ms: int, *, lock_expired: bool = False) -> None:
+        super().__init__(
+            f"handler exceeded the job timeout of {timeout_ms} ms; raise the task's timeout "
+            f"(PROCGOV_TASKS__{job_type}__TIMEOUT_MS) or make the handler faster"
+        )
+        self.job_type = job_type
+        self.timeout_ms = timeout_ms
+        self.lock_expired = lock_expired

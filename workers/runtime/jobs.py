@@ -33,6 +33,7 @@ class JobRun:
     span: trace.Span | None = None
     token: object | None = None
     command: Command | None = None
+    sent: bool = True  # False: the runtime chose not to send the command (the job's lock had expired)
 
 
 _current: ContextVar[JobRun | None] = ContextVar("procgov_job_run", default=None)
@@ -88,12 +89,14 @@ class JobObserver:
         log.debug("job activated", retries=job.retries)
         return job
 
-    def record(self, command: Command, error: BaseException | None = None) -> None:
-        """Note the outcome the policy chose (called before the command is sent)."""
+    def record(self, command: Command, error: BaseException | None = None, *, sent: bool = True) -> None:
+        """Note the outcome the policy chose (called before the command is sent); ``sent=False`` when the
+        runtime drops it (the job's lock expired), so it is not counted as completed/failed."""
         run = _current.get()
         if run is None:
             return
         run.command = command
+        run.sent = sent
         if run.span is None:
             return
         try:
@@ -107,6 +110,11 @@ class JobObserver:
         except Exception:
             log.warning("could not annotate the job's span", exc_info=True)
 
+    def timed_out(self, job_type: str) -> None:
+        """Count a handler the runtime cut off at its job's deadline."""
+        if self.metrics is not None:
+            self.metrics.timed_out.labels(job_type).inc()
+
     async def after(self, job: Any) -> Any:
         run = _current.get()
         if run is None:
@@ -114,15 +122,18 @@ class JobObserver:
         command = run.command or Complete()
         elapsed = time.perf_counter() - run.started
         try:
+            outcome = outcome_label(command) if run.sent else "dropped"
             if self.metrics is not None:
                 self.metrics.duration.labels(job.type).observe(elapsed)
-                if isinstance(command, Complete):
+                if not run.sent:  # nothing went to the gateway: neither completed nor failed
+                    pass
+                elif isinstance(command, Complete):
                     self.metrics.completed.labels(job.type).inc()
                 elif isinstance(command, ThrowError):
                     self.metrics.bpmn_errors.labels(job.type, command.code).inc()
                 else:
                     self.metrics.failed.labels(job.type, str(command.incident).lower()).inc()
-            log.info("job handled", outcome=outcome_label(command), duration_ms=round(elapsed * 1000, 1))
+            log.info("job handled", outcome=outcome, duration_ms=round(elapsed * 1000, 1))
             if run.span is not None:
                 run.span.end()
         except Exception:

@@ -27,6 +27,12 @@ class WorkerMetrics:
             [*labels, "error_code"],
             registry=self.registry,
         )
+        self.timed_out = Counter(
+            "procgov_jobs_timed_out",
+            "Handlers cut off at their job's deadline (the activation timeout minus a safety margin)",
+            labels,
+            registry=self.registry,
+        )
         self.duration = Histogram(
             "procgov_handler_duration_seconds",
             "Handler duration per job type",

@@ -20,7 +20,10 @@ from pyzeebe.errors import (
     ZeebeGatewayUnavailableError,
     ZeebeInternalError,
 )
+from pyzeebe.task.task import Task
 from pyzeebe.worker.job_poller import JobPoller
+
+from workers.runtime.deadline import tolerate_lost_job
 
 log = structlog.get_logger("workers.runtime.polling")
 
@@ -81,10 +84,17 @@ class BackoffJobPoller(JobPoller):
 
 
 class BackoffZeebeWorker(ZeebeWorker):
-    """``ZeebeWorker`` whose pollers back off exponentially (see :class:`BackoffJobPoller`)."""
+    """``ZeebeWorker`` whose pollers back off exponentially (see :class:`BackoffJobPoller`) and
+    whose job handlers drop a CompleteJob the gateway rejects because the job is gone
+    (see :mod:`workers.runtime.deadline`)."""
 
     poll_backoff_base_s: float = 0.5
     poll_backoff_max_s: float = 30.0
+
+    def _add_task(self, task: Task) -> None:
+        # include_router rebuilds each task's job handler, so the lost-job guard goes on here.
+        task.job_handler = tolerate_lost_job(task.job_handler)
+        super()._add_task(task)
 
     def _init_tasks(self) -> None:
         super()._init_tasks()

@@ -23,8 +23,16 @@ from pydantic import AliasChoices, AliasPath, BaseModel, ValidationError
 from pyzeebe import Job, ZeebeTaskRouter
 
 from workers.runtime.context import JobContext
+from workers.runtime.deadline import (
+    DEFAULT_MARGIN_MS,
+    JOB_GONE_ERRORS,
+    job_fields,
+    job_timeout_ms,
+    log_lost_job,
+    run_within_deadline,
+)
 from workers.runtime.decisions import Decision, RuleSet
-from workers.runtime.errors import BusinessError, PermanentError, TransientError
+from workers.runtime.errors import BusinessError, JobTimeoutError, PermanentError, TransientError
 from workers.runtime.jobs import JobObserver
 from workers.runtime.policy import Complete, InvalidInputError, RetryPolicy, apply, decide, outcome_label
 from workers.runtime.stores.decisions import DecisionLog
@@ -68,6 +76,7 @@ class RuntimeServices:
     observer: JobObserver = field(default_factory=JobObserver)
     worker_version: str = WORKER_VERSION
     overrides: Mapping[str, TaskOverride] = field(default_factory=dict)
+    deadline_margin_ms: int = DEFAULT_MARGIN_MS  # handlers are cut off this long before the job's deadline
 
 
 @dataclass
@@ -191,7 +200,10 @@ class TaskRouter:
         """Register a handler for job ``type`` (decorator; the function is returned unchanged).
 
         ``retries`` is what the BPMN task definition declares (Zeebe's default 3); the back-off grows
-        with each attempt. ``invalid_input_error`` makes invalid input a BPMN error instead of an incident.
+        with each attempt. ``timeout_ms`` is the job's activation timeout: the handler is cut off a
+        safety margin before it and the job failed for a retry (:mod:`workers.runtime.deadline`), so
+        size it to cover the handler's slowest calls (SMTP, webhooks) with room to spare.
+        ``invalid_input_error`` makes invalid input a BPMN error instead of an incident.
         """
 
         def register(handler: F) -> F:
@@ -327,7 +339,13 @@ def _job_function(spec: _Spec, services: RuntimeServices, timeout_ms: int) -> Ca
 
     async def run_job(job: Job, **_fetched: Any) -> dict[str, Any]:
         request = validate_input(spec.input_model, job.variables)
-        variables = await spec.run(request, JobContext.from_job(job, timeout_ms=timeout_ms), services)
+        context = JobContext.from_job(job, timeout_ms=timeout_ms)
+        variables = await run_within_deadline(
+            spec.run(request, context, services),
+            job_type=spec.job_type,
+            timeout_ms=job_timeout_ms(context, timeout_ms),
+            margin_ms=services.deadline_margin_ms,
+        )
         services.observer.record(Complete(variables))
         return variables
 
@@ -346,6 +364,18 @@ def _job_function(spec: _Spec, services: RuntimeServices, timeout_ms: int) -> Ca
 def _exception_handler(spec: _Spec, policy: RetryPolicy, observer: JobObserver) -> Any:
     async def handle(error: Exception, job: Job, controller: Any) -> None:
         command = decide(error, retries=job.retries, policy=policy, invalid_input_error=spec.invalid_input_error)
+        if isinstance(error, JobTimeoutError):
+            observer.timed_out(job.type)
+            if error.lock_expired:
+                # The job belongs to whichever worker activates it next: send nothing for it.
+                observer.record(command, error, sent=False)
+                log.warning(
+                    "handler cut off after the job's lock expired; sending nothing (the job is re-activated)",
+                    timeout_ms=error.timeout_ms,
+                    **job_fields(job),
+                )
+                return
+            log.warning("handler cut off at the job's deadline", timeout_ms=error.timeout_ms, **job_fields(job))
         observer.record(command, error)
         log.warning(
             "job not completed",
@@ -357,6 +387,8 @@ def _exception_handler(spec: _Spec, policy: RetryPolicy, observer: JobObserver) 
         )
         try:
             await apply(command, job, controller)
+        except JOB_GONE_ERRORS as gone:
+            log_lost_job(job, type(command).__name__, gone)
         except Exception:
             # The job times out and comes back; the after-hooks must still run.
             log.error("could not send the job's outcome to the gateway", exc_info=True)

@@ -93,6 +93,9 @@ class WorkerSettings(BaseSettings):
     request_timeout_ms: int = Field(default=10_000, ge=0)  # long-polling ActivateJobs
     tasks: dict[str, TaskSettings] = Field(default_factory=dict)
     retry: RetrySettings = Field(default_factory=RetrySettings)
+    # A handler is cut off this long before its job's activation timeout, so its FailJob reaches the
+    # gateway while the worker still holds the job (capped at a tenth of the timeout; see router).
+    job_deadline_margin_ms: int = Field(default=1_000, ge=0)
     otlp_endpoint: str | None = None  # e.g. http://otel-collector:4317; None = no export
     service_name: str = "procgov-workers"
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
