@@ -18,6 +18,9 @@ def _row_id(row: dict[str, Any]) -> str:
     return str(row.get("expr") or f"{row['tests']} <- {row.get('input')!r}")
 
 
+ROW_KEYS = {"expr", "tests", "input", "vars", "expected", "approx", "error", "source"}
+
+
 def _close(actual: Any, expected: Any, tolerance: float) -> bool:
     return isinstance(actual, int | float) and math.isclose(actual, expected, abs_tol=tolerance)
 
@@ -27,6 +30,8 @@ def test_table_is_large_enough_and_cited() -> None:
     for row in ROWS:
         assert row.get("source"), f"row without source: {row}"
         assert ("expr" in row) != ("tests" in row), f"row needs exactly one of expr/tests: {row}"
+        # An unquoted comma in a flow mapping splits a value into a stray key: quote such values.
+        assert set(row) <= ROW_KEYS, f"unknown keys {sorted(set(row) - ROW_KEYS)} in row {row}"
 
 
 @pytest.mark.parametrize("row", ROWS, ids=_row_id)
