@@ -18,12 +18,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.core.state import ACTIVATED, ACTIVATING, ElementInstance
+from engine.core.state import ACTIVATED, ACTIVATING, MI_BODY, ElementInstance
 
 if TYPE_CHECKING:
     from engine.core.processor import Processor
-
-MI_BODY = "MULTI_INSTANCE_BODY"  # the processor's element type of a multi-instance body
 
 
 def remember_completion(inst: ElementInstance, scope: ElementInstance, *, is_inner: bool) -> None:

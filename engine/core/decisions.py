@@ -76,17 +76,20 @@ def _record_decisions(decisions: list[EvaluatedDecision]) -> list[dict[str, Any]
     ]
 
 
+def evaluated_decisions(deployer: Deployer, decision: DeployedDecision, evaluated_raw: Any) -> list[EvaluatedDecision]:
+    """The DMN evaluation's decisions (``decision`` and those it required), with their deployed keys."""
+    return [_evaluated(deployer, decision, d) for d in evaluated_raw]
+
+
 def decision_record(
-    deployer: Deployer,
     decision: DeployedDecision,
     output: Any,
-    evaluated_raw: Any,
+    evaluated: list[EvaluatedDecision],
     variables: dict[str, Any],
     failed_id: str,
     failure: str,
 ) -> dict[str, Any]:
     """The DECISION_EVALUATION record value (Zeebe's field names)."""
-    evaluated = [_evaluated(deployer, decision, d) for d in evaluated_raw]
     return {
         "decisionKey": decision.key,
         "decisionId": decision.decision_id,
@@ -129,9 +132,9 @@ def evaluate_decision_command(deployer: Deployer, args: dict[str, Any]) -> Decis
         output, evaluated_raw = result.output, result.evaluated_decisions
     except DmnEvaluationError as exc:
         output, failed_id, failure, evaluated_raw = None, exc.decision_id, str(exc), exc.evaluated_decisions
-    record = decision_record(deployer, decision, output, evaluated_raw, args["variables"], failed_id, failure)
+    evaluated = evaluated_decisions(deployer, decision, evaluated_raw)
+    record = decision_record(decision, output, evaluated, args["variables"], failed_id, failure)
     w.event("DECISION_EVALUATION", "EVALUATED" if not failure else "FAILED", key, record)
-    evaluated = [_evaluated(deployer, decision, d) for d in evaluated_raw]
     return DecisionEvaluationResult(
         decision_id=decision.decision_id,
         decision_name=decision.name,

@@ -384,7 +384,7 @@ class Deployer:
     def evaluate_called(self, decision_id: str, variables: dict[str, Any], inst: ElementInstance) -> Any:
         """A business rule task's decision (docs: business-rule-tasks): its output, recorded as a
         DECISION_EVALUATION event, or a StepFailure that becomes an incident."""
-        from engine.core.decisions import decision_record
+        from engine.core.decisions import decision_record, evaluated_decisions
 
         tenant_id = inst.process.tenant_id
         decision = self.find_decision(decision_id, None, tenant_id)
@@ -400,7 +400,8 @@ class Deployer:
                 "DECISION_EVALUATION_ERROR", f"Expected to evaluate decision '{decision_id}', but {exc}"
             ) from exc
         if not self.p.w.replaying:
-            record = decision_record(self, decision, result.output, result.evaluated_decisions, variables, "", "")
+            evaluated = evaluated_decisions(self, decision, result.evaluated_decisions)
+            record = decision_record(decision, result.output, evaluated, variables, "", "")
             record.update(
                 processInstanceKey=inst.process_instance_key,
                 elementInstanceKey=inst.key,

@@ -48,8 +48,6 @@ from engine.core.state import ElementInstance
 
 log = logging.getLogger(__name__)
 
-_TIME_COMMANDS = ("timer", "job_timeout", "job_backoff", "message_expire")
-
 
 def _resolve(future: asyncio.Future[bool], value: bool) -> None:
     if not future.done():
@@ -235,12 +233,9 @@ class Engine:
 
     async def _run(self, kind: str, args: dict[str, Any]) -> Any:
         try:
-            result = self._execute(kind, args)
-        except Rejection:
+            return self._execute(kind, args)
+        finally:  # a rejection is answered only once its record is committed, too
             await asyncio.shield(self._schedule_commit())
-            raise
-        await asyncio.shield(self._schedule_commit())
-        return result
 
     # ------------------------------------------------------------------------------------------
     # time
@@ -445,7 +440,8 @@ class Engine:
                 f"Expected to complete process instance '{created.process_instance_key}', but it was terminated",
             )
         if fetch_variables:
-            variables_out = {k: v for k, v in variables_out.items() if k in set(fetch_variables)}
+            wanted = set(fetch_variables)
+            variables_out = {k: v for k, v in variables_out.items() if k in wanted}
         return ProcessInstanceResult(
             created.process_definition_key,
             created.bpmn_process_id,

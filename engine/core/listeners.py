@@ -81,11 +81,11 @@ def _create_job(p: Processor, inst: ElementInstance, listener: ExecutionListener
     try:
         job_type = p._eval(listener.job_type, inst, "STRING")
         retries = p._eval(listener.retries, inst, "NUMBER")
-        headers = {k: p._header_value(v, inst) if v.startswith("=") else v for k, v in inst.element.headers.items()}
+        # the listener's header wins over the element's of the same key
+        headers = {**p._job_headers(inst), **listener.headers}
     except StepFailure:
         inst.listener_index = first_index  # resolving the incident re-runs every listener of this event type
         raise
-    headers.update(listener.headers)  # the listener's header wins over the element's of the same key
     job = Job(
         key=p.w.next_key(),
         type=job_type,

@@ -18,7 +18,7 @@ import heapq
 import json
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from engine.api import (
     DEFAULT_TENANT,
@@ -38,6 +38,7 @@ from engine.core.state import (
     JOB_ACTIVATED,
     JOB_ERROR_THROWN,
     JOB_FAILED,
+    MI_BODY,
     TERMINATED,
     TERMINATING,
     DeployedProcess,
@@ -53,9 +54,6 @@ from engine.core.variables import Variables
 from engine.model.bpmn import Element, SequenceFlow
 from engine.model.expressions import Expression, ExpressionError
 from engine.model.timers import Schedule, TimerFormatError, next_repetition, schedule
-
-MI_BODY = "MULTI_INSTANCE_BODY"
-PASS_THROUGH = {"MANUAL_TASK", "TASK", "PARALLEL_GATEWAY", "START_EVENT", "BOUNDARY_EVENT"}
 
 
 class StepFailure(Exception):
@@ -272,7 +270,6 @@ class Processor:
                         f"Expected to create instance of process with start instructions but no element found with "
                         f"id '{element_id}'.",
                     )
-                assert element is not None
                 if element.parent is not process.model.root:
                     self._reject_cmd(
                         "PROCESS_INSTANCE_CREATION",
@@ -293,7 +290,6 @@ class Processor:
                     RejectionType.INVALID_STATE,
                     "Expected to create instance of process with none start event, but there is no such event",
                 )
-            assert none_start is not None
             starts.append(none_start)
         root = self.start_instance(process, starts, variables)
         created = dict(value, processInstanceKey=root.key)
@@ -304,7 +300,7 @@ class Processor:
 
     def _reject_cmd(
         self, value_type: str, intent: str, value: dict[str, Any], kind: RejectionType, reason: str
-    ) -> None:
+    ) -> NoReturn:
         self.w.rejection(value_type, intent, -1, value, kind.value, reason)
         raise reject(kind, reason)
 
@@ -360,7 +356,6 @@ class Processor:
                 RejectionType.NOT_FOUND,
                 f"Expected to cancel a process instance with key '{key}', but no such process was found",
             )
-        assert root is not None
         if root.parent_process_instance_key > 0:
             self._reject_cmd(
                 "PROCESS_INSTANCE",
@@ -697,12 +692,7 @@ class Processor:
         if scope is not None and (inst.compensable or element.compensation_handler is not None):
             compensation.remember_completion(inst, scope, is_inner=is_inner)
         if element.element_type == "END_EVENT" and element.event_type == "TERMINATE" and scope is not None:
-            for sibling in list(scope.children.values()):
-                if sibling is not inst:
-                    self._terminate(sibling)
-            scope.active_flows = 0
-            scope.join_tokens.clear()
-            scope.epoch += 1
+            self._interrupt_scope(scope, spare=inst)
         self._transition(inst, COMPLETED)
         variables = self.vars.visible(inst) if inst.element_type == "PROCESS" else None
         self._remove(inst)
@@ -750,6 +740,16 @@ class Processor:
         self.vars.drop(inst.key)
         if inst.incident_key:
             self.incidents.pop(inst.incident_key, None)
+
+    def _interrupt_scope(self, scope: ElementInstance, spare: ElementInstance | None = None) -> None:
+        """Terminate every child of ``scope`` (but ``spare``) and drop its tokens: queued arrivals of the
+        old epoch are ignored."""
+        for child in list(scope.children.values()):
+            if child is not spare:
+                self._terminate(child)
+        scope.active_flows = 0
+        scope.join_tokens.clear()
+        scope.epoch += 1
 
     def _check_scope(self, scope: ElementInstance) -> None:
         if scope.state != ACTIVATED or scope.children or scope.active_flows:
@@ -906,9 +906,7 @@ class Processor:
         assert element.job_type is not None and element.job_retries is not None
         job_type = self._eval(element.job_type, inst, "STRING")
         retries = self._eval(element.job_retries, inst, "NUMBER")
-        headers = element.headers
-        if any(v.startswith("=") for v in headers.values()):
-            headers = {k: self._header_value(v, inst) for k, v in headers.items()}
+        headers = self._job_headers(inst)
         job = Job(
             key=self.w.next_key(),
             type=job_type,
@@ -921,6 +919,13 @@ class Processor:
         inst.job_key = job.key
         self._job_event(job, "CREATED")
         self._make_activatable(job)
+
+    def _job_headers(self, inst: ElementInstance) -> dict[str, str]:
+        """The element's custom headers, its FEEL headers (``=...``) evaluated; the model's own dict when none is."""
+        headers = inst.element.headers
+        if any(v.startswith("=") for v in headers.values()):
+            headers = {k: self._header_value(v, inst) if v.startswith("=") else v for k, v in headers.items()}
+        return headers
 
     def _header_value(self, raw: str, inst: ElementInstance) -> str:
         value = self._eval(Expression(raw), inst)
@@ -999,16 +1004,17 @@ class Processor:
         activated: list[Job] = []
         if bucket:
             tenants = set(tenant_ids) if tenant_ids else None
-            for job in list(bucket.values()):
+            # pick first, then take out of the bucket: no copy of a long backlog per activation
+            for job in bucket.values():
                 if len(activated) >= max_jobs:
                     break
-                if tenants is not None and job.tenant_id not in tenants:
-                    continue
+                if tenants is None or job.tenant_id in tenants:
+                    activated.append(job)
+            for job in activated:
                 del bucket[job.key]
                 job.state = JOB_ACTIVATED
                 job.worker = worker
                 job.deadline = self.w.now + timeout_ms
-                activated.append(job)
                 self.add_due(job.deadline, "job_timeout", job.key)
         if activated:
             key = self.w.next_key()
@@ -1028,7 +1034,6 @@ class Processor:
                 RejectionType.NOT_FOUND,
                 f"Expected to {verb} job with key '{job_key}', but no such job was found",
             )
-        assert job is not None
         if job.state not in states:
             wording = {
                 JOB_FAILED: "it is marked as failed",
@@ -1050,7 +1055,7 @@ class Processor:
         job = self._job_for(job_key, "COMPLETE", value, "complete", (JOB_ACTIVATABLE, JOB_ACTIVATED))
         self._leave_activatable(job)
         del self.jobs[job_key]
-        self._job_event(job, "COMPLETED", dict(variables))
+        self._job_event(job, "COMPLETED", value["variables"])  # the record is serialized at once: no copy
         if job.kind == listeners.LISTENER_JOB:
             listeners.listener_completed(self, job, variables)
             return
@@ -1225,7 +1230,6 @@ class Processor:
                 RejectionType.NOT_FOUND,
                 f"Expected to resolve incident with key '{incident_key}', but no such incident was found",
             )
-        assert incident is not None
         del self.incidents[incident_key]
         self._resolve_incident_record(incident)
         if incident.job_key > 0:
@@ -1262,7 +1266,6 @@ class Processor:
                 f"Expected to update variables for element with key '{element_instance_key}', but no such element "
                 "was found",
             )
-        assert inst is not None
         self.w.event("VARIABLE_DOCUMENT", "UPDATED", key, value, inst.process_instance_key)
         if local:
             self.vars.set_all_local(inst, variables)
@@ -1447,8 +1450,7 @@ class Processor:
             next_due = next_repetition(timer.interval, timer.due, self.w.now)
             next_plan = Schedule(next_due, timer.repetitions - 1 if timer.repetitions > 0 else -1, timer.interval)
         if owner is None:
-            self.start_timers.setdefault((timer.process.bpmn_process_id, timer.process.tenant_id), [])
-            keys = self.start_timers[(timer.process.bpmn_process_id, timer.process.tenant_id)]
+            keys = self.start_timers.setdefault((timer.process.bpmn_process_id, timer.process.tenant_id), [])
             if timer.key in keys:
                 keys.remove(timer.key)
             if next_plan is not None:
@@ -1478,11 +1480,7 @@ class Processor:
             if catch.interrupting:
                 owner.interrupted = True
                 self._close_subscriptions(owner, only=lambda c: bool(c.parent and c.parent.triggered_by_event))
-                for child in list(owner.children.values()):
-                    self._terminate(child)
-                owner.active_flows = 0
-                owner.join_tokens.clear()
-                owner.epoch += 1
+                self._interrupt_scope(owner)
             self._activate(catch.parent, owner, temp_variables=variables)
             return
         if owner.element_type == "EVENT_BASED_GATEWAY":

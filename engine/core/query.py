@@ -274,10 +274,6 @@ class Query:
             for p in versions
         ]
 
-    def process_xml(self, process_definition_key: int) -> bytes | None:
-        process = self._processor.processes_by_key.get(process_definition_key)
-        return process.resource if process else None
-
     def decisions(self) -> list[DecisionMetadata]:
         return [
             DecisionMetadata(

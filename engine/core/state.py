@@ -21,6 +21,8 @@ COMPLETED = "ELEMENT_COMPLETED"
 TERMINATING = "ELEMENT_TERMINATING"
 TERMINATED = "ELEMENT_TERMINATED"
 
+MI_BODY = "MULTI_INSTANCE_BODY"  # the element type of a multi-instance body instance
+
 # job states
 JOB_ACTIVATABLE = "ACTIVATABLE"
 JOB_ACTIVATED = "ACTIVATED"
@@ -28,7 +30,7 @@ JOB_FAILED = "FAILED"
 JOB_ERROR_THROWN = "ERROR_THROWN"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class DeployedProcess:
     key: int
     bpmn_process_id: str
@@ -41,7 +43,7 @@ class DeployedProcess:
     tenant_id: str = DEFAULT_TENANT
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class ElementInstance:
     """One activation of an element (the process instance itself is one, with key = instance key)."""
 
@@ -90,7 +92,7 @@ class ElementInstance:
         return self.state in (ACTIVATING, ACTIVATED, COMPLETING)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Job:
     key: int
     type: str
@@ -110,7 +112,7 @@ class Job:
     listener_event_type: str = "UNSPECIFIED"  # an execution listener job's START | END
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Timer:
     key: int
     due: int
@@ -122,7 +124,7 @@ class Timer:
     catch: Element
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Message:
     key: int
     name: str
@@ -135,7 +137,7 @@ class Message:
     correlated_processes: set[str] = field(default_factory=set)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class MessageSubscription:
     """An open message subscription of an element instance (catch event, boundary, event sub-process)."""
 
@@ -148,7 +150,7 @@ class MessageSubscription:
     tenant_id: str = DEFAULT_TENANT
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class SignalSubscription:
     key: int
     name: str
@@ -157,7 +159,7 @@ class SignalSubscription:
     process: DeployedProcess
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Incident:
     key: int
     error_type: str
@@ -167,7 +169,7 @@ class Incident:
     retry: Callable[[], None] | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class DeployedDecision:
     key: int
     decision_id: str
@@ -179,7 +181,7 @@ class DeployedDecision:
     tenant_id: str = DEFAULT_TENANT
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class DeployedDrg:
     key: int
     drg_id: str
@@ -192,7 +194,7 @@ class DeployedDrg:
     tenant_id: str = DEFAULT_TENANT
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class DeployedForm:
     key: int
     form_id: str

@@ -8,6 +8,7 @@ FEEL expressions are compiled here too, so syntax errors are deploy-time errors 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -169,7 +170,7 @@ class MultiInstance:
     output_element: Expression | None
     completion_condition: Expression | None
 
-    @property
+    @functools.cached_property  # read per inner instance: the regex runs once per deployed element
     def output_element_variable(self) -> str | None:
         """The variable an ``outputElement`` expression reads when it is a plain variable name (``=verdict``).
 
@@ -435,12 +436,7 @@ class _Parser:
             retries = self.expr(el.id, node.get("retries") or "3", "execution listener retries")
             if listener_type is None or retries is None:
                 continue
-            headers: dict[str, str] = {}
-            header_node = node.find(_Z + "taskHeaders")
-            if header_node is not None:
-                for header in header_node.findall(_Z + "header"):
-                    headers[header.get("key") or ""] = header.get("value") or ""
-            listener = ExecutionListener(event_type, listener_type, retries, headers)
+            listener = ExecutionListener(event_type, listener_type, retries, _task_headers(node))
             (el.start_listeners if event_type == "start" else el.end_listeners).append(listener)
 
     def check_extensions(self, ext: ET.Element | None, el: Element) -> None:
@@ -466,10 +462,7 @@ class _Parser:
 
     def task(self, node: ET.Element, ext: ET.Element | None, el: Element) -> None:
         task_def = ext.find(_Z + "taskDefinition") if ext is not None else None
-        headers = ext.find(_Z + "taskHeaders") if ext is not None else None
-        if headers is not None:
-            for header in headers.findall(_Z + "header"):
-                el.headers[header.get("key") or ""] = header.get("value") or ""
+        el.headers.update(_task_headers(ext))
         if el.element_type == "SCRIPT_TASK":
             script = ext.find(_Z + "script") if ext is not None else None
             if script is not None:
@@ -667,10 +660,7 @@ class _Parser:
             # Zeebe runs message throw events as jobs (like a send task).
             task_def = ext.find(_Z + "taskDefinition") if ext is not None else None
             self.task_definition(task_def, el)
-            headers = ext.find(_Z + "taskHeaders") if ext is not None else None
-            if headers is not None:
-                for header in headers.findall(_Z + "header"):
-                    el.headers[header.get("key") or ""] = header.get("value") or ""
+            el.headers.update(_task_headers(ext))
             return
         ref = self.messages.get(definition.get("messageRef"))
         if ref is None or not ref.get("name"):
@@ -854,6 +844,14 @@ class _Parser:
     def fail_if_no_message(self, el: Element) -> None:
         if el.message is None:
             self.fail(el.id, "a receive task must reference a message with a correlationKey")
+
+
+def _task_headers(parent: ET.Element | None) -> dict[str, str]:
+    """The ``zeebe:taskHeaders`` below ``parent`` (an extension element or an execution listener)."""
+    node = parent.find(_Z + "taskHeaders") if parent is not None else None
+    if node is None:
+        return {}
+    return {header.get("key") or "": header.get("value") or "" for header in node.findall(_Z + "header")}
 
 
 def _list_header(value: str) -> str:

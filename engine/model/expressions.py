@@ -71,22 +71,13 @@ class Expression:
         except feel.FeelError as exc:
             raise ExpressionError(f"failed to evaluate expression '{self.source}': {exc}") from exc
 
-    def evaluate_raw(self, variables: Mapping[str, Any], clock: Callable[[], dt.datetime] | None = None) -> Any:
-        """The FEEL value itself (e.g. a duration for a timer expression)."""
-        if not self.is_feel:
-            return self.static
-        try:
-            return self.compiled.evaluate(variables, clock=clock)
-        except feel.FeelError as exc:
-            raise ExpressionError(f"failed to evaluate expression '{self.source}': {exc}") from exc
-
     def missing_variables(self, variables: Mapping[str, Any]) -> list[str]:
         """Names the expression seems to reference that are not variables (for Zeebe-like warnings)."""
-        names = []
-        for match in _NAME.finditer(_STRING.sub("", self.source)):
+        names: list[str] = []
+        text = _STRING.sub("", self.source)
+        for match in _NAME.finditer(text):
             name = match.group(1)
             start, end = match.span(1)
-            text = _STRING.sub("", self.source)
             if name in _KEYWORDS or name in variables or name in names:
                 continue
             if start > 0 and text[start - 1] == ".":

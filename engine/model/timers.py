@@ -110,10 +110,6 @@ def validate_static(kind: str, value: str) -> None:
     schedule(kind, value, int(datetime(2000, 1, 1, tzinfo=UTC).timestamp() * 1000))
 
 
-def duration_ms(text: str) -> int:
-    return add_duration(0, text)
-
-
 def _next_occurrence(start_ms: int, interval: str, now_ms: int) -> int:
     """The first ``start + k * interval`` at or after now (a cycle with a start date keeps its rhythm)."""
     if start_ms >= now_ms:

@@ -21,8 +21,6 @@ if TYPE_CHECKING:  # the engine is imported when started, so that loading this p
     from engine.core import Engine
     from engine.server import RunningServer
 
-RECORDS_FILE = "records.db"  # the log's file in the data directory (docs/contracts.md, Records)
-
 
 class EmbeddedEngine:
     """Engine + gateway for one test; use ``async with EmbeddedEngine(tmp_path) as zeebe: ...``."""
