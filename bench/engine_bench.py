@@ -199,14 +199,20 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def job_created_ms(db_path: Path) -> dict[int, int]:
+def _query(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    """The rows of one read-only query against the engine's log."""
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        rows = db.execute(
-            "SELECT key, timestamp FROM records WHERE value_type='JOB' AND intent='CREATED' AND record_type='EVENT'"
-        ).fetchall()
+        return db.execute(sql, params).fetchall()
     finally:
         db.close()
+
+
+def job_created_ms(db_path: Path) -> dict[int, int]:
+    rows = _query(
+        db_path,
+        "SELECT key, timestamp FROM records WHERE value_type='JOB' AND intent='CREATED' AND record_type='EVENT'",
+    )
     return {int(key): int(ts) for key, ts in rows}
 
 
@@ -214,37 +220,27 @@ def activation_batches(db_path: Path, since_ms: float) -> tuple[int, int]:
     """JOB_BATCH ACTIVATED records since ``since_ms`` (wall clock): (batches, jobs in them). Each batch is
     one ActivateJobs answer with jobs (or a share of a job stream), so jobs / batches is the batching
     the load achieved: every batch costs the engine an activation command, a record and an RPC."""
-    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        [(batches, jobs)] = db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(json_array_length(json, '$.value.jobKeys')), 0) FROM records "
-            "WHERE value_type='JOB_BATCH' AND intent='ACTIVATED' AND record_type='EVENT' AND timestamp >= ?",
-            (int(since_ms),),
-        ).fetchall()
-    finally:
-        db.close()
+    [(batches, jobs)] = _query(
+        db_path,
+        "SELECT COUNT(*), COALESCE(SUM(json_array_length(json, '$.value.jobKeys')), 0) FROM records "
+        "WHERE value_type='JOB_BATCH' AND intent='ACTIVATED' AND record_type='EVENT' AND timestamp >= ?",
+        (int(since_ms),),
+    )
     return int(batches), int(jobs)
 
 
 def last_job_key(db_path: Path) -> int:
     """The newest job's key: keys only grow, so it splits the jobs of one phase from the next."""
-    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        [(key,)] = db.execute("SELECT COALESCE(MAX(key), 0) FROM records WHERE value_type='JOB'").fetchall()
-    finally:
-        db.close()
+    [(key,)] = _query(db_path, "SELECT COALESCE(MAX(key), 0) FROM records WHERE value_type='JOB'")
     return int(key)
 
 
 def completed_instances(db_path: Path) -> int:
-    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        [(count,)] = db.execute(
-            "SELECT COUNT(*) FROM records WHERE value_type='PROCESS_INSTANCE' AND intent='ELEMENT_COMPLETED' "
-            "AND record_type='EVENT' AND key = process_instance_key"
-        ).fetchall()
-    finally:
-        db.close()
+    [(count,)] = _query(
+        db_path,
+        "SELECT COUNT(*) FROM records WHERE value_type='PROCESS_INSTANCE' AND intent='ELEMENT_COMPLETED' "
+        "AND record_type='EVENT' AND key = process_instance_key",
+    )
     return int(count)
 
 

@@ -149,12 +149,8 @@ class _Run:
             try:
                 outcome = entry.tests.evaluate(value, scope, clock=self.clock)
             except FeelError as exc:
-                raise DmnEvaluationError(
-                    decision.id,
-                    str(exc),
-                    rule_id=rule.id,
-                    rule_index=rule.index,
-                    cell=f"input entry '{entry.id}' of input '{table_input.id}': '{entry.text}'",
+                raise _rule_error(
+                    decision, rule, str(exc), f"input entry '{entry.id}' of input '{table_input.id}': '{entry.text}'"
                 ) from exc
             if outcome is not True:
                 return False
@@ -169,12 +165,8 @@ class _Run:
             try:
                 values[_key(output_def)] = entry.expression.evaluate(scope, clock=self.clock)
             except FeelError as exc:
-                raise DmnEvaluationError(
-                    decision.id,
-                    str(exc),
-                    rule_id=rule.id,
-                    rule_index=rule.index,
-                    cell=f"output entry '{entry.id}' of output '{output_def.id}': '{entry.text}'",
+                raise _rule_error(
+                    decision, rule, str(exc), f"output entry '{entry.id}' of output '{output_def.id}': '{entry.text}'"
                 ) from exc
         return values
 
@@ -190,6 +182,10 @@ class _Run:
         if not defaults:
             return None
         return next(iter(defaults.values())) if len(defaults) == 1 else defaults
+
+
+def _rule_error(decision: Decision, rule: Rule, message: str, cell: str | None = None) -> DmnEvaluationError:
+    return DmnEvaluationError(decision.id, message, rule_id=rule.id, rule_index=rule.index, cell=cell)
 
 
 def _key(output: Output) -> str:
@@ -223,23 +219,21 @@ def _apply_hit_policy(decision: Decision, table: DecisionTable, matched: list[tu
     if policy is HitPolicy.UNIQUE:
         if len(matched) > 1:
             second = matched[1][0]
-            raise DmnEvaluationError(
-                decision.id,
+            raise _rule_error(
+                decision,
+                second,
                 f"hit policy UNIQUE allows a single matching rule, but rules {_rules_text(matched)} matched",
-                rule_id=second.id,
-                rule_index=second.index,
             )
         return _single(matched[0][1])
     if policy is HitPolicy.ANY:
         first = matched[0][1]
         for rule, values in matched[1:]:
             if feel_equals(_single(values), _single(first)) is not True:
-                raise DmnEvaluationError(
-                    decision.id,
+                raise _rule_error(
+                    decision,
+                    rule,
                     f"hit policy ANY requires matching rules to have equal outputs, but rules {_rules_text(matched)} "
                     "differ",
-                    rule_id=rule.id,
-                    rule_index=rule.index,
                 )
         return _single(first)
     if policy is HitPolicy.PRIORITY:
@@ -258,11 +252,10 @@ def _apply_hit_policy(decision: Decision, table: DecisionTable, matched: list[tu
         return Decimal(len(results))
     for (rule, _), value in zip(matched, results, strict=True):
         if not isinstance(value, Decimal):
-            raise DmnEvaluationError(
-                decision.id,
+            raise _rule_error(
+                decision,
+                rule,
                 f"aggregation {table.aggregation.value} needs numbers, but the output is {to_json(value)!r}",
-                rule_id=rule.id,
-                rule_index=rule.index,
             )
     if table.aggregation is Aggregation.SUM:
         total = Decimal(0)

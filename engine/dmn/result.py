@@ -1,7 +1,8 @@
 """What evaluating a decision returns: the output and an audit trail shaped like Zeebe's records.
 
 Field names follow ``engine.api`` (``EvaluatedDecision``, ``MatchedRule``, ...) so the engine core maps
-them one to one. Every value here is JSON-able (FEEL values went through ``to_json``).
+them one to one; the input, output and matched-rule records are ``engine.api``'s own types. Every value
+here is JSON-able (FEEL values went through ``to_json``).
 """
 
 from __future__ import annotations
@@ -9,26 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.api import EvaluatedDecisionInput as EvaluatedInput
+from engine.api import EvaluatedDecisionOutput as EvaluatedOutput
+from engine.api import MatchedRule
 
-@dataclass(frozen=True)
-class EvaluatedInput:
-    input_id: str
-    input_name: str
-    input_value: Any
-
-
-@dataclass(frozen=True)
-class EvaluatedOutput:
-    output_id: str
-    output_name: str
-    output_value: Any
-
-
-@dataclass(frozen=True)
-class MatchedRule:
-    rule_id: str
-    rule_index: int  # 1-based
-    evaluated_outputs: tuple[EvaluatedOutput, ...] = ()
+__all__ = ["DecisionResult", "EvaluatedDecision", "EvaluatedInput", "EvaluatedOutput", "MatchedRule"]
 
 
 @dataclass(frozen=True)

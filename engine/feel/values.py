@@ -352,7 +352,8 @@ def feel_equals(a: Any, b: Any) -> bool | None:
             if same is not True:
                 return same
         return True
-    if _temporal_kind(a) is not None and _temporal_kind(a) == _temporal_kind(b):
+    kind = _temporal_kind(a)
+    if kind is not None and kind == _temporal_kind(b):
         try:
             return bool(a == b)
         except TypeError:
@@ -364,18 +365,13 @@ def feel_equals(a: Any, b: Any) -> bool | None:
     return None
 
 
+_TEMPORAL_TYPES = frozenset({"date and time", "date", "time", "days and time duration", "years and months duration"})
+
+
 def _temporal_kind(value: Any) -> str | None:
-    if isinstance(value, dt.datetime):
-        return "datetime"
-    if isinstance(value, dt.date):
-        return "date"
-    if isinstance(value, dt.time):
-        return "time"
-    if isinstance(value, dt.timedelta):
-        return "daystime"
-    if isinstance(value, YearsMonthsDuration):
-        return "yearsmonths"
-    return None
+    """The FEEL type name of a temporal value, None for any other value."""
+    name = type_name(value)
+    return name if name in _TEMPORAL_TYPES else None
 
 
 def comparable(a: Any, b: Any) -> bool:
@@ -389,7 +385,7 @@ def comparable(a: Any, b: Any) -> bool:
     kind = _temporal_kind(a)
     if kind is None or kind != _temporal_kind(b):
         return False
-    if kind in ("datetime", "time"):
+    if kind in ("date and time", "time"):
         return (a.tzinfo is None) == (b.tzinfo is None)
     return True
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from slm_process_helpers import MODELS, REPO
 
 from engine.clock import ControlledClock
 from engine.testing.embedded import EmbeddedEngine
@@ -26,7 +27,6 @@ from workers.slm.penalties import PENALTY_CALCULATION
 from workers.slm.penalty_rules import PenaltyRules
 from workers.slm.store import SlmStore
 
-REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "data" / "slm"
 
 
@@ -46,8 +46,6 @@ def indicator_rules() -> RuleSet[IndicatorDictionary]:
 
 # Thursday 2 April 2026, 09:00 in Shanghai: Friday works, Saturday to Monday is Qingming (清明).
 START = datetime(2026, 4, 2, 1, 0, tzinfo=UTC)
-MODELS = [REPO / "bpmn" / name for name in ("procgov-change-request.bpmn", "procgov-sla-review.bpmn",
-                                            "procgov-annual-sla-review.bpmn")]
 
 
 @pytest_asyncio.fixture

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import grpc
 from pyzeebe.proto.gateway_pb2 import ActivateJobsRequest, CompleteJobRequest, CreateProcessInstanceRequest
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
+REPO = Path(__file__).resolve().parents[2]
+MODELS = [REPO / "bpmn" / name for name in ("procgov-change-request.bpmn", "procgov-sla-review.bpmn",
+                                            "procgov-annual-sla-review.bpmn")]
 USER_TASK = "io.camunda.zeebe:userTask"
 LOCK_MS = 90 * 24 * 3600 * 1000  # engine time: longer than any clock jump a test makes
 

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from conftest import MODELS, REPO
-from slm_process_helpers import People
+from slm_process_helpers import MODELS, REPO, People
 
 from engine.testing.embedded import EmbeddedEngine
 from workers.audit import AuditDeps

@@ -231,7 +231,6 @@ def build_history(records: Iterable[Record], process_instance_key: int) -> Insta
 
     for r in ordered:
         v = r.value
-        where = f"instance {process_instance_key} record at position {r.position}"
         if r.value_type == "PROCESS_INSTANCE":
             element_type = str(v.get("bpmnElementType", ""))
             if element_type == "SEQUENCE_FLOW":
@@ -258,7 +257,9 @@ def build_history(records: Iterable[Record], process_instance_key: int) -> Insta
                     position=r.position,
                     at=r.timestamp,
                     name=str(v.get("name", "")),
-                    value=_parse_variable_value(v.get("value"), where),
+                    value=_parse_variable_value(
+                        v.get("value"), f"instance {process_instance_key} record at position {r.position}"
+                    ),
                     scope_key=int(v.get("scopeKey", -1)),
                     intent=r.intent,
                 )

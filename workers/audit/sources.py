@@ -213,18 +213,22 @@ def read_record_file(path: str | Path) -> list[Record]:
 
 
 class FileRecordSource:
-    """Exporter documents from a file, indexed by instance once on load."""
+    """Exporter documents from a file, indexed by instance and by parent instance once on load."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._records = read_record_file(self.path)
         self._by_instance: dict[int, list[Record]] = defaultdict(list)
+        self._children: dict[int, list[int]] = defaultdict(list)
         for record in self._records:
             key = record.process_instance_key
             if key is not None:
                 self._by_instance[key].append(record)
             for activated in _activated_instance_keys(record):
                 self._by_instance[activated].append(record)
+            parent = record.value.get("parentProcessInstanceKey")
+            if isinstance(parent, int) and _is_child_of(record, parent):
+                self._children[parent].append(record.key)
 
     def describe(self) -> str:
         return f"exporter file {self.path}"
@@ -239,7 +243,7 @@ class FileRecordSource:
         return [r.key for r in self._records if _is_root_activation(r)]
 
     def child_instance_keys(self, process_instance_key: int) -> list[int]:
-        return [r.key for r in self._records if _is_child_of(r, process_instance_key)]
+        return list(self._children.get(process_instance_key, ()))
 
 
 class ElasticsearchSource:

@@ -107,9 +107,10 @@ class BusinessCalendar:
     def working_day(self, day: date) -> Counted[bool]:
         """Whether ``day`` is a working day, and which layer says so."""
         year = self.overrides.years.get(day.year)
-        if year is not None and (day in year.days or not self._official_covers(day)):
+        official = self._official_covers(day)
+        if year is not None and (year.lists(day) or not official):
             return Counted(year.is_working_day(day), CalendarSource.OVERRIDE)
-        if self._official_covers(day):
+        if official:
             return Counted(bool(chinese_calendar.is_workday(day)), CalendarSource.OFFICIAL)
         if self.beyond_official is BeyondOfficial.FAIL:
             first, last = official_years()

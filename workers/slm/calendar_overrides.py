@@ -8,7 +8,6 @@ row and field named, never a silently wrong deadline.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,7 +17,7 @@ from typing import Any
 import yaml
 
 from workers.runtime.errors import RuleDataError
-from workers.slm.rule_data import Row
+from workers.slm.rule_data import Row, digest, row_label
 
 _YEAR_FIELDS = {"year", "source", "holidays", "working_days"}
 _DAY_FIELDS = {"date", "from", "to", "name"}
@@ -46,9 +45,9 @@ class OverrideYear:
     holidays: frozenset[date]
     working_days: frozenset[date]
 
-    @property
-    def days(self) -> frozenset[date]:
-        return self.holidays | self.working_days
+    def lists(self, day: date) -> bool:
+        """Whether the notice names ``day``, as a day off or as an adjusted working day."""
+        return day in self.holidays or day in self.working_days
 
     def is_working_day(self, day: date) -> bool:
         if day in self.working_days:
@@ -102,7 +101,7 @@ def _days(entry: Mapping[str, Any], label: str, year: int) -> list[date]:
 
 
 def _parse_year(data: Mapping[str, Any], index: int) -> OverrideYear:
-    label = f"years[{index}] {data.get('year')!r}" if data.get("year") else f"years[{index}]"
+    label = row_label("years", index, data, "year")
     row = Row(data, label, _YEAR_FIELDS)
     year = row.integer("year", minimum=2000, maximum=2100)
     assert year is not None
@@ -154,7 +153,7 @@ def parse_calendar_overrides(text: str, origin: str = "calendar override file") 
         if year.year in years:
             raise RuleDataError(f"year {year.year} is listed twice", row=f"years[{index}]", field="year")
         years[year.year] = year
-    return CalendarOverrides(origin=origin, digest="sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    return CalendarOverrides(origin=origin, digest=digest(text),
                              years=years)
 
 

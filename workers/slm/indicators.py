@@ -8,18 +8,18 @@ recorded with the dictionary's version so an audit can replay any month's verdic
 from __future__ import annotations
 
 import enum
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, model_validator
 
 from workers.runtime.decisions import Decision
 from workers.runtime.errors import RuleDataError
-from workers.slm.rule_data import Row, load_document, rows
+from workers.slm.camel import CamelModel as _Model
+from workers.slm.camel import check_unique
+from workers.slm.rule_data import Row, digest, load_document, row_label, rows
 
 
 class Direction(enum.StrEnum):
@@ -119,7 +119,7 @@ def _parse_source(row: Row) -> SqlSource | EngineSource:
 
 
 def _parse_indicator(data: Mapping[str, Any], index: int) -> Indicator:
-    label = f"indicators[{index}] {data.get('id')!r}" if data.get("id") else f"indicators[{index}]"
+    label = row_label("indicators", index, data)
     row = Row(data, label, _FIELDS)
     direction = Direction(row.choice("direction", tuple(Direction)))
     target = row.decimal("target", allow_float=True)
@@ -155,12 +155,8 @@ def parse_indicator_dictionary(text: str) -> IndicatorDictionary:
             raise RuleDataError(f"parent {indicator.parent!r} is no indicator in the dictionary",
                                 row=f"indicators[{index}] {indicator.id!r}", field="parent")
     return IndicatorDictionary(version=header.text("version"),
-                               digest="sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                               digest=digest(text),
                                indicators=indicators)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
 class Actual(_Model):
@@ -176,11 +172,7 @@ class KpiInput(_Model):
 
     @model_validator(mode="after")
     def _unique(self) -> Self:
-        seen: set[str] = set()
-        for actual in self.actuals:
-            if actual.indicator in seen:
-                raise ValueError(f"actuals: indicator {actual.indicator!r} appears twice")
-            seen.add(actual.indicator)
+        check_unique("actuals", "indicator", (actual.indicator for actual in self.actuals))
         return self
 
 

@@ -22,20 +22,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, model_validator
 
 from workers.runtime.decisions import Decision
 from workers.slm.business_calendar import BeyondOfficial, BusinessCalendar, CalendarRangeError, CalendarSource, DayCount
+from workers.slm.camel import CamelModel as _Model
+from workers.slm.camel import check_unique
 from workers.slm.penalty_rules import Basis, PenaltyRules, Role, parse_penalty_rules
 
 CENT = Decimal("0.01")
 _OFFICIAL_ONLY = BusinessCalendar(beyond_official=BeyondOfficial.FAIL)  # library data only: fixed per version
 SELF_CHECK_EXEMPTION = "100104 §2.2.1: already found and punished by the department's self-check"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
 class ExtraFine(_Model):
@@ -69,11 +66,7 @@ class PenaltyInput(_Model):
 
     @model_validator(mode="after")
     def _unique_case_ids(self) -> Self:
-        seen: set[str] = set()
-        for case in self.penalty_cases:
-            if case.case_id in seen:
-                raise ValueError(f"penaltyCases: caseId {case.case_id!r} appears twice")
-            seen.add(case.case_id)
+        check_unique("penaltyCases", "caseId", (case.case_id for case in self.penalty_cases))
         return self
 
 

@@ -9,14 +9,13 @@ the worker at start with the row and field named, instead of failing a job weeks
 from __future__ import annotations
 
 import enum
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
 from workers.runtime.errors import RuleDataError
 from workers.slm.business_calendar import DayCount
-from workers.slm.rule_data import Row, load_document, rows
+from workers.slm.rule_data import Row, digest, load_document, row_label, rows
 
 
 class Role(enum.StrEnum):
@@ -102,7 +101,7 @@ _DEADLINE_FIELDS = {"id", "clause", "anchor", "day_of_month", "days", "day_count
 
 
 def _parse_rule(data: Mapping[str, object], index: int) -> PenaltyRule:
-    label = f"rules[{index}] {data.get('id')!r}" if data.get("id") else f"rules[{index}]"
+    label = row_label("rules", index, data)
     row = Row(data, label, _RULE_FIELDS)
     rule_id = row.text("id")
     clause = row.text("clause")
@@ -131,7 +130,7 @@ def _parse_rule(data: Mapping[str, object], index: int) -> PenaltyRule:
 
 
 def _parse_deadline(data: Mapping[str, object], index: int, rules: Mapping[str, PenaltyRule]) -> DeadlineRule:
-    label = f"deadlines[{index}] {data.get('id')!r}" if data.get("id") else f"deadlines[{index}]"
+    label = row_label("deadlines", index, data)
     row = Row(data, label, _DEADLINE_FIELDS)
     anchor = Anchor(row.choice("anchor", tuple(Anchor)))
     day_of_month = days = None
@@ -174,5 +173,5 @@ def parse_penalty_rules(text: str) -> PenaltyRules:
         deadlines[deadline.id] = deadline
     return PenaltyRules(
         document=header.text("document"), version=header.text("version"),
-        digest="sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest(), rules=rules, deadlines=deadlines,
+        digest=digest(text), rules=rules, deadlines=deadlines,
     )

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
+from workers.slm.camel import CamelModel
 from workers.slm.directory import Directory
 from workers.slm.penalties import ExtraFine, PenaltyCase
 from workers.slm.penalty_rules import PenaltyRules, Role
@@ -25,10 +25,6 @@ SELF_CHECK_ITEMS = {
     "selfCheckDesignProblems": "design problems: flowchart, rules, forms (设计问题)",
     "selfCheckCrossDepartment": "cross-department records (跨部门流程记录)",
 }
-
-
-class CamelModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
 class Finding(CamelModel):

@@ -7,6 +7,7 @@ never a stack trace or a silently ignored row.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,6 +26,16 @@ def load_document(text: str, what: str) -> Mapping[str, Any]:
     if not isinstance(document, Mapping):
         raise RuleDataError(f"{what} must be a YAML mapping at the top level")
     return document
+
+
+def digest(text: str) -> str:
+    """``sha256:<hex>`` of the exact text parsed (what a replay checks)."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def row_label(section: str, index: int, data: Mapping[str, Any], key: str = "id") -> str:
+    """``rules[3] 'summary-late'``: the row's place, and its ``key`` when it has one."""
+    return f"{section}[{index}] {data.get(key)!r}" if data.get(key) else f"{section}[{index}]"
 
 
 def rows(document: Mapping[str, Any], key: str, what: str) -> list[Mapping[str, Any]]:

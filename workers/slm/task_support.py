@@ -7,10 +7,11 @@ from datetime import date, datetime
 
 from workers.runtime import JobContext
 from workers.slm.business_calendar import local_date
+from workers.slm.camel import CamelModel
 from workers.slm.deps import SlmDeps
 from workers.slm.deps import engine_now as _engine_now
 from workers.slm.penalty_rules import Role
-from workers.slm.reviews import CamelModel, people_of
+from workers.slm.reviews import people_of
 
 __all__ = ["MONTH", "TIMEOUT_MS", "CamelModel", "Input", "TaskSupport", "engine_now", "header"]
 
