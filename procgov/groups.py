@@ -92,15 +92,19 @@ def load_groups(names: Iterable[str] | None = None) -> tuple[list[WorkerGroup], 
 def decision_registry(groups: Sequence[WorkerGroup] | None = None) -> dict[str, Decision[Any, Any, Any]]:
     """``{decision.name: Decision}`` over every group's ``DECISIONS`` (what audit replays with).
 
-    Only the group packages are imported (not their routers), so this works without settings.
+    Only the group packages are imported (not their routers), so this works without settings. A
+    group package that fails to import raises :class:`GroupUnavailable`.
     """
     packages: list[tuple[str, ModuleType]] = []
     if groups is None:
         for name in GROUP_NAMES:
             try:
                 packages.append((name, importlib.import_module(f"workers.{name}")))
-            except ImportError:
-                continue
+            except ImportError as error:
+                # Skipping it would silently drop its decisions from audit replay.
+                raise GroupUnavailable(
+                    f"worker group {name!r} cannot be imported, so its decisions cannot be replayed: {error}"
+                ) from error
     else:
         packages = [(group.name, group.package) for group in groups]
     registry: dict[str, Decision[Any, Any, Any]] = {}

@@ -22,6 +22,8 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from procgov.commands.workers import fail
+
 app = typer.Typer(name="audit", help="Instance histories, decision replay and audit reports.", no_args_is_help=True)
 
 EXIT_FINDINGS = 1  # replay found a mismatch or tampering
@@ -29,9 +31,12 @@ EXIT_USAGE = 2  # bad arguments, unreadable source or store
 
 
 def _default_registry() -> dict[str, Any]:
-    from procgov.groups import decision_registry
+    from procgov.groups import GroupUnavailable, decision_registry
 
-    return decision_registry()
+    try:
+        return decision_registry()
+    except GroupUnavailable as error:
+        _fail(str(error))
 
 
 #: Returns ``{decision.name: Decision}``; replaced in tests to replay the tests' own decisions.
@@ -49,9 +54,8 @@ StoreOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    typer.echo(f"procgov: {message}", err=True)
-    raise typer.Exit(code)
+def _fail(message: str) -> NoReturn:
+    fail(message, EXIT_USAGE)
 
 
 def _store_url(store: str | None) -> str:

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import inspect
 import json
@@ -250,15 +251,15 @@ def _scenario_problem(module: ModuleType) -> str | None:
 
 async def run_scenario(
     ctx: DemoContext, label: str, module: ModuleType | Exception, timeout_s: float
-) -> tuple[list[ScenarioResult], float]:
+) -> list[ScenarioResult]:
     """Run one scenario module; any failure becomes a failed result naming it."""
     started = time.monotonic()
     if isinstance(module, Exception):
         failure = f"cannot import procgov.demo.{label}: {type(module).__name__}: {module}"
-        return [ScenarioResult(label, None, "ERROR", ok=False, detail=failure)], 0.0
+        return [ScenarioResult(label, None, "ERROR", ok=False, detail=failure)]
     problem = _scenario_problem(module)
     if problem is not None:
-        return [ScenarioResult(label, None, "ERROR", ok=False, detail=problem)], 0.0
+        return [ScenarioResult(label, None, "ERROR", ok=False, detail=problem)]
     name: str = module.NAME
     limit = asyncio.timeout(timeout_s)
     try:
@@ -278,13 +279,7 @@ async def run_scenario(
         ]
     if not results:
         results = [ScenarioResult(name, None, "ERROR", ok=False, detail="run() returned no results")]
-    return [r if r.duration_s is not None else _with_duration(r, elapsed) for r in results], elapsed
-
-
-def _with_duration(result: ScenarioResult, elapsed: float) -> ScenarioResult:
-    return ScenarioResult(
-        result.scenario, result.process_instance_key, result.state, result.ok, result.facts, elapsed, result.detail
-    )
+    return [r if r.duration_s is not None else dataclasses.replace(r, duration_s=elapsed) for r in results]
 
 
 @dataclass
@@ -505,7 +500,7 @@ async def _with_engine(
             for label, module in found:
                 shown = getattr(module, "NAME", label) if isinstance(module, ModuleType) else label
                 task = progress.add_task(f"scenario {shown}", total=1)
-                results, _elapsed = await run_scenario(ctx, label, module, scenario_timeout_s)
+                results = await run_scenario(ctx, label, module, scenario_timeout_s)
                 report.results.extend(results)
                 verdict = "[green]ok[/]" if all(r.ok for r in results) else "[red]FAILED[/]"
                 progress.update(task, completed=1, description=f"scenario {shown}: {verdict}")

@@ -65,3 +65,10 @@ def test_unknown_and_missing_groups(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "slm" not in [g.name for g in groups]
     assert any("'slm'" in reason for reason in skipped)
     assert len(groups) + len(skipped) == len(GROUP_NAMES)
+
+
+def test_decision_registry_reports_a_group_that_fails_to_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A group that cannot be imported must not silently drop its decisions from audit replay."""
+    monkeypatch.setitem(sys.modules, "workers.slm", None)  # import of it fails
+    with pytest.raises(GroupUnavailable, match="worker group 'slm' cannot be imported"):
+        decision_registry()

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
-from workers.runtime.errors import RuleDataError
+from workers.runtime.errors import BusinessError, RuleDataError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -86,3 +86,12 @@ def validate_model(model: type[M], document: Any, what: str, row_key: str = "id"
         error_out = RuleDataError(f"{what}: " + "; ".join(problems))
         error_out.row, error_out.field = first_row, first_field  # for callers that want them apart
         raise error_out from None
+
+
+def failed_check(
+    code: str, variable: str, check: BaseModel, passed: bool, reasons: Sequence[str]
+) -> BusinessError | None:
+    """The BPMN error for a check that did not pass: its reasons joined, the check itself as ``variable``."""
+    if passed:
+        return None
+    return BusinessError(code, "; ".join(reasons), variables={variable: check.model_dump(mode="json", by_alias=True)})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from workers.rollout._data import CamelModel
+from workers.rollout._data import CamelModel, failed_check
 from workers.rollout.org_directory import OrgDirectory, Person, parse_org_directory
 from workers.rollout.rules import OWNER_DUTIES, OWNER_RANK, cite
 from workers.runtime.decisions import Decision
@@ -73,10 +73,8 @@ def check_owner(nomination: OwnerNomination, directory: OrgDirectory) -> OwnerEl
 
 
 def _not_eligible(result: OwnerEligibility) -> BusinessError | None:
-    if result.owner_check.eligible:
-        return None
-    return BusinessError(OWNER_NOT_ELIGIBLE, "; ".join(result.owner_check.reasons),
-                         variables={"ownerCheck": result.owner_check.model_dump(mode="json", by_alias=True)})
+    check = result.owner_check
+    return failed_check(OWNER_NOT_ELIGIBLE, "ownerCheck", check, check.eligible, check.reasons)
 
 
 OWNER_ELIGIBILITY: Decision[OwnerNomination, OrgDirectory, OwnerEligibility] = Decision(

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from workers.rollout._data import CamelModel, TextList
+from workers.rollout._data import CamelModel, TextList, failed_check
 from workers.rollout.org_directory import OrgDirectory, parse_org_directory
 from workers.rollout.rules import MAX_GOAL_IMPROVEMENT_PERCENT, MIN_GOAL_IMPROVEMENT_PERCENT, cite
 from workers.runtime.decisions import Decision
@@ -105,10 +105,8 @@ def validate_plan(request: PlanRequest, directory: OrgDirectory) -> PlanResult:
 
 
 def plan_error(result: PlanResult) -> BusinessError | None:
-    if result.plan_check.valid:
-        return None
-    return BusinessError(PLAN_INVALID, "; ".join(result.plan_check.reasons),
-                         variables={"planCheck": result.plan_check.model_dump(mode="json", by_alias=True)})
+    check = result.plan_check
+    return failed_check(PLAN_INVALID, "planCheck", check, check.valid, check.reasons)
 
 
 PLAN_VALIDATION: Decision[PlanRequest, OrgDirectory, PlanResult] = Decision(

@@ -117,10 +117,17 @@ def fetch_variables(model: builtins.type[BaseModel]) -> list[str]:
     return names
 
 
-def validate_input(model: type[BaseModel], variables: Mapping[str, Any]) -> BaseModel:
+@functools.cache
+def _input_names(model: builtins.type[BaseModel]) -> frozenset[str]:
+    """The variables :func:`validate_input` passes to ``model`` (worked out once per model, not per job)."""
     wanted = set(fetch_variables(model))
     if TRACEPARENT not in model.model_fields:
         wanted.discard(TRACEPARENT)
+    return frozenset(wanted)
+
+
+def validate_input(model: type[BaseModel], variables: Mapping[str, Any]) -> BaseModel:
+    wanted = _input_names(model)
     try:
         return model.model_validate({k: v for k, v in variables.items() if k in wanted})
     except ValidationError as error:
