@@ -150,6 +150,7 @@ def test_depends_on_names_existing_services_with_satisfiable_conditions(
 
 
 def test_every_service_with_a_healthcheck_has_a_test(services: dict[str, dict[str, Any]]) -> None:
+    assert any("healthcheck" in service for service in services.values()), "no service has a healthcheck"
     for name, service in services.items():
         if "healthcheck" in service:
             assert service["healthcheck"].get("test"), f"{name}: healthcheck without a test"

@@ -118,6 +118,7 @@ def test_env_comes_from_the_configmap_and_secret_that_exist(group: str) -> None:
 
 
 def test_configmap_holds_no_secret_values() -> None:
+    assert _by_kind("ConfigMap"), "deploy/k8s has no ConfigMap to check"
     for name, config_map in _by_kind("ConfigMap").items():
         leaked = [key for key, value in config_map["data"].items() if looks_secret(key, str(value))]
         assert not leaked, f"ConfigMap {name}: {leaked} belong in a Secret"
@@ -125,12 +126,14 @@ def test_configmap_holds_no_secret_values() -> None:
 
 def test_configmap_and_secret_hold_only_runtime_settings() -> None:
     for kind, field in (("ConfigMap", "data"), ("Secret", "stringData")):
+        assert _by_kind(kind), f"deploy/k8s has no {kind} to check"
         for name, obj in _by_kind(kind).items():
             unknown = unknown_settings(obj[field])
             assert not unknown, f"{kind} {name}: not worker settings: {unknown}"
 
 
 def test_secret_ships_placeholders_only() -> None:
+    assert _by_kind("Secret"), "deploy/k8s has no Secret to check"
     for name, secret in _by_kind("Secret").items():
         assert "data" not in secret, f"Secret {name}: use stringData with placeholders, not base64 data"
         for key, value in secret["stringData"].items():
