@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 from dataclasses import dataclass
@@ -22,6 +23,21 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 26500
+
+GC_GEN0_THRESHOLD = 20_000
+"""Allocations between young-generation collections in the standalone engine (CPython's default: 700).
+
+Every command allocates many short-lived objects (protobuf messages, records, futures), so the
+default collects hundreds of times a second; under load that was ~4 % of the loop thread and raising
+the threshold gave 6-7 % more jobs/s (bench/README.md, "GC")."""
+
+
+def tune_gc() -> None:
+    """Collect less often, and never again walk what exists after start-up (modules, deployed models):
+    ``gc.freeze`` moves it to the permanent generation. For the engine's own process only."""
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
 
 
 @dataclass
@@ -68,6 +84,7 @@ async def serve(
 async def serve_until_signalled(host: str, port: int, data_dir: str | Path) -> None:
     """Serve until SIGTERM or SIGINT, then stop gracefully."""
     running = await serve(host, port, data_dir)
+    tune_gc()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -2,8 +2,9 @@
 
 Each command is processed synchronously on the event loop (the processor is single-threaded, like a
 Zeebe partition), its records go into the writer's buffer, and the coroutine then awaits the group
-commit: one SQLite transaction per loop tick holding the records of every command processed in that
-tick. The result is returned only after that commit, so an acknowledged command is durable.
+commit: one SQLite transaction holding the records of every command processed since the previous one
+was handed to the commit thread (engine/core/commit.py), which writes while the loop goes on
+processing. The result is returned only after that commit, so an acknowledged command is durable.
 
 Time-driven work (timers, job time-outs, retry back-offs, message expiry) enters as commands too: the
 engine keeps the next due time from the processor; on a :class:`SystemClock` a loop timer wakes it, on
@@ -38,6 +39,7 @@ from engine.api import (
     Topology,
 )
 from engine.clock import Clock, ControlledClock, SystemClock
+from engine.core.commit import CommitThread
 from engine.core.decisions import evaluate_decision_command
 from engine.core.deploy import Deployer
 from engine.core.log import RecordLog
@@ -54,6 +56,16 @@ def _resolve(future: asyncio.Future[bool], value: bool) -> None:
         future.set_result(value)
 
 
+def _resolve_commits(waiters: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for waiter in waiters:
+        if waiter.done():  # its request was cancelled
+            continue
+        if error is None:
+            waiter.set_result(None)
+        else:
+            waiter.set_exception(error)
+
+
 class Engine:
     """The embedded Zeebe-compatible engine (implements :class:`engine.api.EngineApi`)."""
 
@@ -67,7 +79,11 @@ class Engine:
         self.deployer = Deployer(self.processor)
         self.query = Query(self.log, self.processor, self.deployer, self._flush_now)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._commit: asyncio.Future[None] | None = None
+        self._commit_waiters: list[asyncio.Future[None]] = []  # answered by the next batch
+        self._committer: CommitThread | None = None
+        self._flush_scheduled = False
+        self._writing = False  # a batch is with the commit thread
+        self._log_failure: BaseException | None = None  # set once a commit failed: the engine stops
         self._job_waiters: dict[str, list[asyncio.Future[bool]]] = {}
         self._result_waiters: dict[int, list[asyncio.Future[dict[str, Any] | None]]] = {}
         self._due_handle: asyncio.TimerHandle | None = None
@@ -113,6 +129,7 @@ class Engine:
         engine = cls(Path(data_dir), clock or SystemClock(), broker_port)
         engine._loop = asyncio.get_running_loop()
         engine._replay()
+        engine._committer = CommitThread(engine.log, engine._loop)
         if isinstance(engine.clock, ControlledClock):
             engine.clock.add_listener(engine._clock_moved)
         engine._schedule_due()
@@ -159,6 +176,8 @@ class Engine:
             self.clock.remove_listener(self._clock_moved)
         if self._due_handle is not None:
             self._due_handle.cancel()
+        if self._committer is not None:
+            self._committer.close()
         if self._checkpoint_task is not None:
             await asyncio.wait([self._checkpoint_task])
         self.log.close()
@@ -172,6 +191,13 @@ class Engine:
     def _execute(self, kind: str, args: dict[str, Any]) -> Any:
         if self._closed:
             raise Rejection(RejectionType.PROCESSING_ERROR, "the engine is closed")
+        if self._log_failure is not None:
+            raise Rejection(
+                RejectionType.PROCESSING_ERROR,
+                f"the engine could not write its record log ({type(self._log_failure).__name__}: "
+                f"{self._log_failure}) and takes no more commands; fix the cause (e.g. disk space) and restart "
+                "it: it recovers the state of every acknowledged command from the log",
+            )
         w = self.writer
         w.now = self.clock.now_ms()
         w.source_position = -1
@@ -194,48 +220,86 @@ class Engine:
         w.log_command(start_position, kind, dict(args, _key=key_counter))
         return result
 
-    def _schedule_commit(self) -> asyncio.Future[None]:
-        if self._commit is None:
+    def _schedule_commit(self) -> None:
+        """Make sure what was processed gets committed, without waiting for it."""
+        if not self._flush_scheduled and not self._writing:  # while writing, _written flushes
             assert self._loop is not None
-            self._commit = self._loop.create_future()
+            self._flush_scheduled = True
             self._loop.call_soon(self._flush)
-        return self._commit
+
+    def _committed(self) -> asyncio.Future[None]:
+        """A future of the caller's own, done once everything processed so far is committed. One per
+        caller: a cancelled request cancels only its own (no ``asyncio.shield``, one loop pass less)."""
+        assert self._loop is not None
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        self._commit_waiters.append(waiter)
+        self._schedule_commit()
+        return waiter
 
     def _flush(self) -> None:
-        future, self._commit = self._commit, None
-        if self._closed:  # close() already committed everything
-            if future is not None and not future.done():
-                future.set_result(None)
+        """Hand everything processed since the last batch to the commit thread."""
+        self._flush_scheduled = False
+        if self._writing:
             return
+        waiters, self._commit_waiters = self._commit_waiters, []
+        rows, commands = self.writer.take()
+        if self._closed or not (rows or commands):  # close() already committed everything
+            _resolve_commits(waiters, None)
+            return
+        assert self._committer is not None
+        self._writing = True
         try:
-            rows, commands = self.writer.take()
-            if rows or commands:
-                self.log.append(rows, commands)
-        except Exception as exc:
-            log.exception("group commit failed")
-            if future is not None and not future.done():
-                future.set_exception(exc)
+            self._committer.submit(rows, commands, lambda error: self._written(waiters, error))
+        except RuntimeError as exc:
+            self._writing = False
+            _resolve_commits(waiters, exc)
+
+    def _written(self, waiters: list[asyncio.Future[None]], error: BaseException | None) -> None:
+        self._writing = False
+        _resolve_commits(waiters, error)
+        if error is not None:
+            self._stop_on_log_failure(error)
             return
-        if future is not None and not future.done():
-            future.set_result(None)
-        if self.log.wants_checkpoint() and self._loop is not None:
+        if self.log.wants_checkpoint() and self._loop is not None and not self._closed:
             self.log.checkpointing = True
             self._checkpoint_task = self._loop.run_in_executor(None, self.log.checkpoint)
+        if self._commit_waiters or self.writer.rows or self.writer.command_rows:
+            self._flush()  # what was processed while this batch was being written
 
     def _flush_now(self) -> None:
         """Commit pending records immediately (readers such as ``query`` need them in the log)."""
-        if self.writer.rows or self.writer.command_rows:
-            if self._commit is not None:
-                self._flush()
-            else:
-                rows, commands = self.writer.take()
+        if self._committer is not None:
+            self._committer.wait_written()  # the thread is idle from here on: append on this one
+        rows, commands = self.writer.take()
+        error: BaseException | None = None
+        if rows or commands:
+            try:
                 self.log.append(rows, commands)
+            except Exception as exc:
+                error = exc
+        waiters, self._commit_waiters = self._commit_waiters, []
+        _resolve_commits(waiters, error)
+        if error is not None:
+            self._stop_on_log_failure(error)
+            raise error
+
+    def _stop_on_log_failure(self, error: BaseException) -> None:
+        """Fail-stop. The processor's state is now ahead of the log, and whatever it processes next
+        builds on commands the log does not have, so nothing more may be written or acknowledged: the
+        commands waiting for the next batch fail too, and later ones are rejected. A restart rebuilds
+        the state of every acknowledged command from the log."""
+        if self._log_failure is None:
+            log.error("the record log could not be written; the engine takes no more commands", exc_info=error)
+        self._log_failure = error
+        self.writer.take()
+        waiters, self._commit_waiters = self._commit_waiters, []
+        _resolve_commits(waiters, error)
 
     async def _run(self, kind: str, args: dict[str, Any]) -> Any:
         try:
             return self._execute(kind, args)
         finally:  # a rejection is answered only once its record is committed, too
-            await asyncio.shield(self._schedule_commit())
+            await self._committed()
 
     # ------------------------------------------------------------------------------------------
     # time
@@ -304,7 +368,7 @@ class Engine:
             raise TypeError("increase_time needs the engine to run on a ControlledClock")
         self.clock.advance(delta)
         self._process_due()
-        await asyncio.shield(self._schedule_commit())
+        await self._committed()
 
     # ------------------------------------------------------------------------------------------
     # waiting
@@ -319,12 +383,17 @@ class Engine:
         if not waiters:
             return
 
-        def answer(_: object) -> None:  # only once the completion is committed
+        def answer(commit: asyncio.Future[None]) -> None:  # only once the completion is committed
+            error = None if commit.cancelled() else commit.exception()
             for future in waiters:
-                if not future.done():
+                if future.done():
+                    continue
+                if error is None:
                     future.set_result(variables)
+                else:
+                    future.set_exception(error)
 
-        self._schedule_commit().add_done_callback(answer)
+        self._committed().add_done_callback(answer)
 
     async def wait_for_jobs(self, job_type: str, timeout_s: float) -> bool:
         # A bare future and one timer handle: ``asyncio.wait_for(event.wait())`` costs an extra task per
@@ -419,13 +488,13 @@ class Engine:
         try:
             created: ProcessInstanceCreated = self._execute("create", args)
         except Rejection:
-            await asyncio.shield(self._schedule_commit())
+            await self._committed()
             raise
         if created.process_instance_key in self.processor.instances:
             self._result_waiters.setdefault(created.process_instance_key, []).append(future)
         else:  # completed within the creating command
             future.set_result(self.query.instance_variables(created.process_instance_key))
-        await asyncio.shield(self._schedule_commit())
+        await self._committed()
         timeout = request_timeout_ms / 1000 if request_timeout_ms > 0 else None
         try:
             variables_out = await asyncio.wait_for(future, timeout)

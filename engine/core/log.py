@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     position INTEGER PRIMARY KEY,
@@ -48,6 +50,16 @@ CREATE TABLE IF NOT EXISTS commands (
 );
 """
 
+# A whole batch goes in as one JSON array per table: one statement, so the commit thread hands the GIL
+# back and forth once per table instead of once per row, while SQLite (GIL released) unpacks the
+# rows. Under load the per-row hand-off made every commit wait for the busy loop thread, row by row.
+_INSERT_RECORDS = "INSERT INTO records SELECT {} FROM json_each(?)".format(
+    ", ".join(f"json_extract(value, '$[{i}]')" for i in range(8))
+)
+_INSERT_COMMANDS = "INSERT INTO commands (position, timestamp, kind, payload) SELECT {} FROM json_each(?)".format(
+    ", ".join(f"json_extract(value, '$[{i}]')" for i in range(4))
+)
+
 CHECKPOINT_EVERY_COMMITS = 200
 RecordRow = tuple[int, str, str, str, int, int, int, str]
 CommandRow = tuple[int, int, str, str]  # position, timestamp, kind, payload
@@ -65,19 +77,23 @@ class RecordLog:
         # Checkpoints (which fsync) run off the event loop, see checkpoint(); commits only append to the WAL.
         self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._db.executescript(SCHEMA)
+        # Reads get a connection of their own: appends may run on the commit thread at the same time
+        # (engine/core/commit.py), and a reader sees committed transactions only.
+        self._reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._commits_since_checkpoint = 0
         self._checkpointer: sqlite3.Connection | None = None
         self.checkpointing = False
 
     def append(self, records: list[RecordRow], commands: list[CommandRow]) -> None:
-        """Write one group commit: all rows in one transaction."""
+        """Write one group commit: all rows in one transaction. One writer at a time (the engine's
+        commit thread, or the loop thread once that thread has nothing left to write)."""
         db = self._db
         db.execute("BEGIN")
         try:
             if records:
-                db.executemany("INSERT INTO records VALUES (?,?,?,?,?,?,?,?)", records)
+                db.execute(_INSERT_RECORDS, (orjson.dumps(records).decode(),))
             if commands:
-                db.executemany("INSERT INTO commands (position, timestamp, kind, payload) VALUES (?,?,?,?)", commands)
+                db.execute(_INSERT_COMMANDS, (orjson.dumps(commands).decode(),))
         except BaseException:
             db.execute("ROLLBACK")
             raise
@@ -99,21 +115,22 @@ class RecordLog:
             self.checkpointing = False
 
     def commands(self) -> Iterator[CommandRow]:
-        yield from self._db.execute("SELECT position, timestamp, kind, payload FROM commands ORDER BY seq")
+        yield from self._reader.execute("SELECT position, timestamp, kind, payload FROM commands ORDER BY seq")
 
     def last_position(self) -> int:
-        row = self._db.execute("SELECT MAX(position) FROM records").fetchone()
+        row = self._reader.execute("SELECT MAX(position) FROM records").fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
     def last_key(self) -> int:
-        row = self._db.execute("SELECT MAX(key) FROM records").fetchone()
+        row = self._reader.execute("SELECT MAX(key) FROM records").fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        return self._db.execute(sql, params).fetchall()
+        return self._reader.execute(sql, params).fetchall()
 
     def close(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.close()
+        self._reader.close()
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._db.close()

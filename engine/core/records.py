@@ -20,12 +20,13 @@ KEY_BASE = PARTITION_ID << 51
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON text; orjson on the hot path, the standard library for what orjson refuses
-    (integers beyond 64 bits in user variables)."""
+    """Compact JSON text; orjson on the hot path, the standard library for what orjson refuses:
+    integers beyond 64 bits and lone surrogates (``"\\ud800"`` is valid JSON a client may send) in
+    user variables. The fallback escapes non-ASCII, so the text is always valid UTF-8 for the log."""
     try:
         return orjson.dumps(value).decode()
     except TypeError:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(value, separators=(",", ":"))
 
 
 class RecordWriter:
