@@ -72,6 +72,7 @@ async def serve(
     """Open the engine on ``data_dir`` and serve the gateway protocol on ``host:port`` (0: a free port)."""
     gateway = Gateway(host, port)  # bind first: the engine reports the port in its topology
     engine = await Engine.open(Path(data_dir), clock=clock, broker_port=gateway.port)
+    engine.on_log_failure = gateway.report_not_serving
     try:
         await gateway.start(engine)
     except BaseException:

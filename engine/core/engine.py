@@ -84,6 +84,7 @@ class Engine:
         self._flush_scheduled = False
         self._writing = False  # a batch is with the commit thread
         self._log_failure: BaseException | None = None  # set once a commit failed: the engine stops
+        self.on_log_failure: Callable[[BaseException], None] | None = None  # e.g. health → NOT_SERVING
         self._job_waiters: dict[str, list[asyncio.Future[bool]]] = {}
         self._result_waiters: dict[int, list[asyncio.Future[dict[str, Any] | None]]] = {}
         self._due_handle: asyncio.TimerHandle | None = None
@@ -288,9 +289,12 @@ class Engine:
         builds on commands the log does not have, so nothing more may be written or acknowledged: the
         commands waiting for the next batch fail too, and later ones are rejected. A restart rebuilds
         the state of every acknowledged command from the log."""
-        if self._log_failure is None:
-            log.error("the record log could not be written; the engine takes no more commands", exc_info=error)
+        first = self._log_failure is None
         self._log_failure = error
+        if first:
+            log.error("the record log could not be written; the engine takes no more commands", exc_info=error)
+            if self.on_log_failure is not None:
+                self.on_log_failure(error)
         self.writer.take()
         waiters, self._commit_waiters = self._commit_waiters, []
         _resolve_commits(waiters, error)

@@ -7,6 +7,8 @@ engine reports the gateway's port in its topology, so the port must be known bef
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
@@ -39,6 +41,7 @@ class Gateway:
         self.port = bound
         self._health = HealthServicer()
         self._service: GatewayService | None = None
+        self._pending: set[asyncio.Task[None]] = set()
 
     @property
     def address(self) -> str:
@@ -48,10 +51,20 @@ class Gateway:
         """Serve ``engine``; health reports SERVING for "" and ``gateway_protocol.Gateway``."""
         self._service = GatewayService(engine)
         gateway_pb2_grpc.add_GatewayServicer_to_server(self._service, self._server)
-        for name in ("", GATEWAY_SERVICE_NAME):
-            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         await self._server.start()
+
+    def report_not_serving(self, reason: BaseException | None = None) -> None:
+        """Health turns NOT_SERVING (for "" and the gateway service), so that an orchestrator's probe
+        restarts the process; called when the engine stops taking commands."""
+        task = asyncio.get_running_loop().create_task(self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _set_health(self, status: health_pb2.HealthCheckResponse.ServingStatus.ValueType) -> None:
+        for name in ("", GATEWAY_SERVICE_NAME):
+            await self._health.set(name, status)
 
     async def stop(self, grace_s: float = 2.0) -> None:
         """Report NOT_SERVING, end long polls and streams, then give in-flight calls ``grace_s``."""
