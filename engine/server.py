@@ -17,6 +17,7 @@ from pathlib import Path
 
 from engine.clock import Clock
 from engine.core import Engine
+from engine.core.snapshot import SNAPSHOT_EVERY_COMMANDS
 from engine.gateway import Gateway
 
 log = logging.getLogger(__name__)
@@ -68,10 +69,11 @@ async def serve(
     port: int = DEFAULT_PORT,
     data_dir: str | Path = "var/engine",
     clock: Clock | None = None,
+    snapshot_every: int = SNAPSHOT_EVERY_COMMANDS,
 ) -> RunningServer:
     """Open the engine on ``data_dir`` and serve the gateway protocol on ``host:port`` (0: a free port)."""
     gateway = Gateway(host, port)  # bind first: the engine reports the port in its topology
-    engine = await Engine.open(Path(data_dir), clock=clock, broker_port=gateway.port)
+    engine = await Engine.open(Path(data_dir), clock=clock, broker_port=gateway.port, snapshot_every=snapshot_every)
     engine.on_log_failure = gateway.report_not_serving
     try:
         await gateway.start(engine)
@@ -82,9 +84,11 @@ async def serve(
     return RunningServer(engine=engine, gateway=gateway)
 
 
-async def serve_until_signalled(host: str, port: int, data_dir: str | Path) -> None:
+async def serve_until_signalled(
+    host: str, port: int, data_dir: str | Path, snapshot_every: int = SNAPSHOT_EVERY_COMMANDS
+) -> None:
     """Serve until SIGTERM or SIGINT, then stop gracefully."""
-    running = await serve(host, port, data_dir)
+    running = await serve(host, port, data_dir, snapshot_every=snapshot_every)
     tune_gc()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -99,9 +103,14 @@ async def serve_until_signalled(host: str, port: int, data_dir: str | Path) -> N
         await running.stop()
 
 
-def run(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, data_dir: str | Path = "var/engine") -> None:
+def run(
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    data_dir: str | Path = "var/engine",
+    snapshot_every: int = SNAPSHOT_EVERY_COMMANDS,
+) -> None:
     """Blocking runner: serve until SIGTERM/SIGINT."""
-    asyncio.run(serve_until_signalled(host, port, data_dir))
+    asyncio.run(serve_until_signalled(host, port, data_dir, snapshot_every))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -109,9 +118,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default: loopback)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--data", default="var/engine", help="data directory (record log)")
+    parser.add_argument(
+        "--snapshot-every",
+        type=int,
+        default=SNAPSHOT_EVERY_COMMANDS,
+        help=f"commands between state snapshots, which shorten start-up (0: none; default {SNAPSHOT_EVERY_COMMANDS})",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run(args.host, args.port, args.data)
+    run(args.host, args.port, args.data, args.snapshot_every)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable
 
 from engine.core.log import CommandRow, RecordLog, RecordRow
+
+logger = logging.getLogger(__name__)
 
 Written = Callable[[BaseException | None], None]
 """Called on the loop thread once a batch is committed (``None``) or its transaction failed."""
@@ -29,18 +32,37 @@ class CommitThread:
     def __init__(self, log: RecordLog, loop: asyncio.AbstractEventLoop) -> None:
         self._log = log
         self._loop = loop
-        self._queue: deque[tuple[list[RecordRow], list[CommandRow], Written]] = deque()
-        self._unwritten = 0  # submitted batches whose transaction has not ended yet
+        self._queue: deque[Callable[[], None]] = deque()
+        self._failed = False  # a batch failed: actions queued behind it (snapshots) are skipped
+        self._unwritten = 0  # submitted batches and actions not finished yet
         self._closing = False
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="engine-commit", daemon=True)
         self._thread.start()
 
     def submit(self, rows: list[RecordRow], commands: list[CommandRow], written: Written) -> None:
+        self._enqueue(lambda: self._write(rows, commands, written))
+
+    def submit_after(self, action: Callable[[], None], name: str) -> None:
+        """Run ``action`` on this thread once everything submitted before it is committed (skipped if a
+        batch failed; a failure of ``action`` is logged). For a snapshot of the state those batches
+        produced."""
+
+        def run() -> None:
+            if self._failed:
+                return
+            try:
+                action()
+            except Exception:
+                logger.exception("%s failed on the commit thread", name)
+
+        self._enqueue(run)
+
+    def _enqueue(self, task: Callable[[], None]) -> None:
         with self._cond:
             if self._closing:
                 raise RuntimeError("the commit thread is closed")
-            self._queue.append((rows, commands, written))
+            self._queue.append(task)
             self._unwritten += 1
             self._cond.notify_all()
 
@@ -64,14 +86,20 @@ class CommitThread:
                     self._cond.wait()
                 if not self._queue:
                     return
-                rows, commands, written = self._queue.popleft()
-            error: BaseException | None = None
+                task = self._queue.popleft()
             try:
-                self._log.append(rows, commands)
-            except BaseException as exc:  # handed to the loop: the commands' callers see the failure
-                error = exc
-            with self._cond:
-                self._unwritten -= 1
-                self._cond.notify_all()
-            with contextlib.suppress(RuntimeError):  # the loop is already closed: nobody is waiting
-                self._loop.call_soon_threadsafe(written, error)
+                task()
+            finally:
+                with self._cond:
+                    self._unwritten -= 1
+                    self._cond.notify_all()
+
+    def _write(self, rows: list[RecordRow], commands: list[CommandRow], written: Written) -> None:
+        error: BaseException | None = None
+        try:
+            self._log.append(rows, commands)
+        except BaseException as exc:  # handed to the loop: the commands' callers see the failure
+            error = exc
+            self._failed = True
+        with contextlib.suppress(RuntimeError):  # the loop is already closed: nobody is waiting
+            self._loop.call_soon_threadsafe(written, error)

@@ -39,6 +39,7 @@ from engine.api import (
     Topology,
 )
 from engine.clock import Clock, ControlledClock, SystemClock
+from engine.core import snapshot
 from engine.core.commit import CommitThread
 from engine.core.decisions import evaluate_decision_command
 from engine.core.deploy import Deployer
@@ -91,7 +92,12 @@ class Engine:
         self._due_at: int | None = None
         self._closed = False
         self._checkpoint_task: asyncio.Future[None] | None = None
-        self.replayed_commands = 0
+        self.replayed_commands = 0  # commands folded from the log on open (after the snapshot, if any)
+        self.snapshot_commands = 0  # commands the snapshot restored on open covered
+        self._snapshot_every = snapshot.SNAPSHOT_EVERY_COMMANDS
+        self._commands_logged = 0  # commands in the log, committed or on their way
+        self._commands_at_snapshot = 0
+        self._last_command = (0, 0)  # (position, timestamp) of the newest logged command
         self.replay_divergences = 0  # commands whose replay produced more records than the original run
         self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "deploy": self._h_deploy,
@@ -125,48 +131,93 @@ class Engine:
     # lifecycle
     # ------------------------------------------------------------------------------------------
     @classmethod
-    async def open(cls, data_dir: Path, clock: Clock | None = None, *, broker_port: int = 26500) -> Engine:
-        """Open (or create) the engine in ``data_dir``, replaying its command log to rebuild state."""
+    async def open(
+        cls,
+        data_dir: Path,
+        clock: Clock | None = None,
+        *,
+        broker_port: int = 26500,
+        snapshot_every: int = snapshot.SNAPSHOT_EVERY_COMMANDS,
+    ) -> Engine:
+        """Open (or create) the engine in ``data_dir``: restore its snapshot, if any, and replay the
+        command log after it. ``snapshot_every``: commands between snapshots (0: none, and none read)."""
+        loop = asyncio.get_running_loop()
         engine = cls(Path(data_dir), clock or SystemClock(), broker_port)
-        engine._loop = asyncio.get_running_loop()
-        engine._replay()
-        engine._committer = CommitThread(engine.log, engine._loop)
+        engine._snapshot_every = snapshot_every
+        engine._loop = loop
+        try:
+            engine._replay(use_snapshot=snapshot_every > 0)
+        except snapshot.SnapshotError as exc:
+            log.warning("ignoring the snapshot in %s (%s); replaying the whole command log", data_dir, exc)
+            engine.log.close()
+            engine = cls(Path(data_dir), engine.clock, broker_port)
+            engine._snapshot_every = snapshot_every
+            engine._loop = loop
+            engine._replay(use_snapshot=False)
+        engine._committer = CommitThread(engine.log, loop)
+        log.info(
+            "opened %s: %d commands restored from the snapshot, %d replayed from the log",
+            data_dir,
+            engine.snapshot_commands,
+            engine.replayed_commands,
+        )
         if isinstance(engine.clock, ControlledClock):
             engine.clock.add_listener(engine._clock_moved)
         engine._schedule_due()
         return engine
 
-    def _replay(self) -> None:
+    def _replay(self, *, use_snapshot: bool) -> None:
         w = self.writer
         w.replaying = True
-        count = 0
         self.replay_divergences = 0
+        after = 0
         try:
-            for position, timestamp, kind, payload in self.log.commands():
-                args = json.loads(payload)
-                if w.position > position - 1:
-                    # the code replays this log differently from the code that wrote it (e.g. an upgrade)
-                    self.replay_divergences += 1
-                    log.warning("replay diverged before the command at position %d (%s)", position, kind)
-                w.position = position - 1
-                w.key_counter = args.pop("_key")
-                w.now = timestamp
-                w.source_position = -1
-                try:
-                    self._handlers[kind](args)
-                    self.processor.drain()
-                except Rejection:
-                    log.warning("replayed command %s at position %d was rejected", kind, position)
-                except Exception:
-                    log.exception("replaying command %s at position %d failed", kind, position)
-                    self.processor.queue.clear()
+            restored = snapshot.read(self.data_dir) if use_snapshot else None
+            if restored is not None and self.log.command_at(restored.commands) != restored.last_command:
+                log.warning("the snapshot does not belong to this command log (or is ahead of it): replaying the log")
+                restored = None
+            if restored is not None:
+                for row in self.log.commands(upto=restored.commands, kind="deploy"):
+                    self._replay_command(*row)  # deployments are rebuilt, not restored
+                restored.restore(self.processor)
+                w.position, w.key_counter = restored.position, restored.key_counter
+                self._last_command = restored.last_command
+                after = self.snapshot_commands = restored.commands
+            count = 0
+            for row in self.log.commands(after=after):
+                self._replay_command(*row)
                 count += 1
         finally:
             w.replaying = False
-        w.position = max(w.position, self.log.last_position())
-        # never hand out a key that a record already carries, whatever the replay did
-        w.key_counter = max(w.key_counter, self.log.last_key() - KEY_BASE)
         self.replayed_commands = count
+        self._commands_logged = after + count
+        self._commands_at_snapshot = after  # a replayed tail is worth a snapshot on close (or sooner)
+        w.position = max(w.position, self.log.last_position())
+        # Never hand out a key that a record already carries, whatever the replay did. Keys before the
+        # last command are below the counter it started with (its ``_key``, which the replay set), so
+        # only the records from that command on can hold larger ones.
+        w.key_counter = max(w.key_counter, self.log.last_key(since_position=self._last_command[0]) - KEY_BASE)
+
+    def _replay_command(self, position: int, timestamp: int, kind: str, payload: str) -> None:
+        self._last_command = (position, timestamp)
+        w = self.writer
+        args = json.loads(payload)
+        if w.position > position - 1:
+            # the code replays this log differently from the code that wrote it (e.g. an upgrade)
+            self.replay_divergences += 1
+            log.warning("replay diverged before the command at position %d (%s)", position, kind)
+        w.position = position - 1
+        w.key_counter = args.pop("_key")
+        w.now = timestamp
+        w.source_position = -1
+        try:
+            self._handlers[kind](args)
+            self.processor.drain()
+        except Rejection:
+            log.warning("replayed command %s at position %d was rejected", kind, position)
+        except Exception:
+            log.exception("replaying command %s at position %d failed", kind, position)
+            self.processor.queue.clear()
 
     async def close(self) -> None:
         if self._closed:
@@ -179,6 +230,11 @@ class Engine:
             self._due_handle.cancel()
         if self._committer is not None:
             self._committer.close()
+        if self._snapshot_every and self._log_failure is None and self._commands_logged > self._commands_at_snapshot:
+            try:  # everything is committed now: the state on close is a snapshot for the next open
+                snapshot.write(self.data_dir, self._snapshot_bytes())
+            except Exception:
+                log.exception("could not write a snapshot on close; the next open replays the log")
         if self._checkpoint_task is not None:
             await asyncio.wait([self._checkpoint_task])
         self.log.close()
@@ -216,9 +272,13 @@ class Engine:
             log.exception("processing %s failed", kind)
             self.processor.queue.clear()
             w.log_command(start_position, kind, dict(args, _key=key_counter))
+            self._commands_logged += 1
+            self._last_command = (start_position, w.now)
             self._schedule_commit()
             raise Rejection(RejectionType.PROCESSING_ERROR, f"Failed to process {kind} command: {exc}") from exc
         w.log_command(start_position, kind, dict(args, _key=key_counter))
+        self._commands_logged += 1
+        self._last_command = (start_position, w.now)
         return result
 
     def _schedule_commit(self) -> None:
@@ -254,6 +314,25 @@ class Engine:
         except RuntimeError as exc:
             self._writing = False
             _resolve_commits(waiters, exc)
+            return
+        if self._snapshot_every and self._commands_logged - self._commands_at_snapshot >= self._snapshot_every:
+            self._snapshot_behind_batch()
+
+    def _snapshot_bytes(self) -> bytes:
+        self._commands_at_snapshot = self._commands_logged  # also on failure: no retry at every batch
+        w = self.writer
+        return snapshot.dumps(self.processor, self._commands_logged, self._last_command, w.position, w.key_counter)
+
+    def _snapshot_behind_batch(self) -> None:
+        """Everything processed so far was just handed over: take the state now, write it once that
+        batch is committed (never a snapshot holding a command the log lacks)."""
+        assert self._committer is not None
+        try:
+            data = self._snapshot_bytes()
+        except Exception:
+            log.exception("could not take a snapshot; the next open replays more of the log")
+            return
+        self._committer.submit_after(lambda: snapshot.write(self.data_dir, data), "writing the snapshot")
 
     def _written(self, waiters: list[asyncio.Future[None]], error: BaseException | None) -> None:
         self._writing = False

@@ -114,15 +114,31 @@ class RecordLog:
         finally:
             self.checkpointing = False
 
-    def commands(self) -> Iterator[CommandRow]:
-        yield from self._reader.execute("SELECT position, timestamp, kind, payload FROM commands ORDER BY seq")
+    def commands(self, *, after: int = 0, upto: int | None = None, kind: str | None = None) -> Iterator[CommandRow]:
+        """The logged commands in order; ``after``/``upto`` bound their ``seq`` (1, 2, … in log order)."""
+        sql = "SELECT position, timestamp, kind, payload FROM commands WHERE seq > ?"
+        params: list[Any] = [after]
+        if upto is not None:
+            sql += " AND seq <= ?"
+            params.append(upto)
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        yield from self._reader.execute(sql + " ORDER BY seq", params)
+
+    def command_at(self, seq: int) -> tuple[int, int] | None:
+        """The ``(position, timestamp)`` of the ``seq``-th command, or None if the log is shorter."""
+        row = self._reader.execute("SELECT position, timestamp FROM commands WHERE seq = ?", (seq,)).fetchone()
+        return (int(row[0]), int(row[1])) if row else None
 
     def last_position(self) -> int:
         row = self._reader.execute("SELECT MAX(position) FROM records").fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
-    def last_key(self) -> int:
-        row = self._reader.execute("SELECT MAX(key) FROM records").fetchone()
+    def last_key(self, since_position: int = 0) -> int:
+        """The largest key among the records from ``since_position`` on (a range of the primary key:
+        the whole table is a full scan, ~60 ms per 500,000 records)."""
+        row = self._reader.execute("SELECT MAX(key) FROM records WHERE position >= ?", (since_position,)).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

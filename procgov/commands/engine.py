@@ -28,6 +28,14 @@ def engine(
     ),
     port: Annotated[int, typer.Option(help="gRPC port of the Zeebe gateway protocol.")] = 26500,
     data: DataDir = Path("var/engine"),
+    snapshot_every: Annotated[
+        int,
+        typer.Option(
+            help="Commands between snapshots of the engine's state; a start restores the latest one and "
+            "replays only the commands after it (0: no snapshots, every start replays the whole log; default: "
+            "engine.core.snapshot.SNAPSHOT_EVERY_COMMANDS)."
+        ),
+    ] = 100_000,
 ) -> None:
     """Serve the Zeebe gateway protocol until SIGTERM/SIGINT (then stop gracefully)."""
     if ctx.invoked_subcommand is not None:
@@ -37,7 +45,7 @@ def engine(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data.mkdir(parents=True, exist_ok=True)
     try:
-        run(host, port, data)
+        run(host, port, data, snapshot_every)
     except OSError as error:  # e.g. the port is taken: say so instead of a traceback
         typer.echo(f"procgov engine: {error}", err=True)
         raise typer.Exit(1) from None

@@ -82,19 +82,34 @@ async def build_state(engine: Engine) -> None:
     await activate(engine, "work", max_jobs=1, timeout_ms=120_000)
 
 
-@pytest.mark.parametrize("crash", [False, True], ids=["close", "crash"])
-async def test_reopen_gives_the_same_state(tmp_path: Path, crash: bool) -> None:
+@pytest.mark.parametrize(
+    ("crash", "snapshot_every"),
+    [(False, 0), (True, 0), (False, 100_000), (True, 5)],
+    ids=["close-replay", "crash-replay", "close-snapshot", "crash-snapshot-every-5"],
+)
+async def test_reopen_gives_the_same_state(tmp_path: Path, crash: bool, snapshot_every: int) -> None:
+    """Whether state comes from replaying the whole log or from a snapshot (engine/core/snapshot.py)
+    plus the commands after it, it is the same."""
     clock = ControlledClock(START)
-    engine = await Engine.open(tmp_path / "d", clock)
+    engine = await Engine.open(tmp_path / "d", clock, snapshot_every=snapshot_every)
     await build_state(engine)
     before = fingerprint(engine)
     assert before["incidents"] and before["timers"] and before["messages"] and before["subscriptions"]
     if not crash:
         await engine.close()
+    else:
+        assert engine._committer is not None
+        engine._committer.wait_written()  # a snapshot behind the last batch is on disk (kill -9 after it)
     # a fresh clock at the same moment: the crashed engine must not see the clock move any more
-    reopened = await Engine.open(tmp_path / "d", ControlledClock(clock.now()))
+    reopened = await Engine.open(tmp_path / "d", ControlledClock(clock.now()), snapshot_every=snapshot_every)
     assert fingerprint(reopened) == before
-    assert reopened.replay_divergences == 0 and reopened.replayed_commands > 10
+    assert reopened.replay_divergences == 0
+    if snapshot_every == 0:
+        assert reopened.snapshot_commands == 0 and reopened.replayed_commands > 10
+    elif crash:  # the latest snapshot behind a batch, then the commands after it
+        assert reopened.snapshot_commands > 10 and reopened.replayed_commands < 5
+    else:  # the snapshot written on close covers everything
+        assert reopened.snapshot_commands > 10 and reopened.replayed_commands == 0
     # and it carries on from there exactly once: the back-off and the job time-out fire after reopening
     await reopened.increase_time(timedelta(minutes=10))
     assert len(await activate(reopened, "review")) == 2  # the back-off elapsed, the other job timed out

@@ -17,8 +17,10 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2
 from grpc_health.v1.health_pb2_grpc import HealthStub
+from pyzeebe import ZeebeClient, create_insecure_channel
 from typer.testing import CliRunner
 
+from engine.core.snapshot import SNAPSHOT_EVERY_COMMANDS
 from engine.testing import EmbeddedEngine
 from procgov.cli import app
 
@@ -28,8 +30,10 @@ RESOURCES = Path(__file__).parent / "resources"
 def test_engine_command_documents_its_options() -> None:
     result = CliRunner().invoke(app, ["engine", "--help"])
     assert result.exit_code == 0, result.output
-    for option in ("--host", "--port", "--data", "export"):
+    for option in ("--host", "--port", "--data", "--snapshot-every", "export"):
         assert option in result.output
+    # the CLI does not import the engine to show its help, so it repeats the engine's default
+    assert "100000" in result.output and SNAPSHOT_EVERY_COMMANDS == 100_000
 
 
 async def test_export_writes_every_record_as_one_json_line(tmp_path: Path) -> None:
@@ -88,6 +92,42 @@ async def test_procgov_engine_serves_on_loopback_and_stops_on_sigterm(tmp_path: 
     assert f"serving the Zeebe gateway protocol on 127.0.0.1:{port}" in log
     assert f"stopping the procgov engine on 127.0.0.1:{port}" in log
     assert (tmp_path / "engine" / "records.db").exists()
+
+
+async def _serve_deploy_and_stop(data: Path, *extra: str) -> str:
+    """``procgov engine`` in a process of its own: deploy once, SIGTERM; returns its log."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    procgov = Path(sys.executable).with_name("procgov")
+    command = [str(procgov), "engine", "--port", str(port), "--data", str(data), *extra]
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        channel = create_insecure_channel(grpc_address=f"127.0.0.1:{port}")
+        await HealthStub(channel).Check(health_pb2.HealthCheckRequest(), wait_for_ready=True, timeout=30)
+        await ZeebeClient(channel).deploy_resource(RESOURCES / "no-task.bpmn")
+        await channel.close()
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, stderr.decode()
+    return stderr.decode()
+
+
+async def test_procgov_engine_restarts_from_its_snapshot_unless_told_not_to(tmp_path: Path) -> None:
+    data = tmp_path / "engine"
+    first = await _serve_deploy_and_stop(data)
+    assert "0 commands restored from the snapshot, 0 replayed from the log" in first
+    assert (data / "snapshot.bin").exists()  # written on the graceful stop
+    second = await _serve_deploy_and_stop(data)
+    assert "1 commands restored from the snapshot, 0 replayed from the log" in second
+    third = await _serve_deploy_and_stop(data, "--snapshot-every", "0")
+    assert "0 commands restored from the snapshot, 2 replayed from the log" in third
 
 
 async def test_a_second_engine_on_a_taken_port_fails_with_a_clear_message(

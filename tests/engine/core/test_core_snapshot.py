@@ -1,0 +1,118 @@
+"""Snapshots (engine/core/snapshot.py) are a shortcut, never the only copy: whatever is wrong with one,
+opening the data directory replays the whole command log instead and gives the same state."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from core_helpers import START, deploy
+from test_core_restart import MIXED, build_state, fingerprint
+
+from engine.clock import ControlledClock
+from engine.core import Engine, snapshot
+
+
+async def _closed_with_snapshot(data: Path) -> tuple[dict[str, object], ControlledClock]:
+    clock = ControlledClock(START)
+    engine = await Engine.open(data, clock)
+    await build_state(engine)
+    before = fingerprint(engine)
+    await engine.close()
+    assert (data / snapshot.SNAPSHOT_FILE).exists()
+    return before, clock
+
+
+async def test_close_writes_a_snapshot_that_the_next_open_restores(tmp_path: Path) -> None:
+    before, clock = await _closed_with_snapshot(tmp_path / "d")
+    reopened = await Engine.open(tmp_path / "d", ControlledClock(clock.now()))
+    assert reopened.snapshot_commands > 10 and reopened.replayed_commands == 0
+    assert fingerprint(reopened) == before
+    await reopened.close()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[:-40],  # cut short, as by a full disk
+        lambda data: data.replace(b"procgov-engine-snapshot", b"something-else-entirely"),
+        lambda data: data[:200] + bytes(len(data) - 200),  # zeroed body
+    ],
+    ids=["truncated", "foreign", "zeroed"],
+)
+async def test_a_damaged_snapshot_is_ignored_and_the_whole_log_replayed(
+    tmp_path: Path, damage: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    before, clock = await _closed_with_snapshot(tmp_path / "d")
+    path = tmp_path / "d" / snapshot.SNAPSHOT_FILE
+    path.write_bytes(damage(path.read_bytes()))  # type: ignore[operator]
+    with caplog.at_level(logging.WARNING):
+        reopened = await Engine.open(tmp_path / "d", ControlledClock(clock.now()))
+    assert reopened.snapshot_commands == 0 and reopened.replayed_commands > 10
+    assert fingerprint(reopened) == before
+    assert "replaying the whole command log" in caplog.text
+    await reopened.close()
+
+
+async def test_a_snapshot_of_other_engine_code_is_not_restored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before, clock = await _closed_with_snapshot(tmp_path / "d")
+    monkeypatch.setattr(snapshot, "CODE_FINGERPRINT", "0" * 64)  # as after an upgrade of the engine
+    reopened = await Engine.open(tmp_path / "d", ControlledClock(clock.now()))
+    assert reopened.snapshot_commands == 0 and reopened.replayed_commands > 10
+    assert fingerprint(reopened) == before
+    await reopened.close()
+
+
+async def test_a_snapshot_ahead_of_its_log_is_not_restored(tmp_path: Path) -> None:
+    """E.g. a data directory put back from a backup older than its snapshot file."""
+    await _closed_with_snapshot(tmp_path / "long")
+    clock = ControlledClock(START)
+    short = await Engine.open(tmp_path / "short", clock, snapshot_every=0)
+    await deploy(short, MIXED)
+    before = fingerprint(short)
+    await short.close()
+    (tmp_path / "short" / snapshot.SNAPSHOT_FILE).write_bytes((tmp_path / "long" / snapshot.SNAPSHOT_FILE).read_bytes())
+    reopened = await Engine.open(tmp_path / "short", ControlledClock(clock.now()))
+    assert reopened.snapshot_commands == 0
+    assert fingerprint(reopened) == before
+    await reopened.close()
+
+
+async def test_a_snapshot_that_cannot_be_taken_costs_nothing_but_the_shortcut(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refuse(*_: object) -> bytes:
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(snapshot, "dumps", refuse)
+    clock = ControlledClock(START)
+    engine = await Engine.open(tmp_path / "d", clock, snapshot_every=3)
+    with caplog.at_level(logging.ERROR):
+        await build_state(engine)
+        before = fingerprint(engine)
+        await engine.close()
+    assert "could not take a snapshot" in caplog.text and "could not write a snapshot on close" in caplog.text
+    assert not (tmp_path / "d" / snapshot.SNAPSHOT_FILE).exists()
+    monkeypatch.undo()
+    reopened = await Engine.open(tmp_path / "d", ControlledClock(clock.now()))
+    assert reopened.snapshot_commands == 0 and fingerprint(reopened) == before
+    await reopened.close()
+
+
+async def test_a_snapshot_of_another_log_is_not_restored(tmp_path: Path) -> None:
+    """A log at least as long as the snapshot, but not the one it was taken of (e.g. records.db
+    replaced): the snapshot names its last command, and the log's differs."""
+    await _closed_with_snapshot(tmp_path / "one")
+    clock = ControlledClock(START.replace(year=2027))
+    other = await Engine.open(tmp_path / "other", clock, snapshot_every=0)
+    await build_state(other)
+    for order in ("D", "E", "F"):  # more commands than the snapshot covers
+        await other.create_process_instance(bpmn_process_id="p", variables={"orderId": order, "reviewers": []})
+    before = fingerprint(other)
+    await other.close()
+    (tmp_path / "other" / snapshot.SNAPSHOT_FILE).write_bytes((tmp_path / "one" / snapshot.SNAPSHOT_FILE).read_bytes())
+    reopened = await Engine.open(tmp_path / "other", ControlledClock(clock.now()))
+    assert reopened.snapshot_commands == 0
+    assert fingerprint(reopened) == before
+    await reopened.close()
