@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy.exc
 from pydantic import BaseModel, Field, ValidationError
 
 from workers.runtime import BusinessError, PermanentError, TransientError
@@ -58,7 +59,15 @@ def test_invalid_input_throws_the_declared_error_code_instead() -> None:
 
 @pytest.mark.parametrize(
     "error",
-    [TransientError("smtp 421"), ConnectionRefusedError("refused"), TimeoutError("slow"), TimeoutError()],
+    [
+        TransientError("smtp 421"),
+        ConnectionRefusedError("refused"),
+        TimeoutError("slow"),
+        TimeoutError(),
+        sqlalchemy.exc.OperationalError("INSERT …", {}, Exception("database is locked")),
+        sqlalchemy.exc.TimeoutError("QueuePool limit of size 5 overflow 10 reached"),
+    ],
+    ids=["transient", "refused", "timeout", "bare-timeout", "db-locked", "pool-timeout"],
 )
 def test_transient_failures_retry_with_exponential_back_off(error: BaseException) -> None:
     back_offs = []

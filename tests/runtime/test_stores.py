@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from workers.runtime.stores import GENESIS_HASH, DecisionLog, IdempotencyStore, InProgressError, decision_hash
-from workers.runtime.stores.db import migrate
+from workers.runtime.stores.db import begin_write, create_store_engine, migrate
 from workers.runtime.stores.decisions import HASHED_FIELDS
 
 
@@ -202,3 +202,47 @@ def test_racing_claims_run_the_action_once(store_url: str, store_engine: sa.Engi
     assert set(outcomes) <= {"in progress", "sent"} and len(outcomes) == 4
     assert outcomes.count("sent") >= 1
     assert IdempotencyStore(store_engine).status("rollout.notify:9:mail") == "done"
+
+
+def _read_then_write_while_another_commits(engine: sa.Engine, begin: Any) -> None:
+    """Transaction A reads, another connection commits a write meanwhile (or waits for A, if A already
+    holds the write lock), then A writes. A gives the other writer half a second to go first."""
+    table = sa.Table("upserts", sa.MetaData(), sa.Column("k", sa.Integer, primary_key=True))
+    table.metadata.create_all(engine)
+    read_done, other_done = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def other() -> None:
+        read_done.wait(5)
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.insert(table).values(k=2))
+        except BaseException as exc:
+            errors.append(exc)
+        other_done.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    try:
+        with begin(engine) as connection:
+            connection.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+            read_done.set()
+            other_done.wait(0.5)
+            connection.execute(sa.insert(table).values(k=1))
+    finally:
+        read_done.set()
+        thread.join(10)
+    assert not errors
+    with engine.connect() as connection:
+        assert sorted(connection.execute(sa.select(table.c.k)).scalars()) == [1, 2]
+
+
+def test_a_read_then_write_transaction_on_sqlite_waits_for_the_other_writer(tmp_path: Any) -> None:
+    """begin_write: the upsert-by-lookup of the slm store failed with "database is locked" when another
+    worker thread committed between its read and its write (seen in CI); BEGIN IMMEDIATE queues it."""
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    _read_then_write_while_another_commits(engine, begin_write)
+    # the plain transaction in the same situation: the failure begin_write exists for
+    plain = create_store_engine(f"sqlite:///{tmp_path / 'plain.db'}")
+    with pytest.raises(sa.exc.OperationalError, match="database is locked"):
+        _read_then_write_while_another_commits(plain, lambda e: e.begin())

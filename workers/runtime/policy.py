@@ -10,6 +10,8 @@ invalid input (:class:`InvalidInputError`)  FailJob(retries=0) → incident nami
                                            ``invalid_input_error``
 :class:`PermanentError`                    FailJob(retries=0) → incident at once, with its message
 :class:`TransientError`, OSError, timeouts  FailJob(retries-1, retryBackOff exponential)
+database unavailable or busy               (SQLAlchemy's OperationalError, e.g. "database is locked",
+                                           a dropped PostgreSQL connection): the same
 anything else                              FailJob(retries-1, the exception's message)
 =========================================  ============================================================
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy.exc
 import tenacity
 from pydantic import ValidationError
 
@@ -100,7 +103,13 @@ class RetryPolicy:
         return round(wait(state) * 1000)
 
 
-TRANSIENT_TYPES: tuple[type[BaseException], ...] = (TransientError, OSError, TimeoutError)
+TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
+    TransientError,
+    OSError,
+    TimeoutError,
+    sqlalchemy.exc.OperationalError,  # the database is down, busy or locked: worth a retry after a pause
+    sqlalchemy.exc.TimeoutError,  # no pooled connection came free in time
+)
 
 
 def _message(error: BaseException) -> str:

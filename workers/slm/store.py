@@ -17,6 +17,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from workers.runtime.stores.db import begin_write
+
 METADATA = sa.MetaData()
 
 process_versions = sa.Table(
@@ -95,7 +97,7 @@ class SlmStore:
 
     def _upsert(self, table: sa.Table, row: dict[str, Any]) -> None:
         keys = {c.name: row[c.name] for c in table.primary_key.columns}
-        with self.engine.begin() as connection:
+        with begin_write(self.engine) as connection:  # reads, then writes: see begin_write
             where = [table.c[name] == value for name, value in keys.items()]
             if connection.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar():
                 connection.execute(sa.update(table).where(*where).values(**row))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,15 @@ import sqlalchemy as sa
 
 from workers.runtime.settings import DEFAULT_STORE_URL
 
-__all__ = ["DEFAULT_STORE_URL", "MIGRATION_LOCK_KEY", "create_store_engine", "dispose_all", "migrate", "open_engine"]
+__all__ = [
+    "DEFAULT_STORE_URL",
+    "MIGRATION_LOCK_KEY",
+    "begin_write",
+    "create_store_engine",
+    "dispose_all",
+    "migrate",
+    "open_engine",
+]
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 #: The PostgreSQL advisory lock key every replica takes around ``upgrade head`` (any fixed 64-bit number
@@ -39,6 +49,19 @@ def _sqlite_begin(connection: sa.Connection) -> None:
     # second process waits (busy_timeout) instead of both seeing "not migrated" and racing the DDL.
     immediate = connection.get_execution_options().get(_SQLITE_IMMEDIATE, False)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextlib.contextmanager
+def begin_write(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A transaction that reads and then writes (e.g. an upsert by lookup). On SQLite it starts as a
+    writer (``BEGIN IMMEDIATE``): a plain ``BEGIN`` that reads first cannot become a writer once another
+    connection has committed meanwhile, and fails at once with "database is locked" instead of waiting
+    out ``busy_timeout``. On PostgreSQL it is an ordinary transaction."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection = connection.execution_options(**{_SQLITE_IMMEDIATE: True})
+        with connection.begin():
+            yield connection
 
 
 def create_store_engine(url: str, **kwargs: Any) -> sa.Engine:
