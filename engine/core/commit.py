@@ -67,7 +67,7 @@ class CommitThread:
             self._cond.notify_all()
 
     def wait_written(self) -> None:
-        """Block the caller until every submitted batch is committed (or failed)."""
+        """Block the caller until every submitted batch is committed (or failed) and every action ran."""
         with self._cond:
             while self._unwritten:
                 self._cond.wait()

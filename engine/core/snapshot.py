@@ -97,13 +97,14 @@ class Snapshot:
 
         try:
             state = Unpickler(io.BytesIO(self.payload)).load()
+            processor_state, variables_state = dict(state["processor"]), dict(state["variables"])
         except SnapshotError:
             raise
         except Exception as exc:
             raise SnapshotError(f"the snapshot's state cannot be read: {type(exc).__name__}: {exc}") from exc
-        for name, value in state["processor"].items():
+        for name, value in processor_state.items():
             setattr(processor, name, value)
-        for name, value in state["variables"].items():
+        for name, value in variables_state.items():
             setattr(processor.vars, name, value)
 
 

@@ -57,7 +57,8 @@ class Gateway:
 
     def report_not_serving(self, reason: BaseException | None = None) -> None:
         """Health turns NOT_SERVING (for "" and the gateway service), so that an orchestrator's probe
-        restarts the process; called when the engine stops taking commands."""
+        restarts the process. It is the engine's ``on_log_failure`` hook (``reason``: the failure, which
+        the engine logs itself), called when the engine stops taking commands."""
         task = asyncio.get_running_loop().create_task(self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
