@@ -24,6 +24,18 @@ async def _closed_with_snapshot(data: Path) -> tuple[dict[str, object], Controll
     return before, clock
 
 
+async def _reopen_with_the_snapshot_of(
+    source: Path, target: Path, clock: ControlledClock, expected: dict[str, object]
+) -> None:
+    """Put ``source``'s snapshot into ``target``, reopen ``target``: the snapshot must be ignored and
+    the whole log replayed to ``expected``."""
+    (target / snapshot.SNAPSHOT_FILE).write_bytes((source / snapshot.SNAPSHOT_FILE).read_bytes())
+    reopened = await Engine.open(target, ControlledClock(clock.now()))
+    assert reopened.snapshot_commands == 0
+    assert fingerprint(reopened) == expected
+    await reopened.close()
+
+
 async def test_close_writes_a_snapshot_that_the_next_open_restores(tmp_path: Path) -> None:
     before, clock = await _closed_with_snapshot(tmp_path / "d")
     reopened = await Engine.open(tmp_path / "d", ControlledClock(clock.now()))
@@ -72,11 +84,7 @@ async def test_a_snapshot_ahead_of_its_log_is_not_restored(tmp_path: Path) -> No
     await deploy(short, MIXED)
     before = fingerprint(short)
     await short.close()
-    (tmp_path / "short" / snapshot.SNAPSHOT_FILE).write_bytes((tmp_path / "long" / snapshot.SNAPSHOT_FILE).read_bytes())
-    reopened = await Engine.open(tmp_path / "short", ControlledClock(clock.now()))
-    assert reopened.snapshot_commands == 0
-    assert fingerprint(reopened) == before
-    await reopened.close()
+    await _reopen_with_the_snapshot_of(tmp_path / "long", tmp_path / "short", clock, before)
 
 
 async def test_a_snapshot_that_cannot_be_taken_costs_nothing_but_the_shortcut(
@@ -111,8 +119,4 @@ async def test_a_snapshot_of_another_log_is_not_restored(tmp_path: Path) -> None
         await other.create_process_instance(bpmn_process_id="p", variables={"orderId": order, "reviewers": []})
     before = fingerprint(other)
     await other.close()
-    (tmp_path / "other" / snapshot.SNAPSHOT_FILE).write_bytes((tmp_path / "one" / snapshot.SNAPSHOT_FILE).read_bytes())
-    reopened = await Engine.open(tmp_path / "other", ControlledClock(clock.now()))
-    assert reopened.snapshot_commands == 0
-    assert fingerprint(reopened) == before
-    await reopened.close()
+    await _reopen_with_the_snapshot_of(tmp_path / "one", tmp_path / "other", clock, before)

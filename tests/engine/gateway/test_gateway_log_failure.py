@@ -13,6 +13,7 @@ import sqlite3
 import threading
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2
 from grpc_health.v1.health_pb2_grpc import HealthStub
 from pyzeebe.proto import gateway_pb2 as pb
@@ -60,23 +61,15 @@ async def test_a_log_that_cannot_be_written_fails_the_command_rejects_later_ones
 
         log.append = full_disk  # type: ignore[method-assign]
         create = pb.CreateProcessInstanceRequest(bpmnProcessId="one", version=-1)
-        try:
+        with pytest.raises(grpc.aio.AioRpcError) as first:  # never acknowledged: its commit failed
             await gateway.CreateProcessInstance(create)
-        except grpc.aio.AioRpcError as error:
-            first = error
-        else:
-            raise AssertionError("the creation was acknowledged although its commit failed")
-        assert first.code() == grpc.StatusCode.INTERNAL
-        assert "database or disk is full" in (first.details() or "")
+        assert first.value.code() == grpc.StatusCode.INTERNAL
+        assert "database or disk is full" in (first.value.details() or "")
 
-        try:
+        with pytest.raises(grpc.aio.AioRpcError) as later:  # the engine takes no more commands
             await gateway.CreateProcessInstance(create)
-        except grpc.aio.AioRpcError as error:
-            later = error
-        else:
-            raise AssertionError("the engine took a command after its log failed")
-        assert later.code() == grpc.StatusCode.INTERNAL
-        details = later.details() or ""
+        assert later.value.code() == grpc.StatusCode.INTERNAL
+        details = later.value.details() or ""
         assert "could not write its record log" in details and "restart" in details
 
         for _ in range(50):  # the health update is a task of its own
