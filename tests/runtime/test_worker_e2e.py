@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 import sqlalchemy as sa
+from pyzeebe import ZeebeClient, create_insecure_channel
 
 from tests.runtime.handlers import BPMN, Outbox, grade_router, greet_router, mail_router
 from workers.runtime import DecisionLog, IdempotencyStore
@@ -133,7 +134,7 @@ def _job_fail_backoffs(zeebe: Any, instance_key: int) -> list[int]:
     ]
 
 
-async def test_workers_survive_a_gateway_restart(zeebe: Any, zeebe_client: Any, run_workers: Any) -> None:
+async def test_workers_survive_a_gateway_restart(zeebe: Any, run_workers: Any) -> None:
     await zeebe.deploy(BPMN / "greet.bpmn")
     app = await run_workers(greet_router())
     async with aiohttp.ClientSession() as http:
@@ -147,9 +148,16 @@ async def test_workers_survive_a_gateway_restart(zeebe: Any, zeebe_client: Any, 
             assert response.status == 200  # but alive: nothing to restart
         await asyncio.sleep(1.0)  # the pollers fail and back off meanwhile
         await zeebe.start()
-    created = await _when_reconnected(
-        lambda: zeebe_client.run_process("runtime-greet", variables={"ownerName": "赵强", "department": "HR"})
-    )
+    # The test's own client must not give up either: pyzeebe closes a client's channel after 10 failed
+    # calls by default, which a reconnect back-off under a loaded CI host can take (seen once in CI).
+    channel = create_insecure_channel(grpc_address=zeebe.address)
+    try:
+        client = ZeebeClient(channel, max_connection_retries=-1)
+        created = await _when_reconnected(
+            lambda: client.run_process("runtime-greet", variables={"ownerName": "赵强", "department": "HR"})
+        )
+    finally:
+        await channel.close()
     await zeebe.instance(created.process_instance_key).wait_completed()
     assert zeebe.instance(created.process_instance_key).variables()["greeting"] == "你好 赵强 (HR)"
 
