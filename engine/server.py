@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> None:
         help=f"commands between state snapshots, which shorten start-up (0: none; default {SNAPSHOT_EVERY_COMMANDS})",
     )
     args = parser.parse_args(argv)
+    if args.snapshot_every < 0:
+        parser.error("--snapshot-every must be 0 (no snapshots) or a positive number of commands")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run(args.host, args.port, args.data, args.snapshot_every)
 

@@ -141,6 +141,8 @@ class Engine:
     ) -> Engine:
         """Open (or create) the engine in ``data_dir``: restore its snapshot, if any, and replay the
         command log after it. ``snapshot_every``: commands between snapshots (0: none, and none read)."""
+        if snapshot_every < 0:
+            raise ValueError(f"snapshot_every must be 0 (no snapshots) or a number of commands, not {snapshot_every}")
         loop = asyncio.get_running_loop()
         engine = cls(Path(data_dir), clock or SystemClock(), broker_port)
         engine._snapshot_every = snapshot_every

@@ -31,6 +31,7 @@ def engine(
     snapshot_every: Annotated[
         int,
         typer.Option(
+            min=0,
             help="Commands between snapshots of the engine's state; a start restores the latest one and "
             "replays only the commands after it (0: no snapshots, every start replays the whole log; default: "
             "engine.core.snapshot.SNAPSHOT_EVERY_COMMANDS)."

@@ -120,3 +120,8 @@ async def test_a_snapshot_of_another_log_is_not_restored(tmp_path: Path) -> None
     before = fingerprint(other)
     await other.close()
     await _reopen_with_the_snapshot_of(tmp_path / "one", tmp_path / "other", clock, before)
+
+
+async def test_a_negative_snapshot_interval_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="snapshot_every must be 0"):
+        await Engine.open(tmp_path / "d", ControlledClock(), snapshot_every=-1)

@@ -94,6 +94,12 @@ async def test_procgov_engine_serves_on_loopback_and_stops_on_sigterm(tmp_path: 
     assert (tmp_path / "engine" / "records.db").exists()
 
 
+def test_a_negative_snapshot_interval_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["engine", "--data", str(tmp_path), "--snapshot-every", "-5"])
+    assert result.exit_code == 2
+    assert "--snapshot-every" in result.output and not (tmp_path / "records.db").exists()
+
+
 async def _serve_deploy_and_stop(data: Path, *extra: str) -> str:
     """``procgov engine`` in a process of its own: deploy once, SIGTERM; returns its log."""
     with socket.socket() as probe:
