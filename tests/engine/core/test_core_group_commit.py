@@ -15,7 +15,7 @@ from core_helpers import activate, bpmn, chain, deploy, service
 from engine.api import Rejection
 from engine.clock import ControlledClock
 from engine.core import Engine
-from engine.core.commit import CommitThread
+from engine.core.commit import CommitThread, Written
 from engine.core.log import CommandRow, RecordLog, RecordRow
 
 ONE_TASK = bpmn(
@@ -50,7 +50,7 @@ async def test_batches_are_written_in_order_and_reported_once_committed(tmp_path
     seen: list[tuple[int, list[int]]] = []
     done = asyncio.Event()
 
-    def written(batch: int) -> object:
+    def written(batch: int) -> Written:
         def callback(error: BaseException | None) -> None:
             assert error is None
             seen.append((batch, _committed_positions(log.path)))
@@ -61,7 +61,7 @@ async def test_batches_are_written_in_order_and_reported_once_committed(tmp_path
 
     for batch in range(3):
         rows = [_row(batch * 10 + i) for i in range(1, 4)]
-        committer.submit(rows, [_command(batch * 10 + 1)], written(batch))  # type: ignore[arg-type]
+        committer.submit(rows, [_command(batch * 10 + 1)], written(batch))
     await asyncio.wait_for(done.wait(), 5)
     committer.close()
     assert [batch for batch, _ in seen] == [0, 1, 2]
