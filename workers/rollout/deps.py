@@ -94,7 +94,8 @@ class RolloutDeps:
             templates=rollout.templates_path,
             smtp=smtp,
             store=store or IdempotencyStore(open_engine(settings.store_url)),
-            webhooks={name: WebhookEndpoint(hook.url, hook.secret.get_secret_value() if hook.secret else None)
+            webhooks={name: WebhookEndpoint(hook.url, hook.secret.get_secret_value() if hook.secret else None,
+                                            deduplicates=hook.deduplicates)
                       for name, hook in settings.webhooks.items()},
             http_timeout_s=rollout.http_timeout_s,
         )

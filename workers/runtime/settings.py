@@ -51,10 +51,16 @@ class TaskSettings(BaseModel):
 
 
 class RetrySettings(BaseModel):
-    """Exponential back-off between retries of transient failures."""
+    """Exponential back-off between retries of transient failures (FailJob with ``retryBackOff``).
+
+    ``budget_ms``: how long a task's retries together outlast an outage before the incident; the first
+    wait grows from ``base_ms`` as needed (see :class:`workers.runtime.policy.RetryPolicy`). 0 = plain
+    ``base_ms`` doubling.
+    """
 
     base_ms: int = Field(default=1_000, gt=0)
     max_ms: int = Field(default=300_000, gt=0)
+    budget_ms: int = Field(default=600_000, ge=0)
 
 
 class SmtpSettings(BaseModel):
@@ -70,6 +76,9 @@ class SmtpSettings(BaseModel):
 class WebhookSettings(BaseModel):
     url: str
     secret: SecretStr | None = None  # signs the body (HMAC-SHA256) so the receiver can trust it
+    # The receiver drops a repeat with the same Idempotency-Key header (a relay; not the public chat
+    # platforms), so a message a crashed worker may have sent is re-sent rather than reported uncertain.
+    deduplicates: bool = False
 
 
 class WorkerSettings(BaseSettings):
