@@ -10,7 +10,9 @@ Text bound for a log line, an incident message or a record passes :func:`redact_
 - ``name=value`` and ``"name": "value"`` pairs whose name is a credential (``client_secret``,
   ``password``, ``access_token``, ``refresh_token``, ``id_token``, ``client_assertion``, ``secret``,
   ``api_key`` …), as in form-encoded OAuth bodies, JSON token responses and dict reprs;
-- JSON Web Tokens (``eyJ….….…``).
+- JSON Web Tokens (``eyJ….….…``);
+- the target of an HTTP request line in an access log (``POST /services/T…/B…/token HTTP/1.1``), as
+  URLs.
 
 Enough stays for an operator to know *which* server (scheme, host, port, the path's plain words).
 """
@@ -33,6 +35,7 @@ _AUTH = re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})")
 _PAIR = re.compile(
     rf"(?i)([\"']?\b(?:{_CREDENTIAL_NAMES})\b[\"']?\s*(?:=|:)\s*)(b?[\"']?)([^\"'&\s,;}}\]]+)"
 )
+_REQUEST_LINE = re.compile(r"\b((?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) )(/[^\s\"']*)")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 
@@ -64,10 +67,14 @@ def redact_url(url: str) -> str:
         netloc += f":{port}"
     if parts.username is not None or parts.password is not None:
         netloc = f"{MASK}@{netloc}"
-    segments = parts.path.split("/")
+    path, query = _redact_path(parts.path), _redact_query(parts.query)
+    return urlunsplit((parts.scheme, netloc, path, query, MASK if parts.fragment else ""))
+
+
+def _redact_path(path: str) -> str:
     masked: list[str] = []
     after_marker = False
-    for segment in segments:
+    for segment in path.split("/"):
         if not segment:
             masked.append(segment)
         elif after_marker or _tokenish(segment):
@@ -76,9 +83,17 @@ def redact_url(url: str) -> str:
         else:
             masked.append(segment)
             after_marker = segment.lower() in TOKEN_MARKERS
-    query = "&".join(f"{pair.partition('=')[0]}={MASK}" if "=" in pair else MASK
-                     for pair in parts.query.split("&") if pair)
-    return urlunsplit((parts.scheme, netloc, "/".join(masked), query, MASK if parts.fragment else ""))
+    return "/".join(masked)
+
+
+def _redact_query(query: str) -> str:
+    return "&".join(f"{pair.partition('=')[0]}={MASK}" if "=" in pair else MASK for pair in query.split("&") if pair)
+
+
+def _redact_target(match: re.Match[str]) -> str:
+    """An HTTP request line's target (``POST /services/T/B/token?x=1 HTTP/1.1`` in an access log)."""
+    path, _, query = match.group(2).partition("?")
+    return f"{match.group(1)}{_redact_path(path)}{'?' + _redact_query(query) if query else ''}"
 
 
 def _credential(value: str) -> bool:
@@ -92,6 +107,7 @@ def redact_text(text: str) -> str:
     if not text:
         return text
     text = _URL.sub(lambda m: redact_url(m.group(0)), text)
+    text = _REQUEST_LINE.sub(_redact_target, text)
     text = _JWT.sub(MASK, text)
     text = _AUTH.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}" if _credential(m.group(3)) else m.group(0), text)
     return _PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
