@@ -130,7 +130,7 @@ class Notifier:
         deliveries: list[Delivery] = []
         transient: list[str] = []
         permanent: list[str] = []
-        waiting: list[RetryLaterError] = []
+        waiting: list[tuple[str, int]] = []  # deliveries another live activation holds, and for how long
         async with aiohttp.ClientSession() as session:
             for person in people:
                 message = self.templates.render(template, person.language, self._context(request, person))
@@ -158,7 +158,7 @@ class Notifier:
                     try:
                         status = await self._once(f"{base}:{channel_name}", send, job)
                     except RetryLaterError as exc:
-                        waiting.append(exc)
+                        waiting.append((f"{person.id} via {channel_name}: {exc}", exc.retry_after_ms))
                         continue
                     except TransientError as exc:
                         transient.append(f"{person.id} via {channel_name}: {exc}")
@@ -172,8 +172,8 @@ class Notifier:
         if transient:
             raise TransientError(f"{template!r} not yet delivered: " + "; ".join(transient))
         if waiting:
-            raise RetryLaterError(f"{template!r} not yet delivered: " + "; ".join(e.message for e in waiting),
-                                  retry_after_ms=max(e.retry_after_ms for e in waiting))
+            raise RetryLaterError(f"{template!r} not yet delivered: " + "; ".join(text for text, _ in waiting),
+                                  retry_after_ms=max(ms for _, ms in waiting))
         return NotifyResult(notification_receipt=NotificationReceipt(template=template, deliveries=deliveries))
 
     def _channel(self, name: str) -> tuple[str, WebhookEndpoint]:
