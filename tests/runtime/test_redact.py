@@ -48,3 +48,28 @@ def test_the_log_redactor_masks_shapes_in_every_string_and_known_values_first() 
                                      "url": "https://hooks.slack.com/services/T/B/tok", "note": "a known-secret-value"})
     assert event == {"event": f"Request headers were {{'Authorization': 'Bearer {M}'}}",
                      "url": f"https://hooks.slack.com/services/{M}", "note": f"a {M}"}
+
+
+async def test_a_failed_jobs_span_carries_no_webhook_token() -> None:
+    """Spans are exported (OTLP) records too: the exception event and the status are redacted."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from tests.runtime.test_logs import make_job
+    from workers.runtime.errors import TransientError
+    from workers.runtime.jobs import JobObserver
+    from workers.runtime.policy import Fail
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    observer = JobObserver(provider.get_tracer("test"))
+    job = make_job({})
+    await observer.before(job)
+    error = TransientError("slack webhook https://hooks.slack.com/services/T1/B2/tok3nXYZ unreachable")
+    observer.record(Fail(retries=2, message="x"), error)
+    await observer.after(job)
+    [span] = exporter.get_finished_spans()
+    exported = repr(span.to_json())
+    assert "tok3nXYZ" not in exported and "hooks.slack.com/services/**********" in exported
