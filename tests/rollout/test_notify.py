@@ -6,6 +6,7 @@ is delivered twice; a server outage is a transient failure naming the server; a 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import hashlib
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import yaml
+from aiohttp import web
 
 from tests.rollout.conftest import DATA
 from tests.rollout.servers import CHANNEL_PATHS, SmtpServer, WebhookSink, free_port, webhooks_for
@@ -311,3 +313,46 @@ async def test_after_a_crash_mail_is_repeated_under_its_message_id_and_chat_is_r
     [mail] = smtp.sink.messages
     assert mail["Message-ID"] == message_id(f"{key}:email", "example.com")
     assert decide(raised.value, retries=5, policy=RetryPolicy()) == Fail(retries=0, message=raised.value.message)
+
+
+@pytest.mark.parametrize("deduplicates", [False, True])
+async def test_a_webhook_that_takes_the_message_but_never_answers_is_not_silently_repeated(
+        tmp_path: Path, smtp: SmtpServer, deduplicates: bool) -> None:
+    """The POST arrives, the answer does not (timeout): the message may be out. A receiver that drops
+    repeats by Idempotency-Key gets it again on the retry (same key); a public platform does not, so
+    the incident says the outcome is uncertain and the retry of that incident sends nothing."""
+    arrived: list[str] = []
+
+    async def swallow(request: web.Request) -> web.Response:
+        arrived.append(request.headers["Idempotency-Key"])
+        await asyncio.sleep(1.0 if len(arrived) == 1 else 0)
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/slack/pmo", swallow)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        notifier = Notifier(parse_org_directory((DATA / "org-directory.yaml").read_text(encoding="utf-8")),
+                            parse_templates((DATA / "notifications.yaml").read_text(encoding="utf-8")),
+                            SmtpSettings(host="127.0.0.1", port=smtp.sink.port, timeout_s=5),
+                            IdempotencyStore(open_engine(f"sqlite:///{tmp_path / 'store.db'}")),
+                            webhooks={"pmo-slack": WebhookEndpoint(f"http://127.0.0.1:{port}/slack/pmo",
+                                                                   deduplicates=deduplicates)},
+                            http_timeout_s=0.3)
+        request = announcement(recipients=["anna.schmidt"])
+        if deduplicates:
+            with pytest.raises(TransientError, match=r"slack webhook .* did not answer"):
+                await notifier.notify(request, job("announcement"))
+            await notifier.notify(request, job("announcement"))
+            assert len(arrived) == 2 and arrived[0] == arrived[1]  # one key: the receiver drops the repeat
+        else:
+            with pytest.raises(NotificationFailed, match=r"chat:pmo-slack: outcome uncertain: .* got no answer"):
+                await notifier.notify(request, job("announcement"))
+            with pytest.raises(NotificationFailed, match="outcome uncertain"):  # the incident retried: still not
+                await notifier.notify(request, job("announcement"))
+            assert len(arrived) == 1
+    finally:
+        await runner.cleanup()

@@ -49,6 +49,13 @@ class RetryLaterError(TransientError):
         self.retry_after_ms = max(int(retry_after_ms), 0)
 
 
+class MaybeDoneError(TransientError):
+    """A side effect's call failed in a way that leaves open whether it took effect: the request went
+    out but no answer came back (a timeout, a dropped connection). Retryable where the channel
+    recognises a repeat; otherwise the idempotency store records the outcome as uncertain instead of
+    letting a retry repeat it."""
+
+
 class PermanentError(Exception):
     """A technical failure that retrying cannot fix: an incident at once (FailJob with retries=0).
 

@@ -6,8 +6,10 @@
 - Slack-compatible (Slack, Mattermost, Rocket.Chat …): ``{"text": …}``; replies ``ok`` or JSON ``ok``.
 
 The platforms answer HTTP 200 with an error code in the body when a message is refused; that is
-reported as a failure naming the platform's code and message. Connection errors, timeouts, HTTP 5xx,
-408 (request timeout) and 429 (rate limited) are transient (the runtime retries with back-off); any
+reported as a failure naming the platform's code and message. A failed connection, HTTP 5xx, 408
+(request timeout) and 429 (rate limited) are transient (the runtime retries with back-off); a timeout or
+dropped connection after the request went out is :class:`MaybeDoneError`: the message may have been
+delivered, so it is repeated only where the receiver recognises a repeat (see the notifier); any
 other 4xx, or a refusal in the body, is permanent (:class:`ChatRefused`, an incident at once): a wrong
 URL or key does not fix itself.
 
@@ -40,7 +42,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from workers.runtime.errors import PermanentError, TransientError
+from workers.runtime.errors import MaybeDoneError, PermanentError, TransientError
 from workers.runtime.redact import redact_text, redact_url
 
 #: HTTP statuses below 500 that mean "try again later" rather than "this request is wrong".
@@ -143,5 +145,9 @@ async def post_chat(session: aiohttp.ClientSession, kind: str, url: str, payload
             refusal = _refusal(kind, response.status, body)
             if refusal:
                 raise ChatRefused(f"{where} refused the message: {refusal}")
-    except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+    except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:  # no connection: nothing sent
         raise TransientError(f"{where} unreachable: {exc.__class__.__name__}: {redact_text(str(exc))}") from exc
+    except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
+        # the request may have reached the platform: whether the message went out is unknown
+        raise MaybeDoneError(f"{where} did not answer: {exc.__class__.__name__}: "
+                             f"{redact_text(str(exc)) or 'timed out'}") from exc

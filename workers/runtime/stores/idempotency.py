@@ -20,6 +20,10 @@ Who may run the action when a claim exists:
 - ``uncertain``: :class:`UncertainEffectError` again, until an operator settles it
   (:meth:`IdempotencyStore.settle`).
 
+An action that fails with :class:`~workers.runtime.errors.MaybeDoneError` (the request went out, no
+answer came back) releases its claim only when ``redo_safe``; otherwise the claim becomes ``uncertain``
+at once. Any other failure releases the claim, so a retry may try again.
+
 Claims made without a job (older rows, callers outside a job) fall back to a wall-clock lease.
 """
 
@@ -37,7 +41,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.dialects import postgresql, sqlite
 
-from workers.runtime.errors import PermanentError, RetryLaterError
+from workers.runtime.errors import MaybeDoneError, PermanentError, RetryLaterError
 from workers.runtime.stores.tables import idempotency_keys
 
 log = structlog.get_logger("workers.runtime.stores.idempotency")
@@ -133,7 +137,7 @@ class IdempotencyStore:
             if row.status == "done":
                 return json.loads(row.result) if row.result is not None else None
             if row.status == "uncertain":
-                raise UncertainEffectError(_uncertain_text(key, row.effect_ref, row.job_key))
+                raise UncertainEffectError(_uncertain_text(key, row.effect_ref, _earlier(row.job_key)))
             if not self._expired(row, claim, now):
                 raise InProgressError(
                     f"side effect {key!r} is in progress in another activation (job {row.job_key}); "
@@ -154,7 +158,7 @@ class IdempotencyStore:
         if not redo_safe:
             log.warning("side effect outcome uncertain: not repeated", key=key, effect_ref=row.effect_ref,
                         previous_job_key=row.job_key)
-            raise UncertainEffectError(_uncertain_text(key, row.effect_ref, row.job_key))
+            raise UncertainEffectError(_uncertain_text(key, row.effect_ref, _earlier(row.job_key)))
         log.info("taking over a side effect its earlier activation left unfinished; repeating it with the same "
                  "reference so the receiver recognises a repeat", key=key, effect_ref=row.effect_ref,
                  previous_job_key=row.job_key)
@@ -179,6 +183,12 @@ class IdempotencyStore:
                 .where(idempotency_keys.c.key == key)
                 .values(status="done", result=result_json)
             )
+
+    def _mark_uncertain(self, key: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(sa.update(idempotency_keys)
+                         .where(idempotency_keys.c.key == key, idempotency_keys.c.status == "running")
+                         .values(status="uncertain"))
 
     def _release(self, key: str) -> None:
         with self._engine.begin() as conn:
@@ -210,6 +220,13 @@ class IdempotencyStore:
             if inspect.isawaitable(result):
                 result = await result
             result_json = json.dumps(result, ensure_ascii=False)
+        except MaybeDoneError as error:
+            if redo_safe:  # the retry repeats it under the same reference
+                await asyncio.shield(asyncio.to_thread(self._release, key))
+                raise
+            await asyncio.shield(asyncio.to_thread(self._mark_uncertain, key))
+            why = f"got no answer ({error}), so whether it happened is unknown"
+            raise UncertainEffectError(_uncertain_text(key, effect_ref, why)) from error
         except BaseException:
             await asyncio.shield(asyncio.to_thread(self._release, key))
             raise
@@ -233,10 +250,13 @@ class IdempotencyStore:
                 conn.execute(sa.delete(idempotency_keys).where(where))
 
 
-def _uncertain_text(key: str, effect_ref: str | None, job_key: int | None) -> str:
+def _earlier(job_key: int | None) -> str:
+    return f"was started by an earlier activation of job {job_key} that ended before recording whether it happened"
+
+
+def _uncertain_text(key: str, effect_ref: str | None, why: str) -> str:
     ref = f" ({effect_ref})" if effect_ref else ""
-    return (f"outcome uncertain: side effect {key!r}{ref} was started by an earlier activation of job {job_key} "
-            "that ended before recording whether it happened, and the channel cannot recognise a repeat, so it "
+    return (f"outcome uncertain: side effect {key!r}{ref} {why}, and the channel cannot recognise a repeat, so it "
             "is not repeated automatically; check with the receiver, then settle it in the worker store "
             "(table idempotency_keys: status 'done' if it happened, delete the row if not; "
             "IdempotencyStore.settle does either) and retry the job")
