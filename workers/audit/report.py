@@ -1,10 +1,14 @@
-"""The audit report: one self-contained HTML page per instance.
+"""The audit report: one self-contained HTML page per instance, organised as an auditor reads it.
 
-It shows the BPMN diagram as the author drew it (inline SVG from the deployed model's BPMNDI), with
-the path the instance took highlighted, each step's duration written under it, SLA breaches and
-incidents marked, and below it the timeline, jobs, incidents, timers and messages, fines, and the
-decision table with each decision's replay verdict. No scripts, fonts or images are fetched: the page
-can be archived and opened years later, offline.
+First the verdict: the instance's final state from the engine's records and the decision replay's
+verdict. Then the BPMN diagram as the author drew it (inline SVG from the deployed model's BPMNDI) with
+the path taken, then one section per step of the process (the activities at the process level; for
+the rollout the nine steps of 000A) with who did what and when, the step's deadlines against the
+actual times and its decisions with inputs, outputs, rule clause and version; then fines as tables,
+the replay's findings, and the technical detail (jobs, incidents) last. Times are shown in one
+configured zone (default Asia/Shanghai) with their UTC offset. No scripts, fonts or images are
+fetched: the page can be archived and opened years later, offline, and prints on A4 landscape with
+the whole diagram on the page (see the print stylesheet in the template).
 """
 
 from __future__ import annotations
@@ -22,6 +26,18 @@ from workers.audit.crosscheck import cross_check
 from workers.audit.diagram import Diagram, DiagramError, Shape, parse_diagram
 from workers.audit.history import ACTIVE, InstanceHistory
 from workers.audit.replay import DecisionVerdict, ReplayReport
+from workers.audit.report_model import ProcessModel, parse_model, readable
+from workers.audit.report_view import (
+    DEFAULT_TIMEZONE,
+    ROLE_LABELS,
+    STATE_LABELS,
+    Clock,
+    decision_row,
+    final_state,
+    fine_tables,
+    step_sections,
+    zone,
+)
 from workers.audit.sla import Fine, SlaBreach, SlaPolicy, find_breaches, find_fines, format_duration
 
 _TEMPLATES = jinja2.Environment(
@@ -82,13 +98,8 @@ def _wrap(text: str, width_px: float) -> tuple[str, ...]:
     return tuple(lines[:4])
 
 
-def _iso(ms: int | None) -> str:
-    if ms is None:
-        return ""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _shape_views(diagram: Diagram, history: InstanceHistory, breaches: Sequence[SlaBreach]) -> list[ShapeView]:
+    """Every shape of the plane; a collapsed sub-process counts as visited when anything in it ran."""
     breached = {b.element_id for b in breaches}
     with_incident = {i.element_id for i in history.incidents if not i.resolved}
     views = []
@@ -98,7 +109,7 @@ def _shape_views(diagram: Diagram, history: InstanceHistory, breaches: Sequence[
         visits = history.visits_of(shape.element_id)
         classes = ["shape", shape.category, shape.kind]
         duration = ""
-        title = f"{shape.name or shape.element_id} ({shape.kind})"
+        title = readable(shape.name) or shape.element_id
         if visits:
             classes.append("visited")
             if any(v.state == ACTIVE for v in visits):
@@ -109,13 +120,13 @@ def _shape_views(diagram: Diagram, history: InstanceHistory, breaches: Sequence[
                 duration = format_duration(sum(known))
                 if len(visits) > 1:
                     duration += f" ×{len(visits)}"
-            title += f": {len(visits)} visit(s), {duration or 'running'}"
+            title += f": {len(visits)} visit(s), {duration or format_duration(visits[-1].duration_ms)}"
         if shape.element_id in breached:
             classes.append("breach")
         if shape.element_id in with_incident:
             classes.append("incident")
         views.append(
-            ShapeView(shape=shape, classes=" ".join(classes), label_lines=_wrap(shape.name, shape.width),
+            ShapeView(shape=shape, classes=" ".join(classes), label_lines=_wrap(readable(shape.name), shape.width),
                       duration=duration, title=title)
         )
     return views
@@ -142,6 +153,14 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+def _breach_text(breach: SlaBreach, model: ProcessModel) -> str:
+    """``took 6m, limit 5m`` / ``deadline 'Publication overdue' passed`` in the model's names."""
+    if breach.reason.startswith("deadline timer "):
+        name = readable(breach.reason.removeprefix("deadline timer ").removesuffix(" fired"))
+        return f"逾期 the deadline “{name}” passed"
+    return f"超时 {breach.reason}"
+
+
 def render_report(
     history: InstanceHistory,
     *,
@@ -149,9 +168,12 @@ def render_report(
     policy: SlaPolicy | None = None,
     bpmn_xml: str | None = None,
     source: str = "",
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> str:
-    """The report page as one HTML string. ``bpmn_xml`` overrides the model taken from the records."""
+    """The report page as one HTML string. ``bpmn_xml`` overrides the model taken from the records;
+    ``timezone`` (an IANA name) is the zone every time is shown in, with its offset."""
     policy = policy or SlaPolicy()
+    clock = Clock(zone(timezone))
     xml = bpmn_xml or history.bpmn_xml
     diagram: Diagram | None = None
     diagram_problem = ""
@@ -162,31 +184,42 @@ def render_report(
             diagram = parse_diagram(xml)
         except DiagramError as exc:
             diagram_problem = str(exc)
+    model = parse_model(xml, history.bpmn_process_id) if xml else ProcessModel(history.bpmn_process_id, "")
     breaches = find_breaches(history, policy, diagram)
     fines: list[Fine] = find_fines(history, policy)
     verdicts: list[DecisionVerdict] = [
         v for v in (replay.verdicts if replay else ()) if v.process_instance_key == history.process_instance_key
     ]
+    cross_findings = cross_check(history, replay) if replay else []
     template = _TEMPLATES.get_template("report.html.j2")
     return template.render(
         h=history,
+        title=readable(model.name) or history.bpmn_process_id,
+        state=final_state(history, model, clock),
+        timezone=clock.name,
         source=source,
         diagram=diagram,
         diagram_problem=diagram_problem,
         viewbox=" ".join(f"{n:g}" for n in diagram.bounds()) if diagram else "",
         shapes=_shape_views(diagram, history, breaches) if diagram else [],
         edges=_edge_views(diagram, history) if diagram else [],
-        breaches=breaches,
-        fines=fines,
+        sections=step_sections(history, model, clock, verdicts, (b.element_instance_key for b in breaches)),
+        breaches=[(model.label(b.element_id), _breach_text(b, model)) for b in breaches],
+        fines=fine_tables(fines, clock),
         verdicts=verdicts,
+        unplaced=[decision_row(v, model, clock) for v in verdicts if not model.step_of(v.element_id)],
         replay=replay,
+        passed=replay is not None and replay.ok and not cross_findings,
         chain_problems=replay.chain_problems if replay else (),
-        cross_findings=cross_check(history, replay) if replay else [],
+        cross_findings=cross_findings,
+        model=model,
         final_variables=history.final_variables(),
-        iso=_iso,
+        clock=clock,
         duration=format_duration,
         pretty=_pretty,
-        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        roles=ROLE_LABELS,
+        states=STATE_LABELS,
+        generated_at=clock.at(int(datetime.now(UTC).timestamp() * 1000)),
     )
 
 

@@ -22,6 +22,7 @@ from workers.audit.filing import file_audit, findings_of, verdict_of
 from workers.audit.history import InstanceHistory, load_history
 from workers.audit.replay import ReplayReport, replay_log
 from workers.audit.report import render_report
+from workers.audit.report_view import DEFAULT_TIMEZONE
 from workers.audit.sla import SlaPolicy
 from workers.audit.sources import DEFAULT_INDEX_PATTERN, RecordSource, SourceError, open_source
 from workers.audit.store import DecisionStore
@@ -45,6 +46,7 @@ class AuditSettings(BaseSettings):
     es_index: str = DEFAULT_INDEX_PATTERN
     archive_dir: Path = Path("var/audit")
     sla_policy: Path | None = None  # YAML, see workers.audit.sla.SlaPolicy.from_file
+    timezone: str = DEFAULT_TIMEZONE  # the zone the report's times are shown in (with their offset)
 
     def source_factory(self) -> Callable[[], RecordSource]:
         """Opens the source per job: a fresh read of the log each time, never a stale snapshot."""
@@ -64,6 +66,7 @@ class AuditDeps:
     archive_dir: Path
     policy: SlaPolicy
     registry: Mapping[str, Decision[Any, Any, Any]] | None = None
+    timezone: str = DEFAULT_TIMEZONE
 
     @classmethod
     def from_settings(
@@ -80,6 +83,7 @@ class AuditDeps:
             archive_dir=audit.archive_dir,
             policy=policy,
             registry=registry,
+            timezone=audit.timezone,
         )
 
 
@@ -128,7 +132,7 @@ def file_history(deps: AuditDeps, job: JobContext) -> FileHistoryResult:
         # The log may lag behind on a remote exporter: let the runtime retry with back-off.
         raise TransientError(str(error)) from error
     replay, findings = _decisions_of(deps, history)
-    html = render_report(history, replay=replay, policy=deps.policy)
+    html = render_report(history, replay=replay, policy=deps.policy, timezone=deps.timezone)
     paths = file_audit(deps.archive_dir, history, replay, html)
     # Without a registry only the chain was checked: a broken chain still fails the audit.
     verdict = "fail" if findings else verdict_of(replay)

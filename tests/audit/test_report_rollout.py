@@ -1,0 +1,169 @@
+"""The audit report of real runs: the demo's rollout and monthly SLA reviews on the embedded engine.
+
+The demo runs every worker group; each process's last task (``audit.file-history``) files its report
+from inside the instance, before the end event. The report generated afterwards from the engine's
+records must agree with it on the final state; both are read as a person sees them, in Chromium.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from procgov.demo import rollout, slm
+from procgov.demo.runner import DemoReport, run_demo
+from procgov.groups import decision_registry
+from tests.audit.conftest import skip_or_fail_missing
+from workers.audit.history import load_history
+from workers.audit.replay import ReplayReport, replay_log
+from workers.audit.report import render_report, write_report
+from workers.audit.report_pdf import print_pdf
+from workers.audit.sources import SqliteLogSource
+from workers.audit.store import DecisionStore
+
+pytestmark = pytest.mark.timeout(300)
+REPO = Path(__file__).resolve().parents[2]
+NINE_STEPS = ["1 · Appoint the process owner", "2 · Organisation, goal, plan", "3 · Training, publicity",
+              "4 · Pilot for quick wins", "5 · Official issuance", "6 · Full rollout", "7 · Day-to-day management",
+              "8 · Re-optimise after six months", "9 · Lock in"]
+OFFSET_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+08:00")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoReport]:
+    root = tmp_path_factory.mktemp("demo")
+    report = asyncio.run(run_demo(root / "run", bpmn_dir=REPO / "bpmn",
+                                  scenarios=[("rollout", rollout), ("slm", slm)]))
+    assert report.ok, report.problems + [r.detail for r in report.failed]
+    yield report
+
+
+def _key(demo: DemoReport, prefix: str) -> int:
+    key = next(r.process_instance_key for r in demo.results if r.scenario.startswith(prefix))
+    assert key is not None
+    return key
+
+
+def _replay(demo: DemoReport, key: int) -> ReplayReport:
+    store = DecisionStore.open(f"sqlite:///{demo.data_dir / 'procgov.db'}")
+    try:
+        return replay_log(store.records(), registry=decision_registry(), rule_text=store.rule_text,
+                          head=store.head(), process_instance_keys=[key])
+    finally:
+        store.dispose()
+
+
+def _report_now(demo: DemoReport, key: int, **options: Any) -> str:
+    history = load_history(SqliteLogSource(demo.data_dir / "engine"), key)
+    return render_report(history, replay=_replay(demo, key), **options)
+
+
+def _filed(demo: DemoReport, process_id: str, key: int) -> Path:
+    (path,) = (demo.data_dir / "audit").rglob(f"{key}.html")
+    assert path.parent.name == process_id
+    return path
+
+
+def test_filed_and_later_reports_agree_on_the_final_state(demo: DemoReport, tmp_path: Path) -> None:
+    key = _key(demo, "rollout: nine steps")
+    filed = _filed(demo, "procgov-rollout", key).read_text(encoding="utf-8")
+    later = _report_now(demo, key)
+    # Filed by the last task, before the end event: completing; afterwards: completed. Same final state.
+    assert 'data-final-state="COMPLETED"' in filed and "完成中 completing" in filed
+    assert "only the end event “Rollout closed” follows" in filed
+    assert 'data-final-state="COMPLETED"' in later and "已完成 completed" in later
+    state = re.compile(r'<span id="instance-state"[^>]*>([^<]*)</span>')
+    assert state.findall(filed) == ["完成中 completing"] and state.findall(later) == ["已完成 completed"]
+
+
+@pytest.mark.browser
+def test_rollout_report_reads_as_nine_steps(demo: DemoReport, chrome: WebDriver, tmp_path: Path) -> None:
+    key = _key(demo, "rollout: nine steps")
+    page = write_report(tmp_path / "rollout.html", _report_now(demo, key))
+    chrome.get(page.as_uri())
+    assert chrome.find_element(By.ID, "instance-state").text == "已完成 completed"
+    titles = [h.text for h in chrome.find_elements(By.CSS_SELECTOR, "section.step h3")]
+    assert len(titles) == 10  # the nine steps and the filing of the audit record
+    for title, step in zip(titles, NINE_STEPS, strict=False):
+        assert title.startswith(step) and title.endswith("已完成 completed"), titles
+    body = chrome.find_element(By.TAG_NAME, "body").text
+    assert "Step8_Prepare" not in body and "Exam_Take" not in body  # names, not ids
+    step3 = chrome.find_element(By.ID, "step-Step3_Training").text
+    assert "Take the closed-book exam" in step3 and "assigned to 指派给 chen.jing" in step3
+    assert "rollout.exam-grade" in step3 and "000A step 3" in step3  # the decision with its clause
+    step1_rows = chrome.find_elements(By.CSS_SELECTOR, "#step-Step1_Owner table.activities tr")
+    assert [r.find_elements(By.TAG_NAME, "td")[0].text for r in step1_rows[1:]] == [
+        "Check owner eligibility (senior executive)", "Tell the owner the three duties"]  # no gateway, no events
+    times = OFFSET_TIME.findall(chrome.find_element(By.ID, "step-Step4_Pilot").text)
+    assert len(times) >= 4, "every time carries its zone's offset"
+    assert chrome.find_element(By.ID, "timezone").text.startswith("Asia/Shanghai")
+
+
+def test_the_time_zone_is_configurable(demo: DemoReport) -> None:
+    key = _key(demo, "rollout: nine steps")
+    html = _report_now(demo, key, timezone="UTC")
+    assert OFFSET_TIME.search(html) is None and re.search(r"\d\d:\d\d:\d\d \+00:00", html)
+
+
+@pytest.mark.browser
+def test_fines_are_tables_with_clause_and_person(demo: DemoReport, chrome: WebDriver, tmp_path: Path) -> None:
+    key = _key(demo, "slm: monthly SLA review")
+    page = write_report(tmp_path / "review.html", _report_now(demo, key))
+    chrome.get(page.as_uri())
+    fines = chrome.find_element(By.CSS_SELECTOR, '.fine[data-variable="penalties"]')
+    (items,) = [t for t in fines.find_elements(By.CSS_SELECTOR, "table.fines")
+                if "line items" in t.find_element(By.TAG_NAME, "caption").text]
+    headings = [th.text for th in items.find_elements(By.TAG_NAME, "th")]
+    assert headings[:5] == ["条款 clause", "责任人 person", "角色 role", "部门 department", "金额 amount (yuan)"]
+    rows = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+            for tr in items.find_elements(By.TAG_NAME, "tr")[1:]]
+    assert ["100104 §2.1.1", "wang.fang", "流程主管 process supervisor"] in [r[:3] for r in rows]
+    assert "department_head" not in chrome.find_element(By.TAG_NAME, "body").text
+    assert "{" not in fines.text  # no raw JSON
+
+
+@pytest.mark.browser
+def test_printing_keeps_the_whole_diagram(demo: DemoReport, chrome: WebDriver, tmp_path: Path) -> None:
+    """The print layout scales the diagram onto the page; the PDF's first page shows all of it."""
+    key = _key(demo, "rollout: nine steps")
+    page = write_report(tmp_path / "rollout.html", _report_now(demo, key))
+    chrome.get(page.as_uri())
+    chrome.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})  # type: ignore[attr-defined]
+    box = chrome.execute_script(
+        "const s = document.getElementById('diagram').getBoundingClientRect();"
+        "return [s.left, s.right, s.width, s.height, document.documentElement.clientWidth];")
+    left, right, width, height, page_width = box
+    assert left >= 0 and right <= page_width and width > 0.8 * page_width, box
+    assert height < 165 / 25.4 * 96 + 1  # at most 165 mm high: the diagram fits the A4 landscape page
+
+    pdf = print_pdf(page, tmp_path / "rollout.pdf")
+    if shutil.which("pdftoppm") is None:
+        skip_or_fail_missing("pdftoppm (Debian package poppler-utils) is not installed")
+    subprocess.run(["pdftoppm", "-r", "40", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
+                   check=True, timeout=60)
+    (ppm,) = tmp_path.glob("page*.ppm")
+    width, height, pixels = _read_ppm(ppm.read_bytes())
+    green = [i % width for i in range(width * height) if _near(pixels[3 * i:3 * i + 3], (31, 138, 59))]
+    assert green, "the path taken is drawn on the first printed page"
+    # The path runs from the start event (left) to the end event (right), all on the page.
+    assert min(green) < 0.15 * width and max(green) > 0.85 * width, (min(green), max(green), width)
+
+
+def _read_ppm(data: bytes) -> tuple[int, int, bytes]:
+    """A binary PPM (P6, what pdftoppm writes by default): width, height, RGB bytes."""
+    fields = data.split(maxsplit=4)
+    assert fields[0] == b"P6" and fields[3] == b"255"
+    return int(fields[1]), int(fields[2]), fields[4]
+
+
+def _near(pixel: bytes, colour: tuple[int, int, int]) -> bool:
+    return all(abs(a - b) < 40 for a, b in zip(pixel, colour, strict=True))
