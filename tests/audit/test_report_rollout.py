@@ -167,3 +167,16 @@ def _read_ppm(data: bytes) -> tuple[int, int, bytes]:
 
 def _near(pixel: bytes, colour: tuple[int, int, int]) -> bool:
     return all(abs(a - b) < 40 for a, b in zip(pixel, colour, strict=True))
+
+
+@pytest.mark.browser
+def test_monthly_sla_report_without_checks_gives_no_verdict(demo: DemoReport, chrome: WebDriver) -> None:
+    """The demo's reviews measure no indicator: the month says so instead of "indicators met"."""
+    reports = sorted((demo.data_dir / "reports").glob("sla-review-*.html"))
+    assert reports
+    chrome.get(reports[0].as_uri())
+    overall = chrome.find_element(By.ID, "overall")
+    assert overall.get_attribute("data-state") == "unchecked" and overall.text == "未检查指标 no indicators checked"
+    assert chrome.find_element(By.ID, "no-indicators").is_displayed()
+    body = chrome.find_element(By.TAG_NAME, "body").text
+    assert "met: yes" not in body and "process_supervisor" not in body and "department_head" not in body

@@ -17,6 +17,7 @@ from workers.audit.history import ACTIVE, COMPLETED, TERMINATED, ElementVisit, I
 from workers.audit.replay import DecisionVerdict
 from workers.audit.report_model import ACTIVITIES, ProcessModel
 from workers.audit.sla import Fine, format_duration
+from workers.runtime.wording import ROLE_LABELS
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 USER_TASK_JOB = "io.camunda.zeebe:userTask"
@@ -28,13 +29,6 @@ _CONTAINER_TYPES = {"PROCESS", "SUB_PROCESS", "MULTI_INSTANCE_BODY", "EVENT_SUB_
 #: Element and instance states in the report's words.
 STATE_LABELS = {COMPLETED: "已完成 completed", TERMINATED: "已终止 terminated", ACTIVE: "进行中 in progress",
                 "COMPLETING": "完成中 completing", "NOT_REACHED": "未到达 not reached"}
-#: People's roles in 100104's words (domain.md §2).
-ROLE_LABELS = {
-    "direct_person": "直接责任人 direct person",
-    "process_supervisor": "流程主管 process supervisor",
-    "department_head": "部门负责人 department head",
-    "rule_supervisor": "流程、制度主管 process/rule supervisor",
-}
 
 
 class TimezoneError(ValueError):
