@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from typer.testing import CliRunner
 
+from procgov.cli import app as cli
 from procgov.demo import rollout, slm
 from procgov.demo.runner import DemoReport, run_demo
 from procgov.groups import decision_registry
@@ -40,11 +42,18 @@ OFFSET_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+08:00")
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoReport]:
+    """The demo's rollout and slm scenarios, every group filing into one shared report store."""
     root = tmp_path_factory.mktemp("demo")
-    report = asyncio.run(run_demo(root / "run", bpmn_dir=REPO / "bpmn",
-                                  scenarios=[("rollout", rollout), ("slm", slm)]))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PROCGOV_REPORTS_URL", str(root / "store"))
+        report = asyncio.run(run_demo(root / "run", bpmn_dir=REPO / "bpmn",
+                                      scenarios=[("rollout", rollout), ("slm", slm)]))
     assert report.ok, report.problems + [r.detail for r in report.failed]
     yield report
+
+
+def _store(demo: DemoReport) -> Path:
+    return demo.data_dir.parent / "store"
 
 
 def _key(demo: DemoReport, prefix: str) -> int:
@@ -68,8 +77,8 @@ def _report_now(demo: DemoReport, key: int, **options: Any) -> str:
 
 
 def _filed(demo: DemoReport, process_id: str, key: int) -> Path:
-    (path,) = (demo.data_dir / "audit").rglob(f"{key}.html")
-    assert path.parent.name == process_id
+    path = _store(demo) / "audit" / process_id / f"{key}.html"
+    assert path.is_file()
     return path
 
 
@@ -172,7 +181,7 @@ def _near(pixel: bytes, colour: tuple[int, int, int]) -> bool:
 @pytest.mark.browser
 def test_monthly_sla_report_without_checks_gives_no_verdict(demo: DemoReport, chrome: WebDriver) -> None:
     """The demo's reviews measure no indicator: the month says so instead of "indicators met"."""
-    reports = sorted((demo.data_dir / "reports").glob("sla-review-*.html"))
+    reports = sorted((_store(demo) / "sla-review").glob("sla-review-*.html"))
     assert reports
     chrome.get(reports[0].as_uri())
     overall = chrome.find_element(By.ID, "overall")
@@ -180,3 +189,15 @@ def test_monthly_sla_report_without_checks_gives_no_verdict(demo: DemoReport, ch
     assert chrome.find_element(By.ID, "no-indicators").is_displayed()
     body = chrome.find_element(By.TAG_NAME, "body").text
     assert "met: yes" not in body and "process_supervisor" not in body and "department_head" not in body
+
+
+def test_every_group_files_into_the_shared_store_listed_by_the_cli(demo: DemoReport) -> None:
+    result = CliRunner(env={"COLUMNS": "250"}).invoke(cli, ["reports", "list", "--store", str(_store(demo))])
+    assert result.exit_code == 0, result.output
+    key = _key(demo, "rollout: nine steps")
+    assert f"audit/procgov-rollout/{key}.html" in result.output
+    assert f"audit/procgov-rollout/{key}.json" in result.output
+    assert "sla-review/sla-review-" in result.output
+    only_audit = CliRunner(env={"COLUMNS": "250"}).invoke(
+        cli, ["reports", "list", "audit/procgov-rollout/", "--store", str(_store(demo))])
+    assert "sla-review/" not in only_audit.output and f"{key}.html" in only_audit.output

@@ -28,6 +28,7 @@ from workers.audit.sources import DEFAULT_INDEX_PATTERN, RecordSource, SourceErr
 from workers.audit.store import DecisionStore
 from workers.runtime import JobContext, TaskRouter, TransientError
 from workers.runtime.decisions import Decision
+from workers.runtime.reports import ReportStore, configured_store
 from workers.runtime.settings import WorkerSettings
 
 
@@ -36,6 +37,8 @@ class AuditSettings(BaseSettings):
 
     Exactly one of ``data_dir`` (the embedded engine's data directory), ``records_file`` or
     ``es_url`` names the record source; the default is the embedded engine's ``var/engine``.
+    Audit records are filed in ``archive_dir``, or under ``audit/`` in the shared report store when
+    ``PROCGOV_REPORTS_URL`` is set (:mod:`workers.runtime.reports`).
     """
 
     model_config = SettingsConfigDict(env_prefix="PROCGOV_AUDIT_", env_file=".env", extra="ignore")
@@ -67,6 +70,7 @@ class AuditDeps:
     policy: SlaPolicy
     registry: Mapping[str, Decision[Any, Any, Any]] | None = None
     timezone: str = DEFAULT_TIMEZONE
+    reports: ReportStore | None = None  # None: a directory store at archive_dir
 
     @classmethod
     def from_settings(
@@ -84,6 +88,7 @@ class AuditDeps:
             policy=policy,
             registry=registry,
             timezone=audit.timezone,
+            reports=configured_store("audit", audit.archive_dir),
         )
 
 
@@ -133,7 +138,7 @@ def file_history(deps: AuditDeps, job: JobContext) -> FileHistoryResult:
         raise TransientError(str(error)) from error
     replay, findings = _decisions_of(deps, history)
     html = render_report(history, replay=replay, policy=deps.policy, timezone=deps.timezone)
-    paths = file_audit(deps.archive_dir, history, replay, html)
+    paths = file_audit(deps.reports or deps.archive_dir, history, replay, html)
     # Without a registry only the chain was checked: a broken chain still fails the audit.
     verdict = "fail" if findings else verdict_of(replay)
     return FileHistoryResult(

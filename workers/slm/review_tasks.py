@@ -243,9 +243,8 @@ def register(router: TaskRouter, ctx: TaskSupport) -> None:
             findings=request.classified_findings, directory=directory,
             generated=engine_now(job).strftime("%Y-%m-%d %H:%M UTC"),
             instance_key=job.process_instance_key)
-        deps.report_dir.mkdir(parents=True, exist_ok=True)
-        path = (deps.report_dir / f"sla-review-{request.review_month}-{job.process_instance_key}.html").resolve()
-        path.write_text(html, encoding="utf-8")
-        return Published(report_path=str(path), sla_review=SlaReview(
+        location = deps.report_store.put(f"sla-review-{request.review_month}-{job.process_instance_key}.html",
+                                         html.encode("utf-8"))
+        return Published(report_path=location, sla_review=SlaReview(
             month=request.review_month, met=request.kpis_met, missed_indicators=request.missed_indicators,
             total_fines_yuan=request.total_fines_yuan))
