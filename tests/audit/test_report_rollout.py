@@ -201,3 +201,21 @@ def test_every_group_files_into_the_shared_store_listed_by_the_cli(demo: DemoRep
     only_audit = CliRunner(env={"COLUMNS": "250"}).invoke(
         cli, ["reports", "list", "audit/procgov-rollout/", "--store", str(_store(demo))])
     assert "sla-review/" not in only_audit.output and f"{key}.html" in only_audit.output
+
+
+@pytest.mark.browser
+def test_late_change_request_shows_its_deadline_against_the_actual_time(
+    demo: DemoReport, chrome: WebDriver, tmp_path: Path
+) -> None:
+    """100104 §2.3.4: published after its two-working-day deadline; the report says by how much."""
+    key = _key(demo, "slm: change request published late")
+    page = write_report(tmp_path / "late.html", _report_now(demo, key))
+    chrome.get(page.as_uri())
+    titles = [h.text for h in chrome.find_elements(By.CSS_SELECTOR, "section.step h3")]
+    assert titles[0].startswith("Check the change request form is complete → ")  # tasks in a row: one section
+    (row,) = chrome.find_elements(By.CSS_SELECTOR, "table.deadlines tr.missed")
+    cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+    assert cells[0] == "Publication overdue" and cells[1] == "Planning office reviews, changes and publishes"
+    assert OFFSET_TIME.fullmatch(cells[2]) and OFFSET_TIME.fullmatch(cells[3]) and cells[3] > cells[2]
+    assert cells[4].startswith("逾期 missed: due ") and " late" in cells[4]
+    assert "overdueReminders" not in chrome.find_element(By.TAG_NAME, "body").text

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -191,11 +191,12 @@ def render_report(
         v for v in (replay.verdicts if replay else ()) if v.process_instance_key == history.process_instance_key
     ]
     cross_findings = cross_check(history, replay) if replay else []
+    state = final_state(history, model, clock)
     template = _TEMPLATES.get_template("report.html.j2")
     return template.render(
         h=history,
         title=readable(model.name) or history.bpmn_process_id,
-        state=final_state(history, model, clock),
+        state=state,
         timezone=clock.name,
         source=source,
         diagram=diagram,
@@ -203,11 +204,12 @@ def render_report(
         viewbox=" ".join(f"{n:g}" for n in diagram.bounds()) if diagram else "",
         shapes=_shape_views(diagram, history, breaches) if diagram else [],
         edges=_edge_views(diagram, history) if diagram else [],
-        sections=step_sections(history, model, clock, verdicts, (b.element_instance_key for b in breaches)),
+        sections=[replace(s, state="COMPLETING") if state.now == "COMPLETING" and s.state == ACTIVE else s
+                  for s in step_sections(history, model, clock, verdicts, (b.element_instance_key for b in breaches))],
         breaches=[(model.label(b.element_id), _breach_text(b, model)) for b in breaches],
         fines=fine_tables(fines, clock),
         verdicts=verdicts,
-        unplaced=[decision_row(v, model, clock) for v in verdicts if not model.step_of(v.element_id)],
+        unplaced=[decision_row(v, model, clock) for v in verdicts if v.job_key not in {j.key for j in history.jobs}],
         replay=replay,
         passed=replay is not None and replay.ok and not cross_findings,
         chain_problems=replay.chain_problems if replay else (),

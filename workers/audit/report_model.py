@@ -38,6 +38,7 @@ KIND_LABELS = {
     "subProcess": "子流程 sub-process",
     "boundaryEvent": "边界事件 boundary event",
     "intermediateCatchEvent": "等待 wait",
+    "activities": "流程活动 activities",
 }
 
 _IDENTIFIER = re.compile(r"\b[a-z]+[A-Z]\w*\b")  # a camelCase variable name, e.g. overdueReminders

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workers.audit.history import ACTIVE, COMPLETED, TERMINATED, ElementVisit, InstanceHistory, JobHistory
 from workers.audit.replay import DecisionVerdict
-from workers.audit.report_model import ACTIVITIES, ProcessModel
+from workers.audit.report_model import ACTIVITIES, KIND_LABELS, SCOPES, STEPS, ModelElement, ProcessModel
 from workers.audit.sla import Fine, format_duration
 from workers.runtime.wording import ROLE_LABELS
 
@@ -323,36 +323,64 @@ def _descendants(history: InstanceHistory, root_key: int) -> set[int]:
     return keys
 
 
+def _section(ctx: _Context, element_id: str, title: str, kind: str, visits: Sequence[ElementVisit],
+             keys: set[int], verdicts: Sequence[DecisionVerdict], state: str) -> StepSection:
+    """A section over the element instances ``keys``: their activities, deadlines, decisions, calls."""
+    history, model, clock = ctx.history, ctx.model, ctx.clock
+    inner = _sorted_by_start(v for v in history.elements if v.element_instance_key in keys)
+    started, ended = visits[0].started_at, visits[-1].ended_at
+    jobs = {j.key for j in history.jobs if j.element_instance_key in keys}
+    return StepSection(
+        element_id=element_id, title=title, kind=kind, state=state, started=clock.at(started),
+        ended=clock.at(ended), duration=format_duration(None if ended is None else ended - started),
+        activities=tuple(_activity_rows(ctx, inner)),
+        deadlines=tuple(_deadline_rows(ctx, keys)),
+        decisions=tuple(decision_row(v, model, clock) for v in verdicts if v.job_key in jobs),
+        called=tuple(f"{c.bpmn_process_id} {c.process_instance_key} ({STATE_LABELS.get(c.state, c.state)})"
+                     for c in history.children if c.call_activity_instance_key in keys),
+    )
+
+
 def step_sections(history: InstanceHistory, model: ProcessModel, clock: Clock,
                   verdicts: Sequence[DecisionVerdict] = (), breached: Iterable[int] = ()) -> list[StepSection]:
-    """One section per step of the process, in the order they ran; steps not reached come last."""
+    """The process's steps as sections, in the order they ran.
+
+    Each sub-process at the top level is a step of its own (the rollout's nine steps of 000A; one that
+    was never reached is listed as such at the end). Top-level tasks that ran one after another
+    between them are one section, titled by its first and last activity: a flat process (a change
+    request) reads as one table instead of one section per task repeating each task's times.
+    """
     ctx = _Context(history, model, clock, set(breached))
-    top = [v for v in history.elements if v.flow_scope_key == history.process_instance_key]
-    by_step: dict[str, list[ElementVisit]] = {}
-    for visit in _sorted_by_start(top):
+    top = [v for v in _sorted_by_start(history.elements) if v.flow_scope_key == history.process_instance_key]
+    groups: list[tuple[ModelElement | None, list[ElementVisit]]] = []
+    by_scope: dict[str, list[ElementVisit]] = {}
+    for visit in top:
         element = model.elements.get(visit.element_id)
-        if element is not None and element.kind in ACTIVITIES | {"subProcess", "adHocSubProcess", "transaction"}:
-            by_step.setdefault(visit.element_id, []).append(visit)
+        if element is None or element.kind not in STEPS:
+            continue
+        if element.kind in SCOPES:
+            if element.element_id not in by_scope:
+                by_scope[element.element_id] = []
+                groups.append((element, by_scope[element.element_id]))
+            by_scope[element.element_id].append(visit)
+        elif groups and groups[-1][0] is None:
+            groups[-1][1].append(visit)
+        else:
+            groups.append((None, [visit]))
     sections = []
-    for element_id, visits in by_step.items():
-        element = model.elements[element_id]
+    for scope, visits in groups:
         keys = set().union(*(_descendants(history, v.element_instance_key) for v in visits))
-        inner = _sorted_by_start(v for v in history.elements if v.element_instance_key in keys)
-        last = visits[-1]
-        started, ended = visits[0].started_at, last.ended_at
-        sections.append(StepSection(
-            element_id=element_id, title=element.label, kind=element.kind_label, state=last.state,
-            started=clock.at(started), ended=clock.at(ended),
-            duration=format_duration(None if ended is None else ended - started),
-            activities=tuple(_activity_rows(ctx, inner)),
-            deadlines=tuple(_deadline_rows(ctx, keys)),
-            decisions=tuple(decision_row(v, model, clock) for v in verdicts
-                            if model.step_of(v.element_id) == element_id),
-            called=tuple(f"{c.bpmn_process_id} {c.process_instance_key} ({STATE_LABELS.get(c.state, c.state)})"
-                         for c in history.children if c.call_activity_instance_key in keys),
-        ))
+        if scope is not None:
+            sections.append(_section(ctx, scope.element_id, scope.label, scope.kind_label, visits, keys, verdicts,
+                                     visits[-1].state))
+            continue
+        names = list(dict.fromkeys(model.label(v.element_id) for v in visits))
+        title = names[0] if len(names) == 1 else f"{names[0]} → {names[-1]}"
+        state = ACTIVE if any(v.state == ACTIVE for v in visits) else visits[-1].state
+        sections.append(_section(ctx, visits[0].element_id, title, KIND_LABELS["activities"], visits, keys, verdicts,
+                                 state))
     for step in model.steps():
-        if step.element_id not in by_step:
+        if step.kind in SCOPES and step.element_id not in by_scope:
             sections.append(StepSection(element_id=step.element_id, title=step.label, kind=step.kind_label,
                                         state="NOT_REACHED", started="", ended="", duration=""))
     return sections
