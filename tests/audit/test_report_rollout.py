@@ -112,6 +112,10 @@ def test_rollout_report_reads_as_nine_steps(demo: DemoReport, chrome: WebDriver,
     step1_rows = chrome.find_elements(By.CSS_SELECTOR, "#step-Step1_Owner table.activities tr")
     assert [r.find_elements(By.TAG_NAME, "td")[0].text for r in step1_rows[1:]] == [
         "Check owner eligibility (senior executive)", "Tell the owner the three duties"]  # no gateway, no events
+    # Each step draws its part of the diagram with the path taken.
+    step_shape = chrome.find_element(
+        By.CSS_SELECTOR, '#diagram-Step6_FullRollout g[data-element-id="Step6_GoLive50"] rect')
+    assert step_shape.is_displayed() and step_shape.value_of_css_property("stroke") == "rgb(31, 138, 59)"
     times = OFFSET_TIME.findall(chrome.find_element(By.ID, "step-Step4_Pilot").text)
     assert len(times) >= 4, "every time carries its zone's offset"
     assert chrome.find_element(By.ID, "timezone").text.startswith("Asia/Shanghai")
@@ -219,3 +223,45 @@ def test_late_change_request_shows_its_deadline_against_the_actual_time(
     assert OFFSET_TIME.fullmatch(cells[2]) and OFFSET_TIME.fullmatch(cells[3]) and cells[3] > cells[2]
     assert cells[4].startswith("逾期 missed: due ") and " late" in cells[4]
     assert "overdueReminders" not in chrome.find_element(By.TAG_NAME, "body").text
+
+
+def _collapse(bpmn_xml: str, sub_process: str, inner: set[str]) -> str:
+    """The model with ``sub_process`` collapsed as Modeler draws it: a task-sized shape on the process's
+    plane and the sub-process's content on a plane of its own (drill-down)."""
+    import xml.etree.ElementTree as ET
+
+    di, dc = "http://www.omg.org/spec/BPMN/20100524/DI", "http://www.omg.org/spec/DD/20100524/DC"
+    root = ET.fromstring(bpmn_xml)
+    plane = root.find(f".//{{{di}}}BPMNPlane")
+    assert plane is not None
+    diagram = ET.SubElement(root, f"{{{di}}}BPMNDiagram", {"id": f"{sub_process}_diagram"})
+    own = ET.SubElement(diagram, f"{{{di}}}BPMNPlane", {"id": f"{sub_process}_plane", "bpmnElement": sub_process})
+    for item in list(plane):
+        ref = item.get("bpmnElement", "")
+        if ref in inner:
+            plane.remove(item)
+            own.append(item)
+        elif ref == sub_process:
+            item.set("isExpanded", "false")
+            bounds = item.find(f"{{{dc}}}Bounds")
+            assert bounds is not None
+            bounds.set("width", "100")
+            bounds.set("height", "80")
+    return ET.tostring(root, encoding="unicode")
+
+
+def test_a_collapsed_sub_process_is_drawn_from_its_own_plane(demo: DemoReport) -> None:
+    key = _key(demo, "rollout: nine steps")
+    history = load_history(SqliteLogSource(demo.data_dir / "engine"), key)
+    assert history.bpmn_xml is not None
+    from workers.audit.report_model import parse_model
+
+    model = parse_model(history.bpmn_xml, history.bpmn_process_id)
+    inner = {e for e in model.elements if model.step_of(e) == "Step2_Plan" and e != "Step2_Plan"}
+    inner |= {f"Flow_{a}_{b}" for a in inner for b in model.elements[a].outgoing}
+    html = render_report(history, bpmn_xml=_collapse(history.bpmn_xml, "Step2_Plan", inner))
+    main = html[html.index('<svg id="diagram"'):html.index("</svg>", html.index('<svg id="diagram"'))]
+    assert 'data-element-id="Step2_Plan"' in main and 'data-element-id="Step2_MakePlan"' not in main
+    step = html[html.index('<svg id="diagram-Step2_Plan"'):]
+    step = step[:step.index("</svg>")]
+    assert re.search(r'<g class="[^"]*visited[^"]*" data-element-id="Step2_MakePlan"', step)

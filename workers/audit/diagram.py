@@ -85,6 +85,15 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+def plane_elements(bpmn_xml: str) -> list[str]:
+    """The elements the resource's BPMNDI planes draw, in order (the process, then collapsed sub-processes)."""
+    try:
+        root = ET.fromstring(bpmn_xml)
+    except ET.ParseError:
+        return []
+    return [p.get("bpmnElement", "") for p in root.iter(f"{{{BPMNDI_NS}}}BPMNPlane")]
+
+
 def parse_diagram(bpmn_xml: str, plane_of: str | None = None) -> Diagram:
     """Shapes and edges of the first BPMNDI plane (or of the plane drawing ``plane_of``, e.g. a
     collapsed sub-process's own plane), joined with their model elements."""

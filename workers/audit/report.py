@@ -23,10 +23,10 @@ from typing import Any
 import jinja2
 
 from workers.audit.crosscheck import cross_check
-from workers.audit.diagram import Diagram, DiagramError, Shape, parse_diagram
+from workers.audit.diagram import Diagram, DiagramError, Shape, parse_diagram, plane_elements
 from workers.audit.history import ACTIVE, InstanceHistory
 from workers.audit.replay import DecisionVerdict, ReplayReport
-from workers.audit.report_model import ProcessModel, parse_model, readable
+from workers.audit.report_model import SCOPES, ProcessModel, parse_model, readable
 from workers.audit.report_view import (
     DEFAULT_TIMEZONE,
     ROLE_LABELS,
@@ -153,6 +153,54 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+@dataclass(frozen=True)
+class StepDiagram:
+    """A step's picture: its own BPMNDI plane (a collapsed sub-process, drill-down as in Modeler) or,
+    for an expanded sub-process, the shapes and flows of the process diagram inside it."""
+
+    viewbox: str
+    shapes: tuple[ShapeView, ...] = ()
+    edges: tuple[EdgeView, ...] = ()
+
+
+def _step_diagrams(xml: str | None, diagram: Diagram | None, history: InstanceHistory,
+                   breaches: Sequence[SlaBreach], step_ids: Sequence[str]) -> dict[str, StepDiagram]:
+    found: dict[str, StepDiagram] = {}
+    for step_id in step_ids:
+        plane = _plane(xml, step_id) if xml else None
+        if plane is not None and plane.shapes:
+            found[step_id] = StepDiagram(viewbox=_viewbox(plane.bounds()),
+                                         shapes=tuple(_shape_views(plane, history, breaches)),
+                                         edges=tuple(_edge_views(plane, history)))
+            continue
+        shape = diagram.shapes.get(step_id) if diagram else None
+        if diagram is not None and shape is not None and shape.category == "container" and shape.width > 200:
+            inside = Diagram(
+                shapes={k: s for k, s in diagram.shapes.items() if _within(s.x, s.y, shape)
+                        and _within(s.x + s.width, s.y + s.height, shape)},
+                edges={k: e for k, e in diagram.edges.items() if all(_within(x, y, shape) for x, y in e.waypoints)})
+            found[step_id] = StepDiagram(viewbox=_viewbox(inside.bounds(margin=12.0)),
+                                         shapes=tuple(_shape_views(inside, history, breaches)),
+                                         edges=tuple(_edge_views(inside, history)))
+    return found
+
+
+def _within(x: float, y: float, box: Shape, slack: float = 40.0) -> bool:
+    """Inside a container's shape (with room for boundary events and labels on its border)."""
+    return box.x - slack <= x <= box.x + box.width + slack and box.y - slack <= y <= box.y + box.height + slack
+
+
+def _plane(xml: str, element_id: str) -> Diagram:
+    try:
+        return parse_diagram(xml, plane_of=element_id)
+    except DiagramError:
+        return Diagram()
+
+
+def _viewbox(bounds: tuple[float, float, float, float]) -> str:
+    return " ".join(f"{n:g}" for n in bounds)
+
+
 def _breach_text(breach: SlaBreach, model: ProcessModel) -> str:
     """``took 6m, limit 5m`` / ``deadline 'Publication overdue' passed`` in the model's names."""
     if breach.reason.startswith("deadline timer "):
@@ -175,23 +223,28 @@ def render_report(
     policy = policy or SlaPolicy()
     clock = Clock(zone(timezone))
     xml = bpmn_xml or history.bpmn_xml
+    planes = plane_elements(xml) if xml else []
     diagram: Diagram | None = None
     diagram_problem = ""
     if xml is None:
         diagram_problem = "The records carry no deployed BPMN resource for this process; pass the .bpmn file."
     else:
         try:
-            diagram = parse_diagram(xml)
+            diagram = parse_diagram(xml, history.bpmn_process_id if history.bpmn_process_id in planes else None)
         except DiagramError as exc:
             diagram_problem = str(exc)
     model = parse_model(xml, history.bpmn_process_id) if xml else ProcessModel(history.bpmn_process_id, "")
-    breaches = find_breaches(history, policy, diagram)
+    # Deadlines drawn on a collapsed sub-process's own plane count too: every plane's shapes.
+    shapes = {k: v for e in planes[1:] for k, v in _plane(xml, e).shapes.items()} if xml else {}
+    breaches = find_breaches(history, policy, Diagram(shapes=shapes | diagram.shapes) if diagram else None)
     fines: list[Fine] = find_fines(history, policy)
     verdicts: list[DecisionVerdict] = [
         v for v in (replay.verdicts if replay else ()) if v.process_instance_key == history.process_instance_key
     ]
     cross_findings = cross_check(history, replay) if replay else []
     state = final_state(history, model, clock)
+    sections = [replace(s, state="COMPLETING") if state.now == "COMPLETING" and s.state == ACTIVE else s
+                for s in step_sections(history, model, clock, verdicts, (b.element_instance_key for b in breaches))]
     template = _TEMPLATES.get_template("report.html.j2")
     return template.render(
         h=history,
@@ -201,11 +254,13 @@ def render_report(
         source=source,
         diagram=diagram,
         diagram_problem=diagram_problem,
-        viewbox=" ".join(f"{n:g}" for n in diagram.bounds()) if diagram else "",
+        viewbox=_viewbox(diagram.bounds()) if diagram else "",
         shapes=_shape_views(diagram, history, breaches) if diagram else [],
         edges=_edge_views(diagram, history) if diagram else [],
-        sections=[replace(s, state="COMPLETING") if state.now == "COMPLETING" and s.state == ACTIVE else s
-                  for s in step_sections(history, model, clock, verdicts, (b.element_instance_key for b in breaches))],
+        sections=sections,
+        step_diagrams=_step_diagrams(xml, diagram, history, breaches,
+                                     [s.element_id for s in sections if s.element_id in model.elements
+                                      and model.elements[s.element_id].kind in SCOPES]),
         breaches=[(model.label(b.element_id), _breach_text(b, model)) for b in breaches],
         fines=fine_tables(fines, clock),
         verdicts=verdicts,
