@@ -124,3 +124,16 @@ def test_report_renders_in_chromium(history: InstanceHistory, chrome: WebDriver,
     keep = os.environ.get("PROCGOV_AUDIT_KEEP_SCREENSHOT")  # to look at the picture after a run
     if keep:
         shutil.copy(shot, keep)
+
+
+def test_an_unknown_time_zone_is_refused_with_its_name(history: InstanceHistory) -> None:
+    from pydantic import ValidationError
+
+    from workers.audit.report_view import TimezoneError
+    from workers.audit.router import AuditSettings
+
+    with pytest.raises(TimezoneError, match="Mars/Olympus"):
+        render_report(history, timezone="Mars/Olympus")
+    with pytest.raises(ValidationError, match="Mars/Olympus"):
+        AuditSettings(_env_file=None, timezone="Mars/Olympus")  # type: ignore[call-arg]
+    assert "+09:00" in render_report(history, timezone="Asia/Tokyo")

@@ -265,3 +265,22 @@ def test_a_collapsed_sub_process_is_drawn_from_its_own_plane(demo: DemoReport) -
     step = html[html.index('<svg id="diagram-Step2_Plan"'):]
     step = step[:step.index("</svg>")]
     assert re.search(r'<g class="[^"]*visited[^"]*" data-element-id="Step2_MakePlan"', step)
+
+
+def test_a_report_made_mid_run_says_where_the_instance_waits(demo: DemoReport) -> None:
+    """The records up to the moment step 5's issuance task was handed out: in progress, not completing."""
+    from dataclasses import replace
+
+    from workers.audit.history import build_history
+
+    key = _key(demo, "rollout: nine steps")
+    source = SqliteLogSource(demo.data_dir / "engine")
+    records = source.instance_records(key)
+    cut = next(r.position for r in records if r.value_type == "JOB" and r.intent == "CREATED"
+               and r.value.get("elementId") == "Step5_Issue")
+    history = replace(build_history([r for r in records if r.position <= cut], key),
+                      bpmn_xml=load_history(source, key).bpmn_xml)
+    html = render_report(history)
+    assert 'data-final-state="ACTIVE"' in html and "waiting at Issue the new process as a formal document" in html
+    assert re.search(r'id="step-Step6_FullRollout"[^>]*>\s*<h3>6 · Full rollout \(全面推行\) '
+                     r'<span class="badge NOT_REACHED">未到达 not reached', html)

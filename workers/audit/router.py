@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workers.audit.chain import verify_chain
@@ -22,7 +22,7 @@ from workers.audit.filing import file_audit, findings_of, verdict_of
 from workers.audit.history import InstanceHistory, load_history
 from workers.audit.replay import ReplayReport, replay_log
 from workers.audit.report import render_report
-from workers.audit.report_view import DEFAULT_TIMEZONE
+from workers.audit.report_view import DEFAULT_TIMEZONE, zone
 from workers.audit.sla import SlaPolicy
 from workers.audit.sources import DEFAULT_INDEX_PATTERN, RecordSource, SourceError, open_source
 from workers.audit.store import DecisionStore
@@ -50,6 +50,12 @@ class AuditSettings(BaseSettings):
     archive_dir: Path = Path("var/audit")
     sla_policy: Path | None = None  # YAML, see workers.audit.sla.SlaPolicy.from_file
     timezone: str = DEFAULT_TIMEZONE  # the zone the report's times are shown in (with their offset)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)  # an unknown zone stops the worker at start, not every filing job later
+        return value
 
     def source_factory(self) -> Callable[[], RecordSource]:
         """Opens the source per job: a fresh read of the log each time, never a stale snapshot."""
