@@ -282,5 +282,6 @@ def test_a_report_made_mid_run_says_where_the_instance_waits(demo: DemoReport) -
                       bpmn_xml=load_history(source, key).bpmn_xml)
     html = render_report(history)
     assert 'data-final-state="ACTIVE"' in html and "waiting at Issue the new process as a formal document" in html
-    assert re.search(r'id="step-Step6_FullRollout"[^>]*>\s*<h3>6 · Full rollout \(全面推行\) '
+    assert re.search(r'id="step-Step6_FullRollout"[^>]*>\s*<div class="step-head">\s*'
+                     r'<h3>6 · Full rollout \(全面推行\) '
                      r'<span class="badge NOT_REACHED">未到达 not reached', html)
