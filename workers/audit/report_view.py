@@ -391,6 +391,7 @@ class FineTable:
     """A fine variable laid out for a person: scalar facts and tables of cases or line items."""
 
     variable: str
+    title: str
     set_at: str
     facts: tuple[tuple[str, str], ...]
     tables: tuple[tuple[str, tuple[str, ...], tuple[tuple[str, ...], ...]], ...]  # (title, columns, rows)
@@ -409,7 +410,10 @@ FIELD_LABELS = {
     "selfReported": "自查发现 self-reported",
     "lineItems": "罚款明细 line items", "byDepartment": "按部门 by department", "byPerson": "按人员 by person",
     "exemptions": "免罚 not fined again", "penaltyCases": "罚款案件 penalty cases",
+    "penalties": "罚款决定 penalties decided", "finesUnnotified": "未通知的罚款 fines not yet notified",
 }
+#: The parts of a fine variable, most important first: the total, then who pays what under which clause.
+_TABLE_ORDER = ("totalFinesYuan", "lineItems", "byPerson", "byDepartment", "exemptions")
 _FIRST = ("clause", "person", "role", "department", "amountYuan")
 
 
@@ -448,7 +452,8 @@ def fine_tables(fines: Sequence[Fine], clock: Clock) -> list[FineTable]:
             if value:
                 tables.append(_table(fine.variable, value))
         elif isinstance(value, Mapping):
-            for key, item in value.items():
+            for key, item in sorted(value.items(), key=lambda kv: (
+                    _TABLE_ORDER.index(kv[0]) if kv[0] in _TABLE_ORDER else len(_TABLE_ORDER), str(kv[0]))):
                 if isinstance(item, list) and item and all(isinstance(v, Mapping) for v in item):
                     tables.append(_table(key, item))
                 elif not isinstance(item, list) or item:
@@ -457,6 +462,7 @@ def fine_tables(fines: Sequence[Fine], clock: Clock) -> list[FineTable]:
             facts.append((FIELD_LABELS.get(fine.variable, fine.variable), _cell(fine.variable, value)))
         amounts = [text for label, text in facts if "版本" not in label and "摘要" not in label]
         empty = not tables and all(text in ("—", "0.00", "0") for text in amounts)
-        views.append(FineTable(variable=fine.variable, set_at=clock.at(fine.at), facts=tuple(facts),
+        views.append(FineTable(variable=fine.variable, title=FIELD_LABELS.get(fine.variable, fine.variable),
+                               set_at=clock.at(fine.at), facts=tuple(facts),
                                tables=tuple(tables), empty=empty))
     return views
