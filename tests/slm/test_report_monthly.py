@@ -68,3 +68,11 @@ def test_monthly_report_in_chromium(chrome: WebDriver, tmp_path: Path) -> None: 
     assert "部门负责人 department head" in body and "department_head" not in body
     process = chrome.find_element(By.CSS_SELECTOR, '#processes tr[data-process-id="order-to-delivery"]').text
     assert "李明 li.ming" in process and "V2.1" in process
+
+
+def test_generated_time_is_local_with_its_offset() -> None:
+    from datetime import UTC, datetime
+
+    from workers.slm.report import local_time
+
+    assert local_time(datetime(2026, 5, 17, 1, 0, tzinfo=UTC), "Asia/Shanghai") == "2026-05-17 09:00 +08:00"

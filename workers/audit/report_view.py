@@ -17,7 +17,7 @@ from workers.audit.history import ACTIVE, COMPLETED, TERMINATED, ElementVisit, I
 from workers.audit.replay import DecisionVerdict
 from workers.audit.report_model import ACTIVITIES, KIND_LABELS, SCOPES, STEPS, ModelElement, ProcessModel
 from workers.audit.sla import Fine, format_duration
-from workers.runtime.wording import ROLE_LABELS
+from workers.runtime.wording import ROLE_LABELS, local_time
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 USER_TASK_JOB = "io.camunda.zeebe:userTask"
@@ -51,9 +51,7 @@ class Clock:
     def at(self, ms: int | None) -> str:
         if ms is None:
             return ""
-        moment = datetime.fromtimestamp(ms / 1000, tz=self.tz)
-        offset = moment.strftime("%z")
-        return moment.strftime("%Y-%m-%d %H:%M:%S ") + f"{offset[:3]}:{offset[3:]}"
+        return local_time(datetime.fromtimestamp(ms / 1000, tz=self.tz), self.tz)
 
     @property
     def name(self) -> str:

@@ -8,12 +8,15 @@ department and per person. Rendering is pure (variables in, HTML out); writing t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 
+from workers.runtime import wording
 from workers.runtime.wording import role_label
 from workers.slm.directory import Directory
 
@@ -56,6 +59,11 @@ def number(value: Any, unit: str = "", *, signed: bool = False) -> str:
         text = "+" + text
     text = text.replace("-", "−")
     return f"{text} {unit}".strip() if unit else text
+
+
+def local_time(moment: datetime, timezone: str) -> str:
+    """``2026-05-17 09:00 +08:00``: a time in the review's zone, with its offset."""
+    return wording.local_time(moment, ZoneInfo(timezone), seconds=False)
 
 
 def overall(indicators: list[dict[str, Any]]) -> str:
