@@ -14,7 +14,14 @@ from typing import Any
 
 import yaml
 
-CONTRACTS_FILE = Path(__file__).resolve().parents[2] / "bpmn" / "start-contracts.yaml"
+CONTRACTS_FILE = Path(__file__).resolve().parents[2] / "bpmn" / "start-contracts.yaml"  # in a checkout
+
+
+def default_contracts_file() -> Path:
+    """``./bpmn/start-contracts.yaml`` when run beside the models (the image's /app, a checkout's root),
+    else the checkout procgov lives in (as ``procgov demo`` finds ``bpmn/``)."""
+    local = Path("bpmn") / CONTRACTS_FILE.name
+    return local if local.is_file() else CONTRACTS_FILE
 
 # JSON types as the engine sees the variables (YAML/JSON already parsed); bool is not an integer here.
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -75,8 +82,10 @@ class StartContract:
         return found
 
 
-def load_contracts(path: Path = CONTRACTS_FILE) -> dict[str, StartContract]:
-    """Every process's contract from ``path``; :class:`ContractError` names what is wrong in it."""
+def load_contracts(path: Path | None = None) -> dict[str, StartContract]:
+    """Every process's contract from ``path`` (default: :func:`default_contracts_file`); a
+    :class:`ContractError` names what is wrong in it."""
+    path = path if path is not None else default_contracts_file()
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as error:
