@@ -98,7 +98,11 @@ def parse_diagram(bpmn_xml: str) -> Diagram:
             elements[element_id] = element
     shapes: dict[str, Shape] = {}
     edges: dict[str, Edge] = {}
-    for di_shape in root.iter(f"{{{BPMNDI_NS}}}BPMNShape"):
+    # The process's own plane; collapsed sub-processes have planes of their own (Modeler's drill-down),
+    # whose coordinates are not the process's.
+    first = root.find(f"{{{BPMNDI_NS}}}BPMNDiagram")
+    diagram = first if first is not None else root
+    for di_shape in diagram.iter(f"{{{BPMNDI_NS}}}BPMNShape"):
         ref = di_shape.get("bpmnElement", "")
         bounds = di_shape.find(f"{{{DC_NS}}}Bounds")
         model = elements.get(ref)
@@ -116,7 +120,7 @@ def parse_diagram(bpmn_xml: str) -> Diagram:
             attached_to=model.get("attachedToRef", ""),
             event_kind=definition,
         )
-    for di_edge in root.iter(f"{{{BPMNDI_NS}}}BPMNEdge"):
+    for di_edge in diagram.iter(f"{{{BPMNDI_NS}}}BPMNEdge"):
         ref = di_edge.get("bpmnElement", "")
         model = elements.get(ref)
         points = tuple(
