@@ -184,6 +184,7 @@ class Plane:
     nodes: dict[str, Node]
     flows: list[Flow]
     labels: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)  # element id -> x, y, w, h
+    grid: _Grid | None = None  # the columns and rows the shapes were placed on
 
 
 def _local(tag: str) -> str:
@@ -347,8 +348,7 @@ def _place(plane: Plane) -> None:
         for i, event in enumerate(events):
             event.x = host.x + host.width * (i + 1) / (len(events) + 1) - 18 + 15
             event.y = host.y + host.height - 18
-    plane_grid = _Grid(xs, widths, gaps, ys, heights)
-    plane.__dict__["grid"] = plane_grid
+    plane.grid = _Grid(xs, widths, gaps, ys, heights)
 
 
 @dataclass
@@ -386,7 +386,8 @@ def _seg_hits(p: tuple[float, float], q: tuple[float, float], box: Box) -> bool:
 
 def _route(plane: Plane, flow: Flow, used: dict[tuple[tuple[float, float], tuple[float, float]], int]) -> None:
     """Orthogonal A* over the grid's centre and gap lines, around every shape the flow does not connect."""
-    grid: _Grid = plane.__dict__["grid"]
+    grid = plane.grid
+    assert grid is not None, "place the shapes before routing"
     src, dst = plane.nodes[flow.source], plane.nodes[flow.target]
     xs = sorted(set(grid.lines_x()) | {src.cx, dst.cx})
     ys = sorted(set(grid.lines_y()) | {dst.cy} | ({src.cy} if not src.host else set()))
@@ -549,7 +550,7 @@ def _place_labels(plane: Plane) -> None:
     segments = [(a, b) for f in plane.flows for a, b in zip(f.waypoints, f.waypoints[1:], strict=False)]
     placed: list[Box] = []
 
-    def cost(box: Box, own: Box | None, flow: Flow | None) -> float:
+    def cost(box: Box, own: Box | None) -> float:
         c = 0.0
         for s in shapes:
             if s != own and _overlaps(box, s):
@@ -562,8 +563,9 @@ def _place_labels(plane: Plane) -> None:
                 c += 100
         return c
 
-    def choose(candidates: list[Box], own: Box | None, flow: Flow | None = None) -> Box:
-        best = min(enumerate(candidates), key=lambda ic: (cost(ic[1], own, flow), ic[0]))[1]
+    def choose(candidates: list[Box], own: Box | None) -> Box:
+        """The first candidate with the least overlap (shapes and labels weigh most, then edges)."""
+        best = min(enumerate(candidates), key=lambda ic: (cost(ic[1], own), ic[0]))[1]
         placed.append(best)
         return best
 
@@ -617,7 +619,7 @@ def _place_labels(plane: Plane) -> None:
         else:
             ey = ty - 6 - h if ty > py else ty + 6
             candidates += [(tx + 5, ey, tx + 5 + w, ey + h), (tx - 5 - w, ey, tx - 5, ey + h)]
-        box = choose(candidates, None, f)
+        box = choose(candidates, None)
         plane.labels[f.id] = (box[0], box[1], box[2] - box[0], box[3] - box[1])
 
 
@@ -628,7 +630,7 @@ def _fmt(v: float) -> str:
     return str(round(v))
 
 
-def _plane_xml(plane: Plane, index: int) -> str:
+def _plane_xml(plane: Plane) -> str:
     lines = [f'  <bpmndi:BPMNDiagram id="BPMNDiagram_{plane.element_id}">',
              f'    <bpmndi:BPMNPlane id="BPMNPlane_{plane.element_id}" bpmnElement="{plane.element_id}">']
     ordered = sorted(plane.nodes.values(), key=lambda n: (bool(n.host), n.col, n.row))
@@ -647,7 +649,6 @@ def _plane_xml(plane: Plane, index: int) -> str:
             lines.append(_label_xml(plane.labels[f.id]))
         lines.append("      </bpmndi:BPMNEdge>")
     lines += ["    </bpmndi:BPMNPlane>", "  </bpmndi:BPMNDiagram>"]
-    del index
     return "\n".join(lines)
 
 
@@ -691,7 +692,7 @@ def relayout(bpmn_xml: str) -> str:
     if start is None or end < 0:
         raise ValueError("the model has no <bpmndi:BPMNDiagram> to replace")
     planes = [p for p in layout_planes(bpmn_xml) if p.nodes]
-    di = "\n".join(_plane_xml(p, i) for i, p in enumerate(planes))
+    di = "\n".join(_plane_xml(p) for p in planes)
     out = bpmn_xml[: start.start()] + di + bpmn_xml[end + len(DI_END):]
     if semantic_tree(out) != semantic_tree(bpmn_xml):
         raise AssertionError("the executable part changed: refusing to write")
