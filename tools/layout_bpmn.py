@@ -411,6 +411,9 @@ def _route(plane: Plane, flow: Flow, used: dict[tuple[tuple[float, float], tuple
     port = None
     if fan_out and dst.col > src.col:
         port = "right" if dst.row == src.row else ("down" if dst.row > src.row else "up")
+        if port == "right" and any(n.row == src.row and src.col < n.col < dst.col and not n.host
+                                   for n in plane.nodes.values()):
+            port = "up"  # a branch that skips the shapes on its row goes over them
     ix = {x: i for i, x in enumerate(xs)}
     iy = {y: i for i, y in enumerate(ys)}
 
