@@ -276,6 +276,7 @@ class TaskRouter:
                 worker_version=services.worker_version,
                 inputs=request.model_dump(mode="json", by_alias=True),
                 outputs=outputs,
+                recorded_at=job.activated_at,  # the engine's clock: audit checks it against the job's records
             )
             if record.outputs != outputs:
                 log.info("job re-delivered: returning the recorded decision", seq=record.seq)

@@ -128,6 +128,11 @@ class WorkerSettings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     webhooks: dict[str, WebhookSettings] = Field(default_factory=dict)
     store_url: str = DEFAULT_STORE_URL
+    # Signed audit checkpoints (workers/runtime/stores/checkpoints.py): the key lives here or in a file,
+    # never in a database; KEY_ID:SECRET per entry, the last one signs, all verify (rotation).
+    audit_key: SecretStr | None = None
+    audit_key_file: str | None = None
+    audit_checkpoint_dir: str = "var/checkpoints"
     health_host: str = "0.0.0.0"
     health_port: int = Field(default=9600, ge=0, lt=65536)  # 0 = any free port
     shutdown_grace_s: float = Field(default=30.0, ge=0)
