@@ -3,6 +3,7 @@
 ``python -m bench``                 all benchmarks, default (short) settings
 ``python -m bench engine``          only ``bench/engine_bench.py``
 ``python -m bench engine -- --instances 500``   arguments after ``--`` go to the named benchmark
+``python -m bench tck --tck-dir DIR``           (or directly after the one name)
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     if "--" in args:
         cut = args.index("--")
         args, passthrough = args[:cut], args[cut + 1 :]
+    elif len(args) > 1 and args[0] in discover() and args[1].startswith("-"):
+        args, passthrough = args[:1], args[1:]  # python -m bench tck --tck-dir DIR
     available = discover()
     unknown = [name for name in args if name not in available]
     if unknown:
