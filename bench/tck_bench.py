@@ -35,7 +35,7 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -237,7 +237,7 @@ def _decision_names(model: Path) -> dict[str, str]:
     names = {}
     for el in root:
         if el.tag.endswith("}decision"):
-            ident = el.get("id", "")
+            ident = el.get("id") or el.get("name", "")
             names[el.get("name", ident)] = ident
             names.setdefault(ident, ident)
     return names
@@ -258,83 +258,82 @@ async def run(tck_dir: Path, only: str | None, verbose: bool) -> Report:
             raise SystemExit(f"no {base}: --tck-dir must be a checkout of github:dmn-tck/tck")
         folders += sorted(p for p in base.iterdir() if p.is_dir() and (only is None or only in p.name))
     with tempfile.TemporaryDirectory(prefix="procgov-tck-") as data_dir:
-        async with EmbeddedEngine(data_dir) as engine:
-            async with grpc.aio.insecure_channel(engine.address) as channel:
-                stub = GatewayStub(channel)
+        async with EmbeddedEngine(data_dir) as engine, grpc.aio.insecure_channel(engine.address) as channel:
+            stub = GatewayStub(channel)
 
-                async def deploy(files: list[Path]) -> tuple[dict[str, int], str]:
-                    request = pb.DeployResourceRequest(
-                        resources=[pb.Resource(name=f.name, content=f.read_bytes()) for f in files]
-                    )
-                    try:
-                        response = await stub.DeployResource(request, timeout=60)
-                    except grpc.aio.AioRpcError as exc:
-                        return {}, f"{exc.code().name}: {exc.details()}"
-                    resource_of = {
-                        d.decisionRequirements.decisionRequirementsKey: d.decisionRequirements.resourceName
-                        for d in response.deployments
-                        if d.WhichOneof("Metadata") == "decisionRequirements"
-                    }
-                    keys = {}
-                    for d in response.deployments:
-                        if d.WhichOneof("Metadata") == "decision":
-                            resource = resource_of.get(d.decision.decisionRequirementsKey, "")
-                            keys[f"{resource}\0{d.decision.dmnDecisionId}"] = d.decision.decisionKey
-                    return keys, ""
+            async def deploy(files: list[Path]) -> tuple[dict[str, int], str]:
+                request = pb.DeployResourceRequest(
+                    resources=[pb.Resource(name=f.name, content=f.read_bytes()) for f in files]
+                )
+                try:
+                    response = await stub.DeployResource(request, timeout=60)
+                except grpc.aio.AioRpcError as exc:
+                    return {}, f"{exc.code().name}: {exc.details()}"
+                resource_of = {
+                    d.decisionRequirements.decisionRequirementsKey: d.decisionRequirements.resourceName
+                    for d in response.deployments
+                    if d.WhichOneof("Metadata") == "decisionRequirements"
+                }
+                keys = {}
+                for d in response.deployments:
+                    if d.WhichOneof("Metadata") == "decision":
+                        resource = resource_of.get(d.decision.decisionRequirementsKey, "")
+                        keys[f"{resource}\0{d.decision.dmnDecisionId}"] = d.decision.decisionKey
+                return keys, ""
 
-                for folder in folders:
-                    cases = [c for t in sorted(folder.glob("*.xml")) if "test" in t.name for c in read_cases(t)]
-                    models = sorted(folder.glob("*.dmn"))
-                    deployed: dict[str, tuple[dict[str, int], str]] = {}
-                    for case in cases:
-                        if case.model not in deployed:
-                            main = folder / case.model
-                            keys, error = await deploy([main])
-                            if error and len(models) > 1:
-                                keys, error = await deploy([main, *[m for m in models if m != main]])
-                            deployed[case.model] = (keys, error)
-                        keys, error = deployed[case.model]
-                        if error:
-                            report.outcomes.append(Outcome(case, "refused", error))
-                            continue
-                        if case.kind != "decision":
-                            report.outcomes.append(Outcome(case, "unsupported", f"testCase type {case.kind}"))
-                            continue
-                        names = _decision_names(folder / case.model)
-                        reason = ""
-                        for node in case.results:
-                            decision_id = names.get(node.name, node.name)
-                            key = keys.get(f"{case.model}\0{decision_id}")
-                            if key is None:
-                                reason = f"no decision {node.name!r} deployed"
-                                break
-                            variables = json.dumps(to_json(case.inputs))
-                            try:
-                                response = await stub.EvaluateDecision(
-                                    pb.EvaluateDecisionRequest(decisionKey=key, variables=variables), timeout=30
-                                )
-                            except grpc.aio.AioRpcError as exc:
-                                if node.error_result:
-                                    continue
-                                reason = f"{node.name}: {exc.code().name}: {exc.details()}"
-                                break
-                            if response.failureMessage:
-                                if node.error_result or node.expected is None:
-                                    continue
-                                reason = f"{node.name}: failed: {response.failureMessage}"
-                                break
-                            actual = json.loads(response.decisionOutput) if response.decisionOutput else None
-                            if node.error_result and actual is None:
+            for folder in folders:
+                cases = [c for t in sorted(folder.glob("*.xml")) if "test" in t.name for c in read_cases(t)]
+                models = sorted(folder.glob("*.dmn"))
+                deployed: dict[str, tuple[dict[str, int], str]] = {}
+                for case in cases:
+                    if case.model not in deployed:
+                        main = folder / case.model
+                        keys, error = await deploy([main])
+                        if error and len(models) > 1:
+                            keys, error = await deploy([main, *[m for m in models if m != main]])
+                        deployed[case.model] = (keys, error)
+                    keys, error = deployed[case.model]
+                    if error:
+                        report.outcomes.append(Outcome(case, "refused", error))
+                        continue
+                    if case.kind != "decision":
+                        report.outcomes.append(Outcome(case, "unsupported", f"testCase type {case.kind}"))
+                        continue
+                    names = _decision_names(folder / case.model)
+                    reason = ""
+                    for node in case.results:
+                        decision_id = names.get(node.name, node.name)
+                        key = keys.get(f"{case.model}\0{decision_id}")
+                        if key is None:
+                            reason = f"no decision {node.name!r} deployed"
+                            break
+                        variables = json.dumps(to_json(case.inputs))
+                        try:
+                            response = await stub.EvaluateDecision(
+                                pb.EvaluateDecisionRequest(decisionKey=key, variables=variables), timeout=30
+                            )
+                        except grpc.aio.AioRpcError as exc:
+                            if node.error_result:
                                 continue
-                            if node.expected is MISSING:
+                            reason = f"{node.name}: {exc.code().name}: {exc.details()}"
+                            break
+                        if response.failureMessage:
+                            if node.error_result or node.expected is None:
                                 continue
-                            if not same(node.expected, actual):
-                                reason = f"{node.name}: expected {to_json(node.expected)!r}, got {actual!r}"
-                                break
-                        outcome = Outcome(case, "failed" if reason else "passed", reason)
-                        report.outcomes.append(outcome)
-                        if verbose and reason:
-                            print(f"{case.folder} {case.case_id}: {reason}"[:300], flush=True)
+                            reason = f"{node.name}: failed: {response.failureMessage}"
+                            break
+                        actual = json.loads(response.decisionOutput) if response.decisionOutput else None
+                        if node.error_result and actual is None:
+                            continue
+                        if node.expected is MISSING:
+                            continue
+                        if not same(node.expected, actual):
+                            reason = f"{node.name}: expected {to_json(node.expected)!r}, got {actual!r}"
+                            break
+                    outcome = Outcome(case, "failed" if reason else "passed", reason)
+                    report.outcomes.append(outcome)
+                    if verbose and reason:
+                        print(f"{case.folder} {case.case_id}: {reason}"[:300], flush=True)
     return report
 
 

@@ -72,11 +72,16 @@ class _Run:
         self.clock = clock
         self.outputs: dict[str, Any] = {}
         self.evaluated: list[EvaluatedDecision] = []
+        # Business knowledge models are function values in every decision's scope (DMN 1.5 6.3.9).
+        # They share one frame, so a model invoking another (or itself) finds it at call time.
+        self.functions: dict[str, Any] = {}
+        for name, definition in drg.knowledge_models:
+            self.functions[name] = definition.evaluate(self.functions, clock=clock)
 
     def evaluate(self, decision: Decision) -> Any:
         if decision.id in self.outputs:
             return self.outputs[decision.id]
-        scope = dict(self.variables)
+        scope = {**self.functions, **self.variables}
         for required_id in decision.required_decisions:
             required = self.drg.decisions[required_id]
             value = self.evaluate(required)

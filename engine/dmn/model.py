@@ -121,3 +121,5 @@ class DecisionRequirements:
     name: str
     namespace: str = ""
     decisions: dict[str, Decision] = field(default_factory=dict)
+    #: business knowledge models as (name, FEEL ``function(...)`` expression), in document order
+    knowledge_models: tuple[tuple[str, CompiledExpression], ...] = ()

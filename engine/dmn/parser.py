@@ -10,6 +10,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 
+from engine.dmn.boxed import BoxedTranslator
 from engine.dmn.errors import DmnParseError
 from engine.dmn.model import (
     Aggregation,
@@ -116,7 +117,9 @@ def _compile_tests(text: str, element_id: str, names: Sequence[str] = (), where:
 
 
 def _required_id(element: ET.Element, what: str, parent_id: str) -> str:
-    element_id = element.get("id")
+    # DMN 1.5 makes ``id`` optional; a named element without one is known by its name (as the TCK's
+    # models and dmn-scala do)
+    element_id = element.get("id") or element.get("name")
     if not element_id:
         raise DmnParseError(f"{what} has no id", parent_id)
     return element_id
@@ -143,14 +146,44 @@ def parse_dmn(source: bytes | str) -> DecisionRequirements:
         raise DmnParseError("the DMN resource contains no decision", drg_id)
     _check_requirements(decisions)
     return DecisionRequirements(
-        id=drg_id, name=root.get("name") or drg_id, namespace=root.get("namespace") or "", decisions=decisions
+        id=drg_id,
+        name=root.get("name") or drg_id,
+        namespace=root.get("namespace") or "",
+        decisions=decisions,
+        knowledge_models=_parse_knowledge_models(reader, root),
     )
+
+
+def _translator(reader: _Reader, element_id: str) -> BoxedTranslator:
+    ns_prefix = f"{{{reader.ns}}}" if reader.ns else ""
+
+    def local(element: ET.Element) -> str:
+        return element.tag[len(ns_prefix) :] if element.tag.startswith(ns_prefix) else ""
+
+    return BoxedTranslator(lambda e: list(e), local, reader.text, element_id)
+
+
+def _parse_knowledge_models(reader: _Reader, root: ET.Element) -> tuple[tuple[str, CompiledExpression], ...]:
+    """Each business knowledge model as (variable name, FEEL function definition), DMN 1.5 6.3.9."""
+    models = []
+    for element in reader.children(root, "businessKnowledgeModel"):
+        element_id = _required_id(element, "business knowledge model", "")
+        variable = reader.child(element, "variable")
+        name = (variable.get("name") if variable is not None else None) or element.get("name") or element_id
+        logic = reader.child(element, "encapsulatedLogic")
+        if logic is None:
+            raise DmnParseError("business knowledge model has no encapsulated logic", element_id)
+        text = _translator(reader, element_id).function(logic)
+        models.append((name, _compile(text, element_id, "business knowledge model", reader.escaped_names)))
+    return tuple(models)
 
 
 def _names_to_escape(root: ET.Element, namespace: str) -> list[str]:
     """Variable names of decisions and input data that contain a space or a dash, longest first."""
     tag = f"{{{namespace}}}variable" if namespace else "variable"
     names = {element.get("name") or "" for element in root.iter(tag)}
+    parameter_tag = f"{{{namespace}}}formalParameter" if namespace else "formalParameter"
+    names |= {element.get("name") or "" for element in root.iter(parameter_tag)}
     return sorted((name for name in names if " " in name or "-" in name), key=len, reverse=True)
 
 
@@ -197,9 +230,7 @@ def _parse_decision(reader: _Reader, element: ET.Element) -> Decision:
     elif literal is not None:
         logic = _parse_literal(reader, element, literal, decision_id)
     else:
-        raise DmnParseError(
-            "decision has no decision table or literal expression (other logic is not supported)", decision_id
-        )
+        logic = _parse_boxed(reader, element, decision_id)
     variable = reader.child(element, "variable")
     return Decision(
         id=decision_id,
@@ -224,6 +255,23 @@ def _parse_literal(reader: _Reader, decision: ET.Element, literal: ET.Element, d
         expression=_compile(text, element_id, "literal expression", reader.escaped_names),
         variable_name=name,
         type_ref=type_ref,
+    )
+
+
+def _parse_boxed(reader: _Reader, decision: ET.Element, decision_id: str) -> LiteralExpression:
+    """A decision whose logic is a boxed expression (context, invocation, list, ...), as FEEL text."""
+    translator = _translator(reader, decision_id)
+    boxed = translator.expression_of(decision)
+    if boxed is None:
+        raise DmnParseError("decision has no decision logic", decision_id)
+    text = translator.translate(boxed)
+    variable = reader.child(decision, "variable")
+    return LiteralExpression(
+        id=boxed.get("id") or decision_id,
+        text=text,
+        expression=_compile(text, decision_id, "boxed expression", reader.escaped_names),
+        variable_name=(variable.get("name") if variable is not None else None) or decision_id,
+        type_ref=variable.get("typeRef") if variable is not None else None,
     )
 
 

@@ -20,6 +20,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from lark.exceptions import VisitError
+
 from engine.feel import builtins as _builtins  # noqa: F401 - registers the built-in functions
 from engine.feel.compiler import Code, Compiler, Scope, TestCode
 from engine.feel.errors import FeelError, FeelSyntaxError
@@ -105,9 +107,18 @@ def compile_expression(text: str) -> CompiledExpression:
     """Parse and compile ``text`` (without Zeebe's leading ``=``); raises :class:`FeelSyntaxError`."""
     if not text.strip():
         raise FeelSyntaxError("empty expression", text, 0)
-    compiler = Compiler()
-    code: Code = compiler.transform(parse(text, "expression"))
+    code: Code = _transform(text, "expression")
     return CompiledExpression(text, code)
+
+
+def _transform(text: str, start: str) -> Any:
+    """Parse and compile; a compile-time refusal (an unknown ``foo<T>`` type) is a syntax error too."""
+    try:
+        return Compiler().transform(parse(text, start))
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, FeelSyntaxError):
+            raise FeelSyntaxError(exc.orig_exc.detail, text, 0) from exc
+        raise
 
 
 def evaluate(text: str, variables: Variables | None = None, *, clock: Clock | None = None) -> Any:
@@ -131,8 +142,7 @@ def _negate(test: TestCode) -> TestCode:
 
 
 def _compile_tests(text: str) -> TestCode:
-    compiler = Compiler()
-    test: TestCode = compiler.transform(parse(text, "unary_tests"))
+    test: TestCode = _transform(text, "unary_tests")
     return test
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from lark import Token, Transformer, v_args
 
 from engine.feel import operators as ops
-from engine.feel.errors import FeelError
+from engine.feel.errors import FeelError, FeelSyntaxError
 from engine.feel.functions import BUILTINS, invoke_function
 from engine.feel.values import (
     FeelFunction,
@@ -177,7 +177,11 @@ class Compiler(Transformer[Token, Any]):
 
     # ----------------------------------------------------------------------------------- literals
     def number(self, token: Token) -> Code:
-        return _const(Decimal(str(token)))
+        text = str(token)
+        value = Decimal(text)
+        if "e" in text or "E" in text:  # 1.23e4 is the number 12300 (DMN 1.4 10.3.1.2, DMN 1.5 numeric literal)
+            value = Decimal(format(value, "f"))
+        return _const(value)
 
     def string(self, token: Token) -> Code:
         return _const(_unquote(str(token)))
@@ -228,7 +232,13 @@ class Compiler(Transformer[Token, Any]):
         return key, value
 
     def key(self, value: str | Token) -> str:
-        return _unquote(str(value)) if isinstance(value, Token) else value
+        if isinstance(value, Token):
+            return _name_text(value) if value.type == "BACKTICK_NAME" else _unquote(str(value))
+        return value
+
+    def key_name(self, *tokens: Token) -> str:
+        """A context key of several words, ``{foo bar: 1}`` (DMN 1.4 10.3.1.2: names may contain spaces)."""
+        return " ".join(str(token) for token in tokens)
 
     def context(self, *entries: tuple[str, Code] | None) -> Code:
         pairs = [entry for entry in entries if entry is not None]
@@ -322,21 +332,44 @@ class Compiler(Transformer[Token, Any]):
         run.feel_boolean = True  # type: ignore[attr-defined]
         return run
 
-    def instance_of(self, value: Code, type_: str) -> Code:
-        wanted = type_
-
+    def instance_of(self, value: Code, conforms: Callable[[Any], bool]) -> Code:
         def run(scope: Scope) -> Any:
-            v = value(scope)
+            return conforms(value(scope))
+
+        return run
+
+    def type_name(self, token: Token) -> str:
+        return " ".join(str(token).split())
+
+    # Type expressions (DMN 1.4 10.3.2.9.4 type conformance) compile to predicates on values.
+    def simple_type(self, wanted: str) -> Callable[[Any], bool]:
+        def conforms(v: Any) -> bool:
             if wanted == "Any":
                 return v is not None
             if wanted == "days and time duration" and isinstance(v, dt.timedelta):
                 return True
             return type_name(v) == wanted
 
-        return run
+        return conforms
 
-    def type_name(self, token: Token) -> str:
-        return " ".join(str(token).split())
+    def generic_type(self, kind: Token, _lt: Token, item: Callable[[Any], bool], _gt: Token) -> Callable[[Any], bool]:
+        if str(kind) == "list":
+            return lambda v: isinstance(v, list) and all(x is None or item(x) for x in v)
+        if str(kind) == "range":
+            return lambda v: isinstance(v, Range) and all(b is None or item(b) for b in (v.start, v.end))
+        raise FeelSyntaxError(f"unknown type '{kind}<...>'", "", 0)
+
+    def type_field(self, name: str, conforms: Callable[[Any], bool]) -> tuple[str, Callable[[Any], bool]]:
+        return name, conforms
+
+    def context_type(self, kind: Token, _lt: Token, *rest: Any) -> Callable[[Any], bool]:
+        if str(kind) != "context":
+            raise FeelSyntaxError(f"unknown type '{kind}<...>'", "", 0)
+        fields = [f for f in rest[:-1] if isinstance(f, tuple)]
+        return lambda v: isinstance(v, dict) and all(k in v and (v[k] is None or c(v[k])) for k, c in fields)
+
+    def function_type(self, *_parts: Any) -> Callable[[Any], bool]:
+        return lambda v: isinstance(v, FeelFunction)  # parameter types are not checked
 
     # --------------------------------------------------------------------------------- unary tests
     def test_expr(self, code: Code) -> TestCode:
@@ -419,7 +452,7 @@ class Compiler(Transformer[Token, Any]):
         return name, code
 
     def param_name(self, *tokens: Token) -> str:
-        return " ".join(str(token) for token in tokens)
+        return " ".join(_name_text(token) for token in tokens)
 
     def named_args(self, *pairs: tuple[str, Code]) -> tuple[list[Code], list[str] | None]:
         return [code for _, code in pairs], [name for name, _ in pairs]
@@ -506,6 +539,9 @@ class Compiler(Transformer[Token, Any]):
 
     def every_expr(self, *parts: Any) -> Code:
         return self._quantifier(parts, every=True)
+
+    def formal(self, name: str, _type: Any = None) -> str:
+        return name
 
     def function_def(self, *parts: Any) -> Code:
         params = tuple(p for p in parts[:-1] if p is not None)

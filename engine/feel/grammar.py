@@ -74,7 +74,9 @@ _GRAMMAR_TEMPLATE = r"""
      | "for" iteration ("," iteration)* "return" expr        -> for_expr
      | "some" quantified ("," quantified)* "satisfies" expr   -> some_expr
      | "every" quantified ("," quantified)* "satisfies" expr  -> every_expr
-     | "function" "(" [name ("," name)*] ")" expr            -> function_def
+     | "function" "(" [formal ("," formal)*] ")" expr        -> function_def
+
+formal: name [":" type_expr]                                 // the parameter's type is not checked
 
 iteration: name "in" expr [".." expr]
 quantified: name "in" expr
@@ -89,7 +91,7 @@ quantified: name "in" expr
            | sum CMP sum                                     -> compare
            | sum "between" sum "and" sum                     -> between
            | sum "in" in_tests                               -> in_expr
-           | sum "instance" "of" type_name                   -> instance_of
+           | sum "instance" "of" type_expr                   -> instance_of
 
 in_tests: sum                                                -> in_single
         | CMP sum                                            -> in_compare
@@ -97,6 +99,12 @@ in_tests: sum                                                -> in_single
         | "(" unary_test "," unary_test ("," unary_test)* ")" -> in_many
 
 type_name: TYPE_NAME | NAME
+// DMN 1.4 10.3.1.2 (type): list<T>, range<T>, context<k: T, ...>, function<T, ...> -> T
+?type_expr: type_name                                        -> simple_type
+          | NAME TYPE_LT type_expr TYPE_GT                   -> generic_type
+          | NAME TYPE_LT type_field ("," type_field)* TYPE_GT -> context_type
+          | "function" TYPE_LT [type_expr ("," type_expr)*] TYPE_GT "->" type_expr -> function_type
+type_field: name ":" type_expr
 
 ?sum: product
     | sum "+" product                                        -> add
@@ -133,16 +141,19 @@ type_name: TYPE_NAME | NAME
         | "[" expr ".." expr ")"                             -> interval_ie
         | "(" expr ".." expr "]"                             -> interval_ei
         | "(" expr ".." expr ")"                             -> interval_ee
+        | "]" expr ".." expr "]"                             -> interval_ei
+        | "]" expr ".." expr ")"                             -> interval_ee
         | "(" expr ")"
 
 
 entry: key ":" expr
-key: name | STRING
+key: key_name | BACKTICK_NAME | STRING
+key_name: NAME+
 
 arguments: expr ("," expr)*                                  -> positional
          | named ("," named)*                                -> named_args
 named: param_name ":" expr
-param_name: NAME+
+param_name: NAME+ | BACKTICK_NAME
 
 name: NAME | BACKTICK_NAME
 
@@ -152,13 +163,15 @@ unary_tests: unary_test ("," unary_test)*
            | CMP sum                                         -> test_compare
 
 CMP: "<=" | ">=" | "!=" | "=" | "<" | ">"
+TYPE_LT: "<"
+TYPE_GT: ">"
 FUNCTION_NAME.3: /(?:@FUNCTIONS@)(?=\s*\()/
 TYPE_NAME.3: /(?:@TYPES@)\b/
 PROPERTY_NAME.3: /(?:time\s+offset|start\s+included|end\s+included)\b/
-NUMBER: /\d+(\.\d+)?|\.\d+/
+NUMBER: /(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?/
 STRING: /"(?:[^"\\]|\\.)*"/
 BACKTICK_NAME: /`[^`]+`/
-NAME: /(?!\d)[\w$]+/
+NAME: /(?!\d)[\w$\U00010000-\U000EFFFF]+/
 
 %import common.WS
 %ignore WS

@@ -6,6 +6,7 @@ from typing import Any
 
 from engine.feel.errors import FeelError
 from engine.feel.functions import builtin
+from engine.feel.values import feel_equals, type_name
 
 
 @builtin("not", ("negand",))
@@ -33,3 +34,14 @@ def assert_(value: Any, condition: Any, cause: Any = None) -> Any:
     if isinstance(cause, str):
         raise FeelError(f"Assertion failure on evaluate the expression: {cause}")
     raise FeelError("Assertion failure on evaluate the expression: the condition is not fulfilled")
+
+
+@builtin("is", ("value1", "value2"))
+def is_(value1: Any, value2: Any) -> bool:
+    """DMN 1.4 §10.3.4.1 ``is(value1, value2)``: same type and equal; for times and date-times the
+    offsets/zones must be the same too (``is(@"10:00:00+01:00", @"09:00:00Z")`` is false)."""
+    if type_name(value1) != type_name(value2):
+        return False
+    if getattr(value1, "tzinfo", None) != getattr(value2, "tzinfo", None):
+        return False
+    return feel_equals(value1, value2) is True

@@ -75,7 +75,7 @@ def test_unknown_decision_id(table: TableBuilder) -> None:
         (b"<definitions", "", "not well-formed XML"),
         (b'<process xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="p"/>', "", "DMN <definitions>"),
         (
-            b'<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d"><decision name="x">'
+            b'<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d"><decision>'
             b"<literalExpression><text>1</text></literalExpression></decision></definitions>",
             "",
             "decision has no id",
@@ -84,7 +84,7 @@ def test_unknown_decision_id(table: TableBuilder) -> None:
             b'<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d">'
             b'<decision id="a"/></definitions>',
             "a",
-            "no decision table or literal expression",
+            "decision has no decision logic",
         ),
         (
             b'<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d"><decision id="a">'
