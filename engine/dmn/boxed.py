@@ -37,12 +37,8 @@ def _quote_string(text: str) -> str:
 
 
 def _quote_name(name: str) -> str:
+    """A parameter or iterator name: a plain identifier as written, any other (``term in months``) quoted."""
     return name if name.isidentifier() else f"`{name}`"
-
-
-def _quote_parameter(name: str) -> str:
-    """A named argument: words as written (``Loan Amount``), anything else in backticks."""
-    return name if all(word.isidentifier() for word in name.split()) else f"`{name}`"
 
 
 class BoxedTranslator:
@@ -141,7 +137,7 @@ class BoxedTranslator:
             inner = self.expression_of(binding)
             value = "null" if inner is None else self.translate(inner)
             parameter_name = (parameter.get("name") if parameter is not None else None) or ""
-            arguments.append(f"{_quote_parameter(parameter_name)}: {value}")
+            arguments.append(f"{_quote_name(parameter_name)}: {value}")
         return f"{name}({', '.join(arguments)})"
 
     def _relation(self, element: ET.Element) -> str:

@@ -9,6 +9,7 @@ parameters no signature accepts is a modelling error and raises :class:`FeelErro
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from decimal import InvalidOperation
 from typing import Any
@@ -19,7 +20,8 @@ from engine.feel.values import FeelFunction
 BUILTINS: dict[str, FeelFunction] = {}
 
 #: What a built-in raises for input it is not defined on; the invocation's value is then null.
-_NULL_ERRORS = (ValueError, TypeError, ArithmeticError, InvalidOperation, OverflowError, IndexError, KeyError)
+# re.error: an invalid regular expression or group reference in matches()/replace() is null, not a crash
+_NULL_ERRORS = (ValueError, TypeError, ArithmeticError, InvalidOperation, OverflowError, IndexError, KeyError, re.error)
 
 
 def builtin(

@@ -143,6 +143,8 @@ type_field: name ":" type_expr
         | "(" expr ".." expr ")"                             -> interval_ee
         | "]" expr ".." expr "]"                             -> interval_ei
         | "]" expr ".." expr ")"                             -> interval_ee
+        | "[" expr ".." expr _OPEN_END                        -> interval_ie
+        | "]" expr ".." expr _OPEN_END                        -> interval_ee
         | "(" expr ")"
 
 
@@ -164,6 +166,8 @@ unary_tests: unary_test ("," unary_test)*
 
 CMP: "<=" | ">=" | "!=" | "=" | "<" | ">"
 TYPE_LT: "<"
+// [1..10[ : a "[" that closes an interval, told from a filter's "[" by what follows it
+_OPEN_END.4: /\[(?=\s*(?:$|[,)\]}=!<>:]|\.(?!\d)|(?:then|else|and|or|in|between|instance)\b))/
 TYPE_GT: ">"
 FUNCTION_NAME.3: /(?:@FUNCTIONS@)(?=\s*\()/
 TYPE_NAME.3: /(?:@TYPES@)\b/
