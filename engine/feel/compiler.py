@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -108,6 +109,10 @@ def _unquote(text: str) -> str:
             i += 1
             continue
         nxt = body[i + 1]
+        if nxt == "U" and i + 8 <= len(body):  # \U01F40E: six hex digits (DMN 1.4 10.3.1.2 rule 35)
+            out.append(chr(int(body[i + 2 : i + 8], 16)))
+            i += 8
+            continue
         if nxt == "u" and i + 6 <= len(body):
             out.append(chr(int(body[i + 2 : i + 6], 16)))
             i += 6
@@ -123,6 +128,13 @@ def _unquote(text: str) -> str:
 def _name_text(token: Token) -> str:
     text = str(token)
     return text[1:-1] if text.startswith("`") else text
+
+
+@dataclass(frozen=True)
+class Unequal:
+    """The value of ``(!= x)``: a unary test usable with ``in``; as a value it converts to null."""
+
+    value: Any
 
 
 def _const(value: Any) -> Code:
@@ -255,6 +267,23 @@ class Compiler(Transformer[Token, Any]):
     def _interval(self, start: Code, end: Code, start_included: bool, end_included: bool) -> Code:
         def run(scope: Scope) -> Any:
             return Range(start(scope), end(scope), start_included, end_included)
+
+        return run
+
+    def comparison_range(self, op: Token, bound: Code) -> Code:
+        """``(< 10)`` is the range ``(null..10)`` and ``(= 10)`` is ``[10..10]`` (DMN 1.4 10.3.1.2 rule 7,
+        10.3.2.7 ranges); ``(!= 10)`` is no range but still a test for ``in``."""
+        kind = str(op)
+
+        def run(scope: Scope) -> Any:
+            value = bound(scope)
+            if kind == "=":
+                return Range(value, value, True, True)
+            if kind == "!=":
+                return Unequal(value)
+            if kind.startswith("<"):
+                return Range(None, value, False, kind == "<=")
+            return Range(value, None, kind == ">=", False)
 
         return run
 
@@ -606,9 +635,15 @@ def expression_test(code: Code, uses_input: bool) -> TestCode:
 
     def test(scope: Scope, value: Any) -> Any:
         expected = code(scope.child({"?": value}))
+        if isinstance(expected, Unequal):
+            return ops.compare("!=", value, expected.value)
         if isinstance(expected, Range):
             return in_range(value, expected)
         if isinstance(expected, list) and not isinstance(value, list):
+            if any(isinstance(item, Range) for item in expected):  # 1 in [[2..4], [1..3]]
+                return any(in_range(value, item) is True for item in expected if isinstance(item, Range)) or (
+                    list_contains([item for item in expected if not isinstance(item, Range)], value) is True
+                )
             return list_contains(expected, value)
         if isinstance(expected, bool) and not isinstance(value, bool):
             return expected

@@ -15,6 +15,11 @@ MULTI_WORD_FUNCTIONS: tuple[str, ...] = tuple(
     sorted(
         (
             "years and months duration",
+            "met by",
+            "started by",
+            "finished by",
+            "overlaps after",
+            "overlaps before",
             "last day of month",
             "round half down",
             "distinct values",
@@ -95,7 +100,6 @@ quantified: name "in" expr
 
 in_tests: sum                                                -> in_single
         | CMP sum                                            -> in_compare
-        | "(" CMP sum ")"                                    -> in_compare
         | "(" unary_test "," unary_test ("," unary_test)* ")" -> in_many
 
 type_name: TYPE_NAME | NAME
@@ -145,6 +149,7 @@ type_field: name ":" type_expr
         | "]" expr ".." expr ")"                             -> interval_ee
         | "[" expr ".." expr _OPEN_END                        -> interval_ie
         | "]" expr ".." expr _OPEN_END                        -> interval_ee
+        | "(" CMP sum ")"                                    -> comparison_range
         | "(" expr ")"
 
 

@@ -11,6 +11,7 @@ from engine.feel.builtins import (  # noqa: F401 - imported for their registrati
     conversion,
     lists,
     numbers,
+    ranges,
     strings,
     temporal,
 )
