@@ -23,6 +23,7 @@ from engine.dmn.result import (
     EvaluatedOutput,
     MatchedRule,
 )
+from engine.dmn.types import coerce, resolve
 from engine.feel import FeelError, to_json
 from engine.feel.values import DECIMAL_CONTEXT, feel_equals, feel_less
 
@@ -96,6 +97,7 @@ class _Run:
                 output = literal.expression.evaluate(scope, clock=self.clock)
             except FeelError as exc:
                 raise DmnEvaluationError(decision.id, str(exc), cell=f"literal expression '{literal.text}'") from exc
+            output = coerce(output, resolve(literal.type_ref, self.drg.item_types))
             self.evaluated.append(
                 EvaluatedDecision(decision.id, decision.name, decision.decision_type, to_json(output))
             )

@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.dmn.types import ItemType
 from engine.feel import CompiledExpression, UnaryTests
 
 
@@ -123,3 +124,5 @@ class DecisionRequirements:
     decisions: dict[str, Decision] = field(default_factory=dict)
     #: business knowledge models as (name, FEEL ``function(...)`` expression), in document order
     knowledge_models: tuple[tuple[str, CompiledExpression], ...] = ()
+    #: the model's item definitions by name, for typeRef conformance of results
+    item_types: dict[str, ItemType] = field(default_factory=dict)

@@ -25,6 +25,7 @@ from engine.dmn.model import (
     OutputEntry,
     Rule,
 )
+from engine.dmn.types import parse_item_definitions
 from engine.feel import (
     CompiledExpression,
     FeelError,
@@ -151,6 +152,7 @@ def parse_dmn(source: bytes | str) -> DecisionRequirements:
         namespace=root.get("namespace") or "",
         decisions=decisions,
         knowledge_models=_parse_knowledge_models(reader, root),
+        item_types=parse_item_definitions(root, reader.children),
     )
 
 

@@ -8,6 +8,7 @@ small expressions of a process instance cheap after the one-off parse.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -249,8 +250,13 @@ class Compiler(Transformer[Token, Any]):
         return value
 
     def key_name(self, *tokens: Token) -> str:
-        """A context key of several words, ``{foo bar: 1}`` (DMN 1.4 10.3.1.2: names may contain spaces)."""
-        return " ".join(str(token) for token in tokens)
+        """A context key of several words or with name symbols, ``{foo bar: 1}``, ``{foo+bar: 1}`` (DMN 1.4
+        10.3.1.2 rules 27-30): parts are joined as written, with one space where there was white space."""
+        text = str(tokens[0])
+        for previous, token in itertools.pairwise(tokens):
+            adjacent = previous.end_pos is not None and previous.end_pos == token.start_pos
+            text += ("" if adjacent else " ") + str(token)
+        return text
 
     def context(self, *entries: tuple[str, Code] | None) -> Code:
         pairs = [entry for entry in entries if entry is not None]

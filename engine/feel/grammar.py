@@ -155,7 +155,7 @@ type_field: name ":" type_expr
 
 entry: key ":" expr
 key: key_name | BACKTICK_NAME | STRING
-key_name: NAME+
+key_name: NAME (NAME | KEY_SYMBOL)*                          // DMN 1.4 rule 30: foo bar, foo+bar
 
 arguments: expr ("," expr)*                                  -> positional
          | named ("," named)*                                -> named_args
@@ -171,6 +171,7 @@ unary_tests: unary_test ("," unary_test)*
 
 CMP: "<=" | ">=" | "!=" | "=" | "<" | ">"
 TYPE_LT: "<"
+KEY_SYMBOL: /[+\-*\/.']/
 // [1..10[ : a "[" that closes an interval, told from a filter's "[" by what follows it
 _OPEN_END.4: /\[(?=\s*(?:$|[,)\]}=!<>:]|\.(?!\d)|(?:then|else|and|or|in|between|instance)\b))/
 TYPE_GT: ">"

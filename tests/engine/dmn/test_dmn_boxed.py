@@ -6,6 +6,8 @@ models follow the TCK's shapes (levels 2 and 3) and dmn-scala, which supports th
 
 from __future__ import annotations
 
+from xml.sax.saxutils import escape
+
 import pytest
 
 from engine.dmn import DmnParseError, evaluate_decision, parse_dmn
@@ -150,3 +152,33 @@ def test_decision_without_id_is_known_by_its_name() -> None:
     """DMN 1.5 (6.3.1 NamedElement / DMNElement): ``id`` is optional; the TCK names such decisions."""
     drg = parse_dmn(_model(f'<decision name="greeting">{_literal("&quot;hi&quot;")}</decision>'))
     assert evaluate_decision(drg, "greeting", {}).output == "hi"
+
+
+ITEM_DEFINITIONS = (
+    '<itemDefinition name="tNumberList" isCollection="true"><typeRef>number</typeRef></itemDefinition>'
+    '<itemDefinition name="tNameAndAge"><itemComponent name="name"><typeRef>string</typeRef></itemComponent>'
+    '<itemComponent name="age"><typeRef>number</typeRef></itemComponent></itemDefinition>'
+)
+
+
+@pytest.mark.parametrize(
+    ("type_ref", "text", "expected"),
+    [
+        ("string", "1 + 1", None),  # not a string: null
+        ("number", "1 + 1", 2),
+        ("string", '["foo"]', "foo"),  # from singleton list
+        ("string", "[1]", None),
+        ("tNumberList", "[1, 2]", [1, 2]),
+        ("tNumberList", '[1, 2, "foo"]', None),
+        ("tNumberList", "3", [3]),  # to singleton list
+        ("tNameAndAge", '{name: "foo", surname: "bar", age: 10}', {"name": "foo", "surname": "bar", "age": 10}),
+        ("tNameAndAge", '{name: "foo"}', None),  # a declared component is missing
+        ("tUnknown", '"kept"', "kept"),  # a type the model does not define is not checked
+    ],
+)
+def test_result_conforms_to_the_variable_type_ref(type_ref: str, text: str, expected: object) -> None:
+    """DMN 1.5 10.3.2.9.4 type conversions: a result not of the declared type is null, with the
+    singleton-list conversions in both directions (TCK 0082-feel-coercion)."""
+    cell = _literal(escape(text))
+    decision = f'<decision id="d" name="d"><variable name="d" typeRef="{type_ref}"/>{cell}</decision>'
+    assert _eval(ITEM_DEFINITIONS + decision) == expected
