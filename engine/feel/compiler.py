@@ -153,7 +153,10 @@ def _binary(op: Callable[[Any, Any], Any], left: Code, right: Code) -> Code:
     return run
 
 
-def _range_items(start: Any, end: Any) -> list[Decimal] | None:
+def _range_items(start: Any, end: Any) -> list[Any] | None:
+    if type(start) is dt.date and type(end) is dt.date:  # for d in @"2024-01-01"..@"2024-01-03" (DMN 1.4 10.3.2.14)
+        step_days = 1 if end >= start else -1
+        return [start + dt.timedelta(days=i * step_days) for i in range(abs((end - start).days) + 1)]
     if not isinstance(start, Decimal) or not isinstance(end, Decimal):
         return None
     if start != start.to_integral_value() or end != end.to_integral_value():
@@ -164,8 +167,10 @@ def _range_items(start: Any, end: Any) -> list[Decimal] | None:
 
 
 def _item_scope(scope: Scope, item: Any) -> Scope:
-    frame: dict[str, Any] = dict(item) if isinstance(item, dict) else {}
-    frame["item"] = item
+    # A context item's own entries come first, even one named "item" (TCK 0069: [{item: 1}][item >= 1]).
+    frame: dict[str, Any] = {"item": item}
+    if isinstance(item, dict):
+        frame.update(item)
     return scope.child(frame)
 
 
@@ -645,7 +650,9 @@ def expression_test(code: Code, uses_input: bool) -> TestCode:
             return ops.compare("!=", value, expected.value)
         if isinstance(expected, Range):
             return in_range(value, expected)
-        if isinstance(expected, list) and not isinstance(value, list):
+        if isinstance(expected, list) and (
+            not isinstance(value, list) or any(isinstance(item, list) for item in expected)
+        ):  # [1, 2] in [[1, 2], [3]]: membership of a list in a list of lists
             if any(isinstance(item, Range) for item in expected):  # 1 in [[2..4], [1..3]]
                 return any(in_range(value, item) is True for item in expected if isinstance(item, Range)) or (
                     list_contains([item for item in expected if not isinstance(item, Range)], value) is True
