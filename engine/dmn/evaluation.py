@@ -15,7 +15,16 @@ from decimal import Decimal
 from typing import Any
 
 from engine.dmn.errors import DmnEvaluationError
-from engine.dmn.model import Aggregation, Decision, DecisionRequirements, DecisionTable, HitPolicy, Output, Rule
+from engine.dmn.model import (
+    Aggregation,
+    Decision,
+    DecisionRequirements,
+    DecisionService,
+    DecisionTable,
+    HitPolicy,
+    Output,
+    Rule,
+)
 from engine.dmn.result import (
     DecisionResult,
     EvaluatedDecision,
@@ -24,7 +33,7 @@ from engine.dmn.result import (
     MatchedRule,
 )
 from engine.dmn.types import coerce, resolve
-from engine.feel import FeelError, to_json
+from engine.feel import FeelError, FeelFunction, to_json
 from engine.feel.values import DECIMAL_CONTEXT, feel_equals, feel_less
 
 Clock = Callable[[], dt.datetime]
@@ -78,6 +87,27 @@ class _Run:
         self.functions: dict[str, Any] = {}
         for name, definition in drg.knowledge_models:
             self.functions[name] = definition.evaluate(self.functions, clock=clock)
+        for service in drg.decision_services:
+            self.functions[service.name] = self._service_function(service)
+
+    def _service_function(self, service: DecisionService) -> FeelFunction:
+        """A decision service as a FEEL function (DMN 1.5 6.3.10): a fresh evaluation whose input decisions
+        are the arguments rather than evaluated."""
+        required = [self.drg.decisions[i] for i in service.input_decisions]
+        params = (*service.input_data, *(d.result_name for d in required))
+
+        def call(*args: Any) -> Any:
+            inputs = dict(zip(service.input_data, args, strict=False))
+            run = _Run(self.drg, inputs, self.clock)
+            for decision, value in zip(required, args[len(service.input_data) :], strict=False):
+                run.outputs[decision.id] = value
+            outputs = [self.drg.decisions[i] for i in service.output_decisions]
+            values = [run.evaluate(d) for d in outputs]
+            if len(values) == 1:
+                return values[0]
+            return {d.result_name: v for d, v in zip(outputs, values, strict=True)}
+
+        return FeelFunction(service.name, (params,), call)
 
     def evaluate(self, decision: Decision) -> Any:
         if decision.id in self.outputs:

@@ -114,6 +114,17 @@ class Decision:
         return "DECISION_TABLE" if isinstance(self.logic, DecisionTable) else "LITERAL_EXPRESSION"
 
 
+@dataclass(frozen=True)
+class DecisionService:
+    """A ``decisionService`` (DMN 1.5 6.3.10): a function of its input data and input decisions (in
+    that order) whose value is its output decision's, or a context of several output decisions."""
+
+    name: str
+    output_decisions: tuple[str, ...]
+    input_data: tuple[str, ...]  # parameter names
+    input_decisions: tuple[str, ...]  # decision ids, parameters under the decisions' variable names
+
+
 @dataclass(frozen=True, eq=False)  # identity semantics: a deployed model is hashable, compared by id
 class DecisionRequirements:
     """A DMN ``definitions`` element: the decision requirements graph (DRG) Zeebe deploys."""
@@ -124,5 +135,6 @@ class DecisionRequirements:
     decisions: dict[str, Decision] = field(default_factory=dict)
     #: business knowledge models as (name, FEEL ``function(...)`` expression), in document order
     knowledge_models: tuple[tuple[str, CompiledExpression], ...] = ()
+    decision_services: tuple[DecisionService, ...] = ()
     #: the model's item definitions by name, for typeRef conformance of results
     item_types: dict[str, ItemType] = field(default_factory=dict)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from engine.dmn.boxed import BoxedTranslator
 from engine.dmn.errors import DmnParseError
@@ -16,6 +16,7 @@ from engine.dmn.model import (
     Aggregation,
     Decision,
     DecisionRequirements,
+    DecisionService,
     DecisionTable,
     HitPolicy,
     Input,
@@ -153,7 +154,45 @@ def parse_dmn(source: bytes | str) -> DecisionRequirements:
         decisions=decisions,
         knowledge_models=_parse_knowledge_models(reader, root),
         item_types=parse_item_definitions(root, reader.children),
+        decision_services=_parse_decision_services(reader, root, decisions),
     )
+
+
+def _service_refs(
+    reader: _Reader, service: ET.Element, local: str, known: Mapping[str, object], service_id: str
+) -> list[str]:
+    """The element ids a decision service's ``local`` references point at (``href="#id"``)."""
+    ids = [(ref.get("href") or "").partition("#")[2] for ref in reader.children(service, local)]
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise DmnParseError(f"decision service refers to unknown {local} '{unknown[0]}'", service_id)
+    return ids
+
+
+def _parse_decision_services(
+    reader: _Reader, root: ET.Element, decisions: dict[str, Decision]
+) -> tuple[DecisionService, ...]:
+    """Each ``decisionService`` with its parameters: input data names, then input decisions."""
+    input_names: dict[str, str] = {}
+    for element in reader.children(root, "inputData"):
+        variable = reader.child(element, "variable")
+        name = (variable.get("name") if variable is not None else None) or element.get("name") or ""
+        input_names[element.get("id") or ""] = name
+    services = []
+    for element in reader.children(root, "decisionService"):
+        service_id = _required_id(element, "decision service", "")
+        variable = reader.child(element, "variable")
+        services.append(
+            DecisionService(
+                name=(variable.get("name") if variable is not None else None) or element.get("name") or service_id,
+                output_decisions=tuple(_service_refs(reader, element, "outputDecision", decisions, service_id)),
+                input_data=tuple(
+                    input_names[i] for i in _service_refs(reader, element, "inputData", input_names, service_id)
+                ),
+                input_decisions=tuple(_service_refs(reader, element, "inputDecision", decisions, service_id)),
+            )
+        )
+    return tuple(services)
 
 
 def _translator(reader: _Reader, element_id: str) -> BoxedTranslator:

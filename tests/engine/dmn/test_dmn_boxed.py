@@ -182,3 +182,21 @@ def test_result_conforms_to_the_variable_type_ref(type_ref: str, text: str, expe
     cell = _literal(escape(text))
     decision = f'<decision id="d" name="d"><variable name="d" typeRef="{type_ref}"/>{cell}</decision>'
     assert _eval(ITEM_DEFINITIONS + decision) == expected
+
+
+def test_decision_service_is_a_function_of_its_inputs() -> None:
+    """DMN 1.5 6.3.10 Decision service: invoked as a function whose parameters are its input data, then
+    its input decisions (given, not evaluated); its value is the output decision's (TCK 0085)."""
+    body = (
+        '<inputData id="i_name" name="name"><variable name="name"/></inputData>'
+        '<decisionService id="ds" name="greet"><variable name="greet"/>'
+        '<outputDecision href="#hello"/><inputData href="#i_name"/><inputDecision href="#title"/></decisionService>'
+        f'<decision id="title" name="title"><variable name="title"/>{_literal("&quot;Dr&quot;")}</decision>'
+        '<decision id="hello" name="hello"><variable name="hello"/>'
+        '<informationRequirement><requiredDecision href="#title"/></informationRequirement>'
+        '<informationRequirement><requiredInput href="#i_name"/></informationRequirement>'
+        f"{_literal('&quot;Hello &quot; + title + &quot; &quot; + name')}</decision>"
+        f"{_decision(_literal('greet(&quot;Ann&quot;, &quot;Ms&quot;)'))}"
+    )
+    assert _eval(body) == "Hello Ms Ann"
+    assert _eval(body, {"name": "Bob"}, decision="hello") == "Hello Dr Bob"
