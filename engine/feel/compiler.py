@@ -123,7 +123,12 @@ def _unquote(text: str) -> str:
         else:  # keep unknown escapes, so regular expressions like "\d{3}" need no doubling
             out.append(ch + nxt)
         i += 2
-    return "".join(out)
+    text = "".join(out)
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        # "\ud83d\udc0e" is one character, U+1F40E (UTF-16 surrogate pairs, DMN 1.4 10.3.1.2 rule 35);
+        # a lone surrogate is no character: it becomes U+FFFD, so no value holds one (JSON cannot)
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def _name_text(token: Token) -> str:
