@@ -19,6 +19,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import grpc
+import yaml
 from grpc_health.v1 import health_pb2
 from grpc_health.v1.health_pb2_grpc import HealthStub
 
@@ -109,3 +110,23 @@ def test_behaviour_suite_runs_against_a_procgov_engine_in_another_process(tmp_pa
     finally:
         db.close()
     assert deployments >= len(passed) // 2, f"{deployments} deployments in the external engine's log"
+
+
+def test_camunda_workflow_is_a_valid_github_workflow_running_the_suite_through_the_environment() -> None:
+    """.github/workflows/camunda.yml: GitHub's workflow schema (check-jsonschema's vendored copy), and the
+    job points the behaviour suite at the Camunda service container's gateway and REST API."""
+    workflow = REPO / ".github" / "workflows" / "camunda.yml"
+    check = Path(sys.executable).with_name("check-jsonschema")
+    result = subprocess.run(
+        [str(check), "--builtin-schema", "vendor.github-workflows", str(workflow)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    job = yaml.safe_load(workflow.read_text(encoding="utf-8"))["jobs"]["behaviour-on-camunda"]
+    assert job["services"]["camunda"]["image"].startswith("camunda/camunda:8.8.")
+    assert {"26500:26500", "8080:8080"} <= set(job["services"]["camunda"]["ports"])
+    suite = next(step for step in job["steps"] if "tests/engine/behaviour" in step.get("run", ""))
+    assert suite["env"]["PROCGOV_TEST_GATEWAY"] == "localhost:26500"
+    assert suite["env"]["PROCGOV_TEST_REST_URL"] == "http://localhost:8080"
