@@ -34,6 +34,7 @@ from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
 from engine.api import Rejection, RejectionType
+from engine.clock import Clock, SystemClock
 from engine.testing.assertions import InstanceAssert
 from engine.testing.read_sides import RecordFileViews, RestViews
 
@@ -92,6 +93,7 @@ class ExternalEngine:
         self._channel: grpc.aio.Channel | None = None
         self._views: RecordFileViews | RestViews | None = None
         self._started = datetime.now(UTC)
+        self._clock: Clock = SystemClock()
 
     async def __aenter__(self) -> ExternalEngine:
         self._channel = grpc.aio.insecure_channel(self.target.gateway)
@@ -144,6 +146,13 @@ class ExternalEngine:
             raise _as_rejection(error) from error
         return response
 
+    @property
+    def data_dir(self) -> Path:
+        """The engine's data directory (what audit reads), when PROCGOV_TEST_RECORDS_DB names its log."""
+        if self.target.records_db is None:
+            self._embedded_only("the engine's data directory needs PROCGOV_TEST_RECORDS_DB (a procgov engine's log)")
+        return self.target.records_db.parent
+
     def instance(self, process_instance_key: int) -> InstanceAssert:
         views = self._views
         if views is None:
@@ -174,8 +183,10 @@ class ExternalEngine:
         self._embedded_only(RESTART_REASON)
 
     @property
-    def clock(self) -> NoReturn:
-        self._embedded_only(CLOCK_REASON)
+    def clock(self) -> Clock:
+        """The external engine's clock, read-only: the wall clock (nothing here moves it; Camunda's
+        ``/v2/clock`` pin is not used), so reading "today" works and moving time is embedded-only."""
+        return self._clock
 
     @property
     def engine(self) -> NoReturn:
