@@ -55,7 +55,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
     if not reason:
         raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.embedded_only needs a reason")
-    pytest.skip(f"embedded engine only (PROCGOV_TEST_GATEWAY={target.gateway}): {reason}")
+    require_embedded(reason)
+
+
+def require_embedded(reason: str) -> None:
+    """Skip the current test with ``reason`` when an external gateway is set — for fixtures that build an
+    embedded engine of their own (e.g. with a clock at a known date), where a marker cannot go."""
+    target = external_target()
+    if target is not None:
+        pytest.skip(f"embedded engine only (PROCGOV_TEST_GATEWAY={target.gateway}): {reason}")
 
 
 @pytest_asyncio.fixture
