@@ -143,7 +143,7 @@ class ExternalEngine:
                 pb.DeployResourceRequest(resources=resources)
             )
         except grpc.aio.AioRpcError as error:
-            raise _as_rejection(error) from error
+            raise as_rejection(error) from error
         return response
 
     @property
@@ -196,7 +196,7 @@ class ExternalEngine:
 _REJECTED = re.compile(r"Command '\w+' rejected with code '(\w+)': (.*)", re.DOTALL)
 
 
-def _as_rejection(error: grpc.aio.AioRpcError) -> Exception:
+def as_rejection(error: grpc.aio.AioRpcError) -> Exception:
     """A gateway's rejection as the :class:`~engine.api.Rejection` the embedded ``deploy`` raises.
 
     Zeebe's gateway words it ``Command 'CREATE' rejected with code 'INVALID_ARGUMENT': <reason>``

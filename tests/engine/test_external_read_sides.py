@@ -29,7 +29,7 @@ from engine.testing.external import (
     EmbeddedEngineOnlyError,
     ExternalEngine,
     ExternalTarget,
-    _as_rejection,
+    as_rejection,
     external_target,
 )
 from engine.testing.read_sides import RestViews
@@ -143,7 +143,7 @@ def test_the_environment_chooses_the_target() -> None:
 def test_a_gateway_rejection_becomes_the_rejection_the_embedded_deploy_raises() -> None:
     """Zeebe's gateway words a rejected command ``Command 'CREATE' rejected with code '<type>': <reason>``."""
     reason = "Expected to deploy new resources, but encountered the following errors:\n'x.bpmn': Element: a: no"
-    rejection = _as_rejection(
+    rejection = as_rejection(
         FakeRpcError(
             grpc.StatusCode.INVALID_ARGUMENT, f"Command 'CREATE' rejected with code 'INVALID_ARGUMENT': {reason}"
         )
@@ -151,7 +151,7 @@ def test_a_gateway_rejection_becomes_the_rejection_the_embedded_deploy_raises() 
     assert isinstance(rejection, Rejection)
     assert (rejection.type, rejection.reason) == (RejectionType.INVALID_ARGUMENT, reason)
     other = FakeRpcError(grpc.StatusCode.UNAVAILABLE, "failed to connect to all addresses")
-    assert _as_rejection(other) is other
+    assert as_rejection(other) is other
 
 
 async def test_an_unmarked_embedded_only_call_fails_naming_the_marker() -> None:
