@@ -17,6 +17,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import grpc
 import yaml
@@ -59,7 +60,7 @@ def _outcomes(junit: Path) -> tuple[list[str], dict[str, str], dict[str, str]]:
     return passed, skipped, failed
 
 
-def test_behaviour_suite_runs_against_a_procgov_engine_in_another_process(tmp_path: Path) -> None:
+def test_behaviour_suite_runs_against_a_procgov_engine_in_another_process(tmp_path: Path, record_property: Any) -> None:
     port = _free_port()
     data = tmp_path / "engine"
     procgov = Path(sys.executable).with_name("procgov")
@@ -94,6 +95,8 @@ def test_behaviour_suite_runs_against_a_procgov_engine_in_another_process(tmp_pa
             engine.wait()
     summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-2000:]
     passed, skipped, failed = _outcomes(junit)
+    record_property("external_passed", len(passed))
+    record_property("external_skipped_with_reason", len(skipped))
     print(
         f"behaviour suite against procgov engine on 127.0.0.1:{port}: {len(passed)} passed, "
         f"{len(skipped)} skipped with a reason ({summary})"
