@@ -95,7 +95,8 @@ def activated_job(job: ActivatedJob) -> pb.ActivatedJob:
 
 
 def deployments(deployment: Deployment) -> list[pb.Deployment]:
-    """The deployed resources' metadata in the order Zeebe lists them (DRGs before their decisions)."""
+    """The deployed resources' metadata in the order Zeebe's gateway lists them: processes, then decisions,
+    then decision requirements, then forms (``ResponseMapper.toDeployResourceResponse``)."""
     result = [
         pb.Deployment(
             process=pb.ProcessMetadata(
@@ -110,19 +111,6 @@ def deployments(deployment: Deployment) -> list[pb.Deployment]:
     ]
     result += [
         pb.Deployment(
-            decisionRequirements=pb.DecisionRequirementsMetadata(
-                dmnDecisionRequirementsId=d.decision_requirements_id,
-                dmnDecisionRequirementsName=d.decision_requirements_name,
-                version=d.version,
-                decisionRequirementsKey=d.decision_requirements_key,
-                resourceName=d.resource_name,
-                tenantId=d.tenant_id,
-            )
-        )
-        for d in deployment.decision_requirements
-    ]
-    result += [
-        pb.Deployment(
             decision=pb.DecisionMetadata(
                 dmnDecisionId=d.decision_id,
                 dmnDecisionName=d.decision_name,
@@ -134,6 +122,19 @@ def deployments(deployment: Deployment) -> list[pb.Deployment]:
             )
         )
         for d in deployment.decisions
+    ]
+    result += [
+        pb.Deployment(
+            decisionRequirements=pb.DecisionRequirementsMetadata(
+                dmnDecisionRequirementsId=d.decision_requirements_id,
+                dmnDecisionRequirementsName=d.decision_requirements_name,
+                version=d.version,
+                decisionRequirementsKey=d.decision_requirements_key,
+                resourceName=d.resource_name,
+                tenantId=d.tenant_id,
+            )
+        )
+        for d in deployment.decision_requirements
     ]
     result += [
         pb.Deployment(
