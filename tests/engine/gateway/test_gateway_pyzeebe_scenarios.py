@@ -112,9 +112,7 @@ async def test_unknown_process_is_process_definition_not_found(zeebe_client: Zee
         await zeebe_client.run_process(str(uuid4()))
 
 
-async def test_run_process_with_result_returns_the_output(
-    zeebe_client: ZeebeClient, deployed: int, runs: Runs
-) -> None:
+async def test_run_process_with_result_returns_the_output(zeebe_client: ZeebeClient, deployed: int, runs: Runs) -> None:
     variables = _variables()
     result = await zeebe_client.run_process_with_result("gw-echo", variables, timeout=60_000)
     assert result.variables["echoed"].startswith(variables["text"])
