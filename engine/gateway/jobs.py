@@ -29,7 +29,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 
 from engine.api import ActivatedJob, EngineApi, Rejection
@@ -191,7 +191,7 @@ class JobDispatcher:
                 result.cancel()
             self._remove(line, waiter)
 
-    async def stream(self, request: ActivationRequest) -> AsyncIterator[ActivatedJob]:
+    async def stream(self, request: ActivationRequest) -> AsyncGenerator[ActivatedJob, None]:
         """Yield jobs of ``request.job_type`` as they become activatable, until the consumer stops."""
         line = self._line(request.job_type)
         queue: asyncio.Queue[ActivatedJob | None] = asyncio.Queue()  # None: the gateway is closing
@@ -217,10 +217,14 @@ class JobDispatcher:
                 if (job := queue.get_nowait()) is not None:
                     undelivered.append(job)
             if undelivered:
-                # Not awaited here: the stream's task is being cancelled. Keep a reference until done.
-                task = asyncio.get_running_loop().create_task(self._give_back(undelivered))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+                self.give_back_later(undelivered)
+
+    def give_back_later(self, jobs: Sequence[ActivatedJob]) -> None:
+        """Make ``jobs`` activatable again (FailJob, unchanged retries, no back-off) from a task of its
+        own: the caller is typically being cancelled, and a reference is kept until the task is done."""
+        task = asyncio.get_running_loop().create_task(self._give_back(jobs))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def close(self) -> None:
         """Stop every dispatcher task (server shutdown)."""
