@@ -185,6 +185,24 @@ async def test_a_job_whose_answer_cannot_be_sent_is_made_activatable_again(
     assert job.retries == 2
 
 
+async def test_a_client_chosen_key_never_becomes_an_engine_key(zeebe: EmbeddedEngine, stub: GatewayStub) -> None:
+    """A rejection record carries the key the client sent; the engine used to take the largest key in
+    its log for its own after a restart, so ``CompleteJob(jobKey=2**63-1)`` made the next key overflow
+    int64 and every later answer carrying a new key fail."""
+    await zeebe.deploy(RESOURCES / "one-task.bpmn")
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.CompleteJob(pb.CompleteJobRequest(jobKey=2**63 - 1))
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+
+    await zeebe.restart()
+
+    async with grpc.aio.insecure_channel(zeebe.address) as channel:
+        created = await GatewayStub(channel).CreateProcessInstance(
+            pb.CreateProcessInstanceRequest(bpmnProcessId="gw-one-task", version=-1)
+        )
+    assert 0 < created.processInstanceKey < 2**52
+
+
 def _bpmn(body: str, doctype: str = "") -> bytes:
     return (
         f'<?xml version="1.0"?>{doctype}<bpmn:definitions {BPMN_NS} id="d" targetNamespace="t">'
