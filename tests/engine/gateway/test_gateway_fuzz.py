@@ -14,7 +14,7 @@ After every example:
 - the log is consistent: the state on close equals the state a whole-log replay gives, and the state
   the next example starts from (restored from the snapshot written on close).
 
-Bounded: 60 examples of up to 15 requests and one of every RPC (~500 requests; 10-20 s here).
+Bounded: 60 examples of 3-15 requests and one of every RPC (300-500 requests; 5-25 s here).
 """
 
 from __future__ import annotations
@@ -333,11 +333,11 @@ def test_every_rpc_under_random_and_hostile_requests() -> None:
             phases=(Phase.explicit, Phase.generate),
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         )
-        @given(calls=st.lists(CALLS, min_size=1, max_size=15))
+        @given(calls=st.lists(CALLS, min_size=3, max_size=15))
         @example(calls=[(method.name, {}) for method in SERVICE.methods])  # every RPC at least once
         def run(calls: list[tuple[str, Any]]) -> None:
             asyncio.run(fuzzing.example(calls))
 
         run()
         assert set(SENT) >= {m.name for m in SERVICE.methods}
-        assert sum(n for name, n in SENT.items() if name != CLOCK) >= 300, SENT
+        assert sum(n for name, n in SENT.items() if name != CLOCK) >= 250, SENT
