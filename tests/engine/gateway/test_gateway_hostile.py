@@ -92,7 +92,7 @@ HOSTILE_DOCUMENTS = {
 
 
 @pytest.mark.parametrize("document", HOSTILE_DOCUMENTS.values(), ids=HOSTILE_DOCUMENTS.keys())
-async def test_hostile_variables_are_invalid_argument_naming_the_field(
+async def test_hostile_variables_are_invalid_argument_on_all_nine_rpcs_taking_them(
     zeebe: EmbeddedEngine, stub: GatewayStub, document: str
 ) -> None:
     await zeebe.deploy(RESOURCES / "one-task.bpmn")
@@ -104,6 +104,15 @@ async def test_hostile_variables_are_invalid_argument_naming_the_field(
         lambda: stub.PublishMessage(pb.PublishMessageRequest(name="m", correlationKey="k", variables=document)),
         lambda: stub.BroadcastSignal(pb.BroadcastSignalRequest(signalName="s", variables=document)),
         lambda: stub.EvaluateDecision(pb.EvaluateDecisionRequest(decisionId="d", variables=document)),
+        lambda: stub.CreateProcessInstanceWithResult(
+            pb.CreateProcessInstanceWithResultRequest(
+                request=pb.CreateProcessInstanceRequest(bpmnProcessId="gw-one-task", version=-1, variables=document)
+            )
+        ),
+        lambda: stub.SetVariables(pb.SetVariablesRequest(elementInstanceKey=1, variables=document)),
+        lambda: stub.CompleteJob(pb.CompleteJobRequest(jobKey=1, variables=document)),
+        lambda: stub.FailJob(pb.FailJobRequest(jobKey=1, retries=1, variables=document)),
+        lambda: stub.ThrowError(pb.ThrowErrorRequest(jobKey=1, errorCode="e", variables=document)),
     ):
         details = await _refused(call)
         assert "Property 'variables' is invalid" in details
