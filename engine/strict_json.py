@@ -34,6 +34,7 @@ recursive code (FEEL evaluation, the snapshot's pickler inside the engine state)
 levels, so the limit is set well below that. Real process variables nest a handful of levels."""
 
 _POSSIBLE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class InvalidDocument(ValueError):
@@ -133,3 +134,28 @@ def _finite_or_null(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_finite_or_null(v) for v in value]
     return value
+
+
+def _unicode(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _has_surrogate(value) else value
+    if isinstance(value, dict):
+        return {_unicode(k): _unicode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unicode(v) for v in value]
+    return value
+
+
+def is_strict(text: str) -> bool:
+    """Whether ``text`` is strict JSON of Unicode text (orjson refuses NaN and lone surrogates)."""
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def repair(text: str) -> str:
+    """Strict JSON for a document written before the engine refused such values (old logs): NaN and
+    infinities become ``null`` (as orjson always wrote them), lone surrogates U+FFFD."""
+    return dumps(_unicode(json.loads(text)))
