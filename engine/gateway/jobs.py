@@ -265,6 +265,22 @@ class JobDispatcher:
             line.waiters.remove(waiter)
 
     async def _activate_now(self, request: ActivationRequest, max_jobs: int | None = None) -> list[ActivatedJob]:
+        """Activate jobs for ``request``. The activation is processed at once but answered only after
+        its commit; a caller cancelled in between (the client went away) would leave the jobs
+        activated for nobody, so the activation runs on in a task of its own and its jobs are given
+        back when it ends."""
+        activation = asyncio.ensure_future(self._activate_committed(request, max_jobs))
+        try:
+            return await asyncio.shield(activation)
+        except asyncio.CancelledError:
+            activation.add_done_callback(self._give_back_result)
+            raise
+
+    def _give_back_result(self, activation: asyncio.Future[list[ActivatedJob]]) -> None:
+        if not activation.cancelled() and activation.exception() is None and activation.result():
+            self.give_back_later(activation.result())
+
+    async def _activate_committed(self, request: ActivationRequest, max_jobs: int | None) -> list[ActivatedJob]:
         return await self._engine.activate_jobs(
             job_type=request.job_type,
             worker=request.worker,

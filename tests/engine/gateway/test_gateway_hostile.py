@@ -9,6 +9,7 @@ https://docs.camunda.io/docs/apis-tools/zeebe-api/gateway-service/).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator
@@ -21,7 +22,9 @@ from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
 from engine import safe_xml, strict_json
+from engine.core.state import JOB_ACTIVATED
 from engine.gateway import convert
+from engine.gateway.jobs import ActivationRequest, JobDispatcher
 from engine.testing import EmbeddedEngine
 
 RESOURCES = Path(__file__).parent / "resources"
@@ -301,3 +304,33 @@ def test_output_is_strict_utf8_json_whatever_the_value() -> None:
         text = convert.dump_json(value)
         text.encode("utf-8")
         strict_loads(text)
+
+
+async def test_a_request_cancelled_while_its_activation_commits_gives_the_jobs_back(zeebe: EmbeddedEngine) -> None:
+    """The activation is processed at once and answered after its commit; a client that goes away in
+    between used to leave the jobs activated for nobody until their timeout."""
+    await zeebe.deploy(RESOURCES / "one-task.bpmn")
+    created = await zeebe.engine.create_process_instance(bpmn_process_id="gw-one-task")
+    dispatcher = JobDispatcher(zeebe.engine)
+    request = ActivationRequest(job_type="gw.work", worker="gone", timeout_ms=600_000, max_jobs=5)
+
+    poll = asyncio.create_task(dispatcher.activate(request, long_poll_s=0))
+    for _ in range(100):  # loop passes until the activation is processed (its commit still pending)
+        if any(job.state == JOB_ACTIVATED for job in zeebe.engine.processor.jobs.values()):
+            break
+        await asyncio.sleep(0)
+    assert not poll.done()
+    poll.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await poll
+
+    jobs = await asyncio.wait_for(_activated_again(zeebe, "gw.work"), timeout=10)
+    assert [job.process_instance_key for job in jobs] == [created.process_instance_key]
+
+
+async def _activated_again(zeebe: EmbeddedEngine, job_type: str) -> list[Any]:
+    while True:
+        jobs = await zeebe.engine.activate_jobs(job_type=job_type, worker="next", timeout_ms=60_000, max_jobs=5)
+        if jobs:
+            return jobs
+        await zeebe.engine.wait_for_jobs(job_type, 1.0)
