@@ -31,6 +31,7 @@ import time
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from engine.api import ActivatedJob, EngineApi, Rejection
 
@@ -127,6 +128,7 @@ class _Waiter:
     persistent: bool  # a stream stays in line after being served
     on_close: Callable[[], None] | None = None  # ends a stream when the gateway shuts down
     idle: bool = True  # False while the dispatcher is activating jobs for this waiter
+    settled: asyncio.Future[None] | None = None  # set when that activation ends (``idle`` again)
 
 
 @dataclass(eq=False)
@@ -179,8 +181,11 @@ class JobDispatcher:
             await asyncio.wait({result}, timeout=long_poll_s)
             if not result.done() and not waiter.idle:
                 # The dispatcher is activating jobs for this request right now: take them rather than
-                # leaving them activated for nobody.
-                await asyncio.wait({result}, timeout=5.0)
+                # leaving them activated for nobody (or end empty as soon as it found none).
+                settled: asyncio.Future[None] = loop.create_future()
+                waiter.settled = settled
+                either: set[asyncio.Future[Any]] = {result, settled}
+                await asyncio.wait(either, timeout=5.0, return_when=asyncio.FIRST_COMPLETED)
             if result.done():
                 return result.result()
             return []
@@ -359,6 +364,8 @@ class JobDispatcher:
                 jobs = []
             finally:
                 waiter.idle = True
+                if waiter.settled is not None and not waiter.settled.done():
+                    waiter.settled.set_result(None)  # its poll resumes after the ``deliver`` below
             if len(jobs) < batch:
                 exhausted.add(waiter.request.tenant_ids)
             if not jobs:
