@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from workers.runtime.bundled import bundled
 from workers.runtime.context import JobContext
 from workers.runtime.decisions import RuleSet
 from workers.runtime.reports import DirectoryStore, ReportStore, configured_store
@@ -29,7 +30,7 @@ from workers.slm.penalties import PENALTY_CALCULATION
 from workers.slm.penalty_rules import PenaltyRules
 from workers.slm.store import SlmStore
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "slm"
+DEFAULT_DATA_DIR = bundled("data", "slm")
 DEFAULT_OVERDUE_REMINDERS = 7
 
 
