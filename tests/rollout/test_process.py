@@ -216,13 +216,13 @@ async def test_a_failed_pilot_means_no_full_rollout_until_the_reworked_pilot_suc
         await instance.wait_element_active("Step4_PilotElapsed")  # 3 months are not enough in a large company
         assert passed(zeebe, key, "Step4_PilotElapsed") == 0
         await zeebe.increase_time(timedelta(days=92))
-        await wait_activated(zeebe, key, "Step4_PilotElapsed", 2)  # failed → reworked, extended by P1M
-        assert instance.variables()["pilot"]["duration"] == "P1M"
+        await wait_activated(zeebe, key, "Step4_PilotElapsed", 2)  # failed → reworked, piloted 6 months again
+        assert instance.variables()["pilot"]["duration"] == "P6M"
         assert passed(zeebe, key, "Step5_Issuance") == 0  # no full rollout without local success
-        await zeebe.increase_time(timedelta(days=31))
+        await zeebe.increase_time(timedelta(days=185))
         await instance.wait_element_passed("Step4_Pilot")
     assert desk.unexpected == []
-    assert next(out for _, out in desk.completed("Step4_Rework"))["pilotDuration"] == "P1M"
+    assert next(out for _, out in desk.completed("Step4_Rework"))["pilotDuration"] == "P6M"
     variables = instance.variables()
     assert variables["pilotEvaluation"]["success"] and variables["pilot"]["scopeKind"] == "departments"
     assert passed(zeebe, key, "Step4_EvaluatePilot") == 2
