@@ -27,6 +27,9 @@ def engine(
         "127.0.0.1"
     ),
     port: Annotated[int, typer.Option(help="gRPC port of the Zeebe gateway protocol.")] = 26500,
+    rest_port: Annotated[
+        int, typer.Option(help="Port of Camunda's Orchestration Cluster REST API (/v2), on the same host.")
+    ] = 8080,
     data: DataDir = Path("var/engine"),
     snapshot_every: Annotated[
         int,
@@ -38,7 +41,7 @@ def engine(
         ),
     ] = 100_000,
 ) -> None:
-    """Serve the Zeebe gateway protocol until SIGTERM/SIGINT (then stop gracefully)."""
+    """Serve the Zeebe gateway protocol and the REST API until SIGTERM/SIGINT (then stop gracefully)."""
     if ctx.invoked_subcommand is not None:
         return
     from engine.server import run
@@ -46,7 +49,7 @@ def engine(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data.mkdir(parents=True, exist_ok=True)
     try:
-        run(host, port, data, snapshot_every)
+        run(host, port, data, snapshot_every, rest_port)
     except OSError as error:  # e.g. the port is taken: say so instead of a traceback
         typer.echo(f"procgov engine: {error}", err=True)
         raise typer.Exit(1) from None
