@@ -10,9 +10,6 @@ import pytest
 
 from engine.server import RunningServer, serve
 
-RESOURCES = Path(__file__).parent / "resources"
-SPEC = Path(__file__).parent / "spec" / "rest-api.bundle.json"
-
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
@@ -33,10 +30,3 @@ def rest_url(server: RunningServer) -> str:
 async def http(rest_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=rest_url, timeout=30) as client:
         yield client
-
-
-async def deploy(http: httpx.AsyncClient, *names: str) -> dict:
-    files = [("resources", (name, (RESOURCES / name).read_bytes(), "application/octet-stream")) for name in names]
-    response = await http.post("/deployments", files=files)
-    assert response.status_code == 200, response.text
-    return response.json()
