@@ -44,6 +44,9 @@ class RestServer:
         self.host = host
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._socket = socket.socket(family, socket.SOCK_STREAM)
+        # rebinding after a restart must not wait for old connections in TIME_WAIT; a port another
+        # process listens on still fails (no SO_REUSEPORT)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self._socket.bind((host, port))
         except OSError as error:

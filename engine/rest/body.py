@@ -49,6 +49,8 @@ def validation_problem(error: ValidationError) -> Problem:
     kind = first["type"]
     if kind == "missing":
         return invalid(f"No {where} provided.")
+    if kind == "value_error" and "cannot be null" in first["msg"]:
+        return bad_request(first["msg"].removeprefix("Value error, "))
     if kind == "extra_forbidden":
         return bad_request(f"Request property [{where}] cannot be parsed")
     if kind.endswith("_type") or kind in ("literal_error", "enum", "is_instance_of", "model_type", "dict_type"):
@@ -63,8 +65,9 @@ def parse_model(model: type[Model], document: Any) -> Model:
         raise validation_problem(error) from None
 
 
-async def read_model(request: Request, model: type[Model], *, required: bool = True) -> Model:
-    """The body as ``model``; an empty optional body is the model's defaults."""
+async def read_model(request: Request, model: type[Model], *, required: bool = True, nullable: bool = False) -> Model:
+    """The body as ``model``; an empty optional body is the model's defaults, and so is JSON ``null``
+    where the spec marks the body ``nullable``."""
     raw = await read_bytes(request)
     if not raw.strip():
         if required:
@@ -74,6 +77,8 @@ async def read_model(request: Request, model: type[Model], *, required: bool = T
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise bad_request("Failed to read request") from None
+    if document is None and nullable:
+        return parse_model(model, {})
     if not isinstance(document, dict):
         raise bad_request("Failed to read request: the body must be a JSON object")
     return parse_model(model, document)

@@ -18,7 +18,19 @@ from engine.rest.body import read_model
 from engine.rest.context import RestContext, body_key, command, context, iso, key_str, no_content, path_key, tenant
 from engine.rest.models import OperationReference, ProcessInstanceCreation
 from engine.rest.problems import Problem, invalid, not_found
-from engine.rest.search import SearchQuery, search
+from engine.rest.search import (
+    Fields,
+    SearchQuery,
+    date,
+    definition_id,
+    enum,
+    flag,
+    key,
+    number,
+    search,
+    tenant_id,
+    text,
+)
 
 DEFAULT_REQUEST_TIMEOUT_MS = 15_000
 """``awaitCompletion`` with ``requestTimeout`` 0 waits this long (Zeebe's default request timeout)."""
@@ -77,7 +89,7 @@ async def create_process_instance(request: Request) -> JSONResponse:
 
 async def cancel_process_instance(request: Request) -> Response:
     key = path_key(request, "processInstanceKey")
-    await read_model(request, OperationReference, required=False)
+    await read_model(request, OperationReference, required=False, nullable=True)
     async with command("CANCEL"):
         await context(request).engine.cancel_process_instance(key)
     return no_content()
@@ -117,28 +129,30 @@ def _process_instances(ctx: RestContext) -> list[dict[str, Any]]:
     ]
 
 
-_INSTANCE_FIELDS = [
-    "processDefinitionId",
-    "processDefinitionName",
-    "processDefinitionVersion",
-    "processDefinitionVersionTag",
-    "startDate",
-    "endDate",
-    "state",
-    "hasIncident",
-    "tenantId",
-    "processInstanceKey",
-    "processDefinitionKey",
-    "parentProcessInstanceKey",
-    "parentElementInstanceKey",
-    "businessId",
-]
+INSTANCE_STATES = ("ACTIVE", "COMPLETED", "SUSPENDED", "TERMINATED")
+_INSTANCE_FIELDS: Fields = {
+    "processDefinitionId": text(),
+    "processDefinitionName": text(),
+    "processDefinitionVersion": number(),
+    "processDefinitionVersionTag": text(),
+    "processDefinitionKey": key(),
+    "startDate": date(),
+    "endDate": date(),
+    "state": enum(*INSTANCE_STATES),
+    "hasIncident": flag(),
+    "suspendedDate": date(),
+    "tenantId": text(),
+    "processInstanceKey": key(),
+    "parentProcessInstanceKey": key(),
+    "parentElementInstanceKey": key(),
+    "businessId": text(),
+}
 
 
 async def search_process_instances(request: Request) -> JSONResponse:
     query = await read_model(request, SearchQuery, required=False)
     items = _process_instances(context(request))
-    return JSONResponse(search(query, items, _INSTANCE_FIELDS, _INSTANCE_FIELDS))
+    return JSONResponse(search(query, items, _INSTANCE_FIELDS, [f for f in _INSTANCE_FIELDS if f != "suspendedDate"]))
 
 
 async def get_process_instance(request: Request) -> JSONResponse:
@@ -151,6 +165,35 @@ async def get_process_instance(request: Request) -> JSONResponse:
 
 # -- element instances -------------------------------------------------------------------------------
 
+ELEMENT_TYPES = [
+    "UNSPECIFIED",
+    "PROCESS",
+    "SUB_PROCESS",
+    "EVENT_SUB_PROCESS",
+    "AD_HOC_SUB_PROCESS",
+    "AD_HOC_SUB_PROCESS_INNER_INSTANCE",
+    "START_EVENT",
+    "INTERMEDIATE_CATCH_EVENT",
+    "INTERMEDIATE_THROW_EVENT",
+    "BOUNDARY_EVENT",
+    "END_EVENT",
+    "SERVICE_TASK",
+    "RECEIVE_TASK",
+    "USER_TASK",
+    "MANUAL_TASK",
+    "TASK",
+    "EXCLUSIVE_GATEWAY",
+    "INCLUSIVE_GATEWAY",
+    "PARALLEL_GATEWAY",
+    "EVENT_BASED_GATEWAY",
+    "SEQUENCE_FLOW",
+    "MULTI_INSTANCE_BODY",
+    "CALL_ACTIVITY",
+    "BUSINESS_RULE_TASK",
+    "SCRIPT_TASK",
+    "SEND_TASK",
+    "UNKNOWN",
+]
 _ELEMENT_STATE = {"ELEMENT_COMPLETED": "COMPLETED", "ELEMENT_TERMINATED": "TERMINATED"}
 
 
@@ -175,38 +218,41 @@ def _element_instances(ctx: RestContext) -> list[dict[str, Any]]:
                     "rootProcessInstanceKey": None,
                     "processDefinitionKey": str(pi.process_definition_key),
                     "incidentKey": key_str(incidents.get(e.key)),
+                    "elementInstanceScopeKey": str(e.flow_scope_key),  # filter only
                 }
             )
     return items
 
 
-_ELEMENT_FIELDS = [
-    "processDefinitionId",
-    "startDate",
-    "endDate",
-    "elementId",
-    "elementName",
-    "type",
-    "state",
-    "hasIncident",
-    "tenantId",
-    "elementInstanceKey",
-    "processInstanceKey",
-    "processDefinitionKey",
-    "incidentKey",
-]
+_ELEMENT_FIELDS: Fields = {
+    "processDefinitionId": definition_id(),
+    "state": enum("ACTIVE", "COMPLETED", "TERMINATED"),
+    "type": enum(*ELEMENT_TYPES, plain=True),
+    "elementId": text(),
+    "elementName": text(),
+    "hasIncident": flag(),
+    "tenantId": tenant_id(plain=True),
+    "elementInstanceKey": key(plain=True),
+    "processInstanceKey": key(plain=True),
+    "processDefinitionKey": key(plain=True),
+    "incidentKey": key(plain=True),
+    "startDate": date(),
+    "endDate": date(),
+    "elementInstanceScopeKey": key(),
+}
+_ELEMENT_SORT = [f for f in _ELEMENT_FIELDS if f not in ("hasIncident", "elementInstanceScopeKey")]
 
 
 async def search_element_instances(request: Request) -> JSONResponse:
     query = await read_model(request, SearchQuery, required=False)
     items = _element_instances(context(request))
-    return JSONResponse(search(query, items, _ELEMENT_FIELDS, _ELEMENT_FIELDS))
+    return JSONResponse(search(query, items, _ELEMENT_FIELDS, _ELEMENT_SORT, ["elementInstanceScopeKey"]))
 
 
 async def get_element_instance(request: Request) -> JSONResponse:
     key = path_key(request, "elementInstanceKey")
     for item in _element_instances(context(request)):
-        if item["elementInstanceKey"] == str(key):
+        if item.pop("elementInstanceScopeKey") is not None and item["elementInstanceKey"] == str(key):
             return JSONResponse(item)
     raise not_found(f"Element instance with key '{key}' not found")
 
@@ -235,13 +281,25 @@ def _variables(ctx: RestContext) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
-_VARIABLE_FIELDS = ["name", "value", "tenantId", "isTruncated", "variableKey", "scopeKey", "processInstanceKey"]
+_VARIABLE_FIELDS: Fields = {
+    "name": text(),
+    "value": text(),
+    "tenantId": tenant_id(plain=True),
+    "isTruncated": flag(),
+    "variableKey": key(),
+    "scopeKey": key(),
+    "processInstanceKey": key(),
+}
+_VARIABLE_SORT = ["value", "name", "tenantId", "variableKey", "scopeKey", "processInstanceKey"]
 
 
 async def search_variables(request: Request) -> JSONResponse:
+    truncate = request.query_params.get("truncateValues", "false")
+    if truncate not in ("true", "false"):
+        raise invalid(f"The query parameter truncateValues is '{truncate}' but must be true or false.")
     query = await read_model(request, SearchQuery, required=False)
     items = _variables(context(request))
-    return JSONResponse(search(query, items, _VARIABLE_FIELDS, set(_VARIABLE_FIELDS) - {"isTruncated"}))
+    return JSONResponse(search(query, items, _VARIABLE_FIELDS, _VARIABLE_SORT))
 
 
 async def get_variable(request: Request) -> JSONResponse:
@@ -276,26 +334,45 @@ def _incidents(ctx: RestContext) -> list[dict[str, Any]]:
     ]
 
 
-_INCIDENT_FIELDS = [
-    "processDefinitionId",
-    "errorType",
-    "errorMessage",
-    "elementId",
-    "creationTime",
-    "state",
-    "tenantId",
-    "incidentKey",
-    "processDefinitionKey",
-    "processInstanceKey",
-    "elementInstanceKey",
-    "jobKey",
+INCIDENT_ERROR_TYPES = [
+    "AD_HOC_SUB_PROCESS_NO_RETRIES",
+    "CALLED_DECISION_ERROR",
+    "CALLED_ELEMENT_ERROR",
+    "CONDITION_ERROR",
+    "DECISION_EVALUATION_ERROR",
+    "EXECUTION_LISTENER_NO_RETRIES",
+    "EXTRACT_VALUE_ERROR",
+    "FORM_NOT_FOUND",
+    "IO_MAPPING_ERROR",
+    "JOB_NO_RETRIES",
+    "MESSAGE_SIZE_EXCEEDED",
+    "RESOURCE_NOT_FOUND",
+    "SECRET_RESOLUTION_ERROR",
+    "TASK_LISTENER_NO_RETRIES",
+    "UNHANDLED_ERROR_EVENT",
+    "UNKNOWN",
+    "UNSPECIFIED",
 ]
+_INCIDENT_FIELDS: Fields = {
+    "processDefinitionId": text(),
+    "errorType": enum(*INCIDENT_ERROR_TYPES),
+    "errorMessage": text(),
+    "elementId": text(),
+    "creationTime": date(),
+    "state": enum("ACTIVE", "MIGRATED", "PENDING", "RESOLVED", "UNKNOWN"),
+    "tenantId": text(),
+    "incidentKey": key(),
+    "processDefinitionKey": key(),
+    "processInstanceKey": key(),
+    "elementInstanceKey": key(),
+    "jobKey": key(),
+}
 
 
 async def search_incidents(request: Request) -> JSONResponse:
     query = await read_model(request, SearchQuery, required=False)
-    fields = set(_INCIDENT_FIELDS)
-    return JSONResponse(search(query, _incidents(context(request)), fields, fields - {"errorMessage"}))
+    sort = [f for f in _INCIDENT_FIELDS if f != "errorMessage"]
+    return JSONResponse(search(query, _incidents(context(request)), _INCIDENT_FIELDS, sort))
 
 
 async def get_incident(request: Request) -> JSONResponse:

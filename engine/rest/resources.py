@@ -14,7 +14,7 @@ from engine.api import Deployment, FormMetadata, ProcessMetadata, Resource
 from engine.rest.body import MAX_BODY_BYTES, read_model, too_large
 from engine.rest.context import command, context, key_str, path_key, tenant
 from engine.rest.problems import bad_request, invalid, not_found
-from engine.rest.search import SearchQuery, search
+from engine.rest.search import Fields, SearchQuery, enum, flag, key, number, search, tenant_id, text
 
 MAX_RESOURCES = 100
 
@@ -142,26 +142,33 @@ def _public(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k != "isLatestVersion"}
 
 
-async def search_process_definitions(request: Request) -> JSONResponse:
-    query = await read_model(request, SearchQuery, required=False)
-    fields = set(process_definitions_fields)
-    result = search(query, process_definitions(request), fields, fields - {"isLatestVersion", "hasStartForm", "state"})
-    result["items"] = [_public(i) for i in result["items"]]
-    return JSONResponse(result)
-
-
-process_definitions_fields = [
+_DEFINITION_FIELDS: Fields = {
+    "name": text(),
+    "isLatestVersion": flag(),
+    "resourceName": text(plain=True),
+    "version": number(plain=True),
+    "versionTag": text(plain=True),
+    "processDefinitionId": text(),
+    "tenantId": tenant_id(plain=True),
+    "processDefinitionKey": key(plain=True),
+    "hasStartForm": flag(),
+    "state": enum("ACTIVE", "DRAINING", "DELETED", plain=True),
+}
+_DEFINITION_SORT = [
+    "processDefinitionKey",
     "name",
     "resourceName",
     "version",
     "versionTag",
     "processDefinitionId",
     "tenantId",
-    "processDefinitionKey",
-    "hasStartForm",
-    "state",
-    "isLatestVersion",
 ]
+
+
+async def search_process_definitions(request: Request) -> JSONResponse:
+    query = await read_model(request, SearchQuery, required=False)
+    items = process_definitions(request)
+    return JSONResponse(search(query, items, _DEFINITION_FIELDS, _DEFINITION_SORT, ["isLatestVersion"]))
 
 
 def _find_definition(request: Request) -> dict[str, Any]:

@@ -13,11 +13,14 @@ from __future__ import annotations
 import base64
 import binascii
 import fnmatch
+import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+from pydantic import Field, StrictInt, StrictStr, field_validator
 
+from engine.rest.models import Body
 from engine.rest.problems import invalid
 
 Item = dict[str, Any]
@@ -26,18 +29,14 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 
 
-class Page(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    limit: StrictInt = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    from_: StrictInt | None = Field(None, alias="from", ge=0)
+class Page(Body):
+    limit: StrictInt = Field(DEFAULT_LIMIT, ge=1, le=2**31 - 1)  # 10,000 at most, except with ``from``
+    from_: StrictInt | None = Field(None, alias="from", ge=0, le=2**31 - 1)
     after: StrictStr | None = None
     before: StrictStr | None = None
 
 
-class Sort(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Sort(Body):
     field: StrictStr
     order: Literal["ASC", "DESC"] = "ASC"
 
@@ -47,12 +46,10 @@ class Sort(BaseModel):
         return value.upper() if isinstance(value, str) else value
 
 
-class SearchQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    filter: dict[str, Any] | None = None
-    sort: list[Sort] = []
-    page: Page | None = None
+class SearchQuery(Body):
+    filter: dict[str, Any] = Field(default_factory=dict)
+    sort: list[Sort] = Field(default_factory=list)
+    page: Page = Field(default_factory=Page)
 
 
 def _as_number(value: Any) -> Any:
@@ -74,12 +71,9 @@ def _ordered(actual: Any, expected: Any, op: Callable[[Any, Any], bool]) -> bool
     return op(a, e)
 
 
-def _matches_condition(actual: Any, condition: Any, name: str) -> bool:
+def _matches_condition(actual: Any, condition: Any) -> bool:
     if not isinstance(condition, dict):
         return _equal(actual, condition)
-    unknown = set(condition) - _OPERATORS
-    if unknown:
-        raise invalid(f"Unknown operator {sorted(unknown)[0]!r} in the filter of {name!r}")
     checks = {
         "$eq": lambda v: _equal(actual, v),
         "$neq": lambda v: not _equal(actual, v),
@@ -95,17 +89,116 @@ def _matches_condition(actual: Any, condition: Any, name: str) -> bool:
     return all(checks[op](value) for op, value in condition.items())
 
 
-def _matches(item: Item, filter_: dict[str, Any], fields: frozenset[str]) -> bool:
+_BY_KIND: dict[str, set[str]] = {
+    "key": {"$eq", "$neq", "$exists", "$in", "$notIn"},
+    "string": {"$eq", "$neq", "$exists", "$in", "$notIn", "$like"},
+    "int": {"$eq", "$neq", "$exists", "$gt", "$gte", "$lt", "$lte", "$in"},
+    "date": {"$eq", "$neq", "$exists", "$gt", "$gte", "$lt", "$lte", "$in", "$notIn"},
+    "enum": {"$eq", "$neq", "$exists", "$in", "$notIn", "$like"},
+    "tenant": {"$eq", "$neq", "$exists", "$in", "$notIn", "$like"},
+}
+TENANT_ID = re.compile(r"<default>|[\w.\-]{1,31}")
+DEFINITION_ID = re.compile(r"[^\W\d][\w\-.]*")  # the spec's ^[\p{L}_][\p{L}\p{N}_\-\.]*$
+
+
+@dataclass(frozen=True)
+class Field_:
+    """How the spec types one filter property: ``kind`` of its values, ``plain`` if it takes no operators."""
+
+    kind: str  # key | string | int | bool | date | enum
+    plain: bool = False
+    values: frozenset[str] = frozenset()  # enum values
+
+
+def key(plain: bool = False) -> Field_:
+    return Field_("key", plain)
+
+
+def text(plain: bool = False) -> Field_:
+    return Field_("string", plain)
+
+
+def number(plain: bool = False) -> Field_:
+    return Field_("int", plain)
+
+
+def flag() -> Field_:
+    return Field_("bool", True)
+
+
+def date() -> Field_:
+    return Field_("date")
+
+
+def tenant_id(plain: bool = False) -> Field_:
+    return Field_("tenant", plain)
+
+
+def definition_id() -> Field_:
+    return Field_("id", True)
+
+
+def enum(*values: str, plain: bool = False) -> Field_:
+    return Field_("enum", plain, frozenset(values))
+
+
+Fields = dict[str, Field_]
+
+
+def _check_value(name: str, spec: Field_, value: Any, like: bool = False) -> None:
+    ok = {
+        "key": lambda: isinstance(value, str) and 0 < len(value) <= 25 and value.lstrip("-").isdigit(),
+        "string": lambda: isinstance(value, str),
+        "date": lambda: isinstance(value, str),
+        "int": lambda: type(value) is int and -(2**31) <= value < 2**31,
+        "tenant": lambda: isinstance(value, str) and TENANT_ID.fullmatch(value) is not None,
+        "id": lambda: isinstance(value, str) and DEFINITION_ID.fullmatch(value) is not None,
+        "bool": lambda: isinstance(value, bool),
+        "enum": lambda: isinstance(value, str) and (like or value.upper() in spec.values),
+    }[spec.kind]()
+    if not ok:
+        raise invalid(f"The filter value of {name!r} is {value!r}, which is not a valid {spec.kind}")
+
+
+def validate_filter(filter_: Any, fields: Fields) -> None:
+    """Refuse unknown properties and operators and ill-typed values up front, matches or not."""
+    if not isinstance(filter_, dict):
+        raise invalid("The filter must be an object")
     for name, condition in filter_.items():
         if name == "$or":
-            if not isinstance(condition, list) or not all(isinstance(f, dict) for f in condition):
+            if not isinstance(condition, list):
                 raise invalid("The filter property '$or' must be a list of filters")
-            if condition and not any(_matches(item, alternative, fields) for alternative in condition):
+            for alternative in condition:
+                validate_filter(alternative, fields)
+            continue
+        spec = fields.get(name)
+        if spec is None:
+            raise invalid(f"Unknown filter property {name!r}; known: {', '.join(sorted(fields))}")
+        if not isinstance(condition, dict) or spec.plain:
+            _check_value(name, spec, condition)
+            continue
+        for op, value in condition.items():
+            if op not in _BY_KIND[spec.kind]:
+                raise invalid(f"The operator {op!r} is not allowed in the filter of {name!r}")
+            if op in ("$in", "$notIn"):
+                if not isinstance(value, list):
+                    raise invalid(f"The operator {op!r} of {name!r} takes a list")
+                for element in value:
+                    _check_value(name, spec, element)
+            elif op == "$exists":
+                if not isinstance(value, bool):
+                    raise invalid(f"The operator '$exists' of {name!r} takes a boolean")
+            else:
+                _check_value(name, spec, value, like=op == "$like")
+
+
+def _matches(item: Item, filter_: dict[str, Any]) -> bool:  # filter_ already validated
+    for name, condition in filter_.items():
+        if name == "$or":
+            if condition and not any(_matches(item, alternative) for alternative in condition):
                 return False
             continue
-        if name not in fields:
-            raise invalid(f"Unknown filter property {name!r}; known: {', '.join(sorted(fields))}")
-        if not _matches_condition(item.get(name), condition, name):
+        if not _matches_condition(item.get(name), condition):
             return False
     return True
 
@@ -129,16 +222,26 @@ def _sort_key(field: str) -> Callable[[Item], tuple[bool, Any]]:
     return key
 
 
-def search(query: SearchQuery, items: Iterable[Item], fields: Iterable[str], sort_fields: Iterable[str]) -> Item:
-    """Apply ``query`` to ``items``; ``fields`` may be filtered on, ``sort_fields`` sorted by."""
-    known, sortable = frozenset(fields), frozenset(sort_fields)
+def search(
+    query: SearchQuery,
+    items: Iterable[Item],
+    fields: Fields,
+    sort_fields: Iterable[str],
+    filter_only: Iterable[str] = (),
+) -> Item:
+    """Apply ``query`` to ``items``; ``fields`` may be filtered on, ``sort_fields`` sorted by.
+    ``filter_only`` properties (e.g. ``isLatestVersion``) are in the items for filtering, not in the answer."""
+    sortable, hidden = frozenset(sort_fields), frozenset(filter_only)
     for sort in query.sort:
         if sort.field not in sortable:
             raise invalid(f"Unknown sort field {sort.field!r}; known: {', '.join(sorted(sortable))}")
-    selected = [item for item in items if _matches(item, query.filter or {}, known)]
+    validate_filter(query.filter or {}, fields)
+    selected = [item for item in items if _matches(item, query.filter or {})]
     for sort in reversed(query.sort):  # stable sorts, last key first
         selected.sort(key=_sort_key(sort.field), reverse=sort.order == "DESC")
-    page = query.page or Page()
+    page = query.page
+    if page.from_ is None and page.limit > MAX_LIMIT:
+        raise invalid(f"The value for page.limit is '{page.limit}' but must be at most {MAX_LIMIT}.")
     if sum(x is not None for x in (page.from_, page.after, page.before)) > 1:
         raise invalid("Only one of [from, after, before] is allowed in a page")
     start = page.from_ or 0
@@ -149,7 +252,7 @@ def search(query: SearchQuery, items: Iterable[Item], fields: Iterable[str], sor
     end = min(len(selected), start + page.limit)
     if page.before is not None:
         end = min(end, _uncursor(page.before))
-    window = selected[start:end]
+    window = [{k: v for k, v in item.items() if k not in hidden} for item in selected[start:end]]
     return {
         "items": window,
         "page": {
