@@ -56,7 +56,7 @@ async def _start_engine(data: Path) -> tuple[asyncio.subprocess.Process, str]:
         line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
         if not line:
             raise RuntimeError("the engine exited before serving REST")
-        if match := re.search(r"REST API on (\S+)", line):
+        if match := re.search(r"REST API on (\S+)/v2", line):
             return process, match.group(1)
 
 

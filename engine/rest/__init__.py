@@ -43,7 +43,9 @@ class RestServer:
     def __init__(self, host: str = "127.0.0.1", port: int = DEFAULT_REST_PORT) -> None:
         self.host = host
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._socket = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say so, and
+        # with Nagle a response written as headers then body waits ~40 ms for the client's delayed ACK
+        self._socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         # rebinding after a restart must not wait for old connections in TIME_WAIT; a port another
         # process listens on still fails (no SO_REUSEPORT)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
