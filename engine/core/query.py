@@ -311,6 +311,14 @@ class Query:
             for f in versions
         ]
 
+    def form_by_key(self, form_key: int) -> dict[str, Any] | None:
+        """The schema of one deployed form version (``GET /v2/forms/{formKey}``)."""
+        for versions in self._deployer.forms_by_id.values():
+            for f in versions:
+                if f.key == form_key:
+                    return dict(json.loads(f.resource))
+        return None
+
     def form(self, form_id: str, tenant_id: str = "<default>") -> dict[str, Any] | None:
         versions = self._deployer.forms_by_id.get((form_id, tenant_id))
         return json.loads(versions[-1].resource) if versions else None

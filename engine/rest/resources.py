@@ -196,7 +196,7 @@ async def get_form(request: Request) -> JSONResponse:
     ctx = context(request)
     for f in ctx.query.forms():
         if f.form_key == key:
-            schema = ctx.query.form(f.form_id, f.tenant_id)
+            schema = ctx.query.form_by_key(key)
             return JSONResponse(
                 {
                     "tenantId": f.tenant_id,

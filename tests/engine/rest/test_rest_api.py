@@ -265,3 +265,15 @@ async def test_grpc_and_rest_share_one_engine(http: httpx.AsyncClient, server: R
             break
         await asyncio.sleep(0.05)
     assert (await http.get(f"/process-instances/{created.process_instance_key}")).json()["state"] == "COMPLETED"
+
+
+async def test_get_form_answers_the_version_of_its_key(http: httpx.AsyncClient) -> None:
+    """ "Get form": the schema of the form version the key names, not the latest one."""
+    from rest_helpers import RESOURCES
+
+    first = (await deploy(http, "rest-form.form"))["deployments"][0]["form"]
+    changed = (RESOURCES / "rest-form.form").read_bytes().replace(b'"Approved"', b'"Approved (v2)"')
+    second = (await http.post("/deployments", files=[("resources", ("rest-form.form", changed))])).json()
+    assert second["deployments"][0]["form"]["version"] == 2
+    old = (await http.get(f"/forms/{first['formKey']}")).json()
+    assert old["version"] == 1 and "(v2)" not in old["schema"]
