@@ -11,6 +11,14 @@ Two tables are written in one transaction per group commit:
   describe (keys, positions and timestamps included), which is Zeebe's "state is what replaying the log
   gives" without an event applier per record type.
 
+Tamper evidence: ``record_chain`` holds one row per group commit that wrote records: the last position
+of the batch and ``hash = sha256(prev_hash + batch)``, where ``batch`` is the JSON array of the batch's
+rows exactly as inserted (``orjson`` of ``[position, value_type, intent, record_type, key,
+process_instance_key, timestamp, json]`` per row; the first ``prev_hash`` is 64 zeros). One hash per
+commit over bytes already built costs next to nothing; audit re-serialises the rows, checks every link
+and signs the head outside this file (docs/contracts.md "Engine log chain"). A log written before the
+chain existed has records below the first chain row: audit reports them as unchained.
+
 Durability: ``journal_mode=WAL`` with ``synchronous=NORMAL``. A commit appends to the WAL file with a
 ``write()`` and returns; the WAL is fsynced at checkpoints. Against a *process* crash (``kill -9``)
 this loses nothing: the written pages live in the OS page cache and the next open replays the WAL.
@@ -22,6 +30,7 @@ whose transaction did not commit left no trace (nothing duplicated on restart).
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +50,11 @@ CREATE TABLE IF NOT EXISTS records (
     json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS records_by_instance ON records (process_instance_key, position);
+CREATE TABLE IF NOT EXISTS record_chain (
+    seq INTEGER PRIMARY KEY,
+    last_position INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS commands (
     seq INTEGER PRIMARY KEY,
     position INTEGER NOT NULL,
@@ -61,6 +75,7 @@ _INSERT_COMMANDS = "INSERT INTO commands (position, timestamp, kind, payload) SE
 )
 
 CHECKPOINT_EVERY_COMMITS = 200
+CHAIN_GENESIS = "0" * 64
 RecordRow = tuple[int, str, str, str, int, int, int, str]
 CommandRow = tuple[int, int, str, str]  # position, timestamp, kind, payload
 
@@ -80,6 +95,8 @@ class RecordLog:
         # Reads get a connection of their own: appends may run on the commit thread at the same time
         # (engine/core/commit.py), and a reader sees committed transactions only.
         self._reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        last = self._db.execute("SELECT hash FROM record_chain ORDER BY seq DESC LIMIT 1").fetchone()
+        self._chain_hash: str = last[0] if last else CHAIN_GENESIS
         self._commits_since_checkpoint = 0
         self._checkpointer: sqlite3.Connection | None = None
         self.checkpointing = False
@@ -88,16 +105,21 @@ class RecordLog:
         """Write one group commit: all rows in one transaction. One writer at a time (the engine's
         commit thread, or the loop thread once that thread has nothing left to write)."""
         db = self._db
+        chain_hash = self._chain_hash
         db.execute("BEGIN")
         try:
             if records:
-                db.execute(_INSERT_RECORDS, (orjson.dumps(records).decode(),))
+                batch = orjson.dumps(records)
+                chain_hash = hashlib.sha256(chain_hash.encode() + batch).hexdigest()
+                db.execute(_INSERT_RECORDS, (batch.decode(),))
+                db.execute("INSERT INTO record_chain (last_position, hash) VALUES (?, ?)", (records[-1][0], chain_hash))
             if commands:
                 db.execute(_INSERT_COMMANDS, (orjson.dumps(commands).decode(),))
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+        self._chain_hash = chain_hash
         self._commits_since_checkpoint += 1
 
     def wants_checkpoint(self) -> bool:
@@ -136,9 +158,13 @@ class RecordLog:
         return int(row[0]) if row and row[0] is not None else 0
 
     def last_key(self, since_position: int = 0) -> int:
-        """The largest key among the records from ``since_position`` on (a range of the primary key:
-        the whole table is a full scan, ~60 ms per 500,000 records)."""
-        row = self._reader.execute("SELECT MAX(key) FROM records WHERE position >= ?", (since_position,)).fetchone()
+        """The largest key among the events from ``since_position`` on (a range of the primary key:
+        the whole table is a full scan, ~60 ms per 500,000 records). Only events: a command or its
+        rejection carries whatever key the client sent (``CompleteJob(jobKey=2**63-1)``), and taking
+        that for an engine key made the next key overflow int64 after a restart."""
+        row = self._reader.execute(
+            "SELECT MAX(key) FROM records WHERE position >= ? AND record_type = 'EVENT'", (since_position,)
+        ).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

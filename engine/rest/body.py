@@ -1,6 +1,7 @@
 """Reading request bodies: size limit, JSON syntax, then the pydantic model that follows the spec.
 
-Errors are worded as Camunda's gateway words them (Camunda docs, "Orchestration Cluster API" →
+Bodies are parsed by :mod:`engine.strict_json`, as on gRPC, so nothing reaches a record that strict
+JSON cannot hold. Errors are worded as Camunda's gateway words them (Camunda docs, "Orchestration Cluster API" →
 "Problem detail"): unreadable JSON is ``400 Bad Request`` "Failed to read request"; an unknown property
 or one of the wrong type is ``400 Bad Request`` naming it; a missing required property is ``400
 INVALID_ARGUMENT`` "No <name> provided."; a body over the limit is ``413``.
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
+from engine import strict_json
 from engine.rest.problems import Problem, bad_request, invalid
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -74,9 +76,13 @@ async def read_model(request: Request, model: type[Model], *, required: bool = T
             raise bad_request("Required request body is missing")
         return parse_model(model, {})
     try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise bad_request("Failed to read request") from None
+        document = strict_json.loads(raw, "body")
+    except strict_json.InvalidDocument as error:
+        try:
+            json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise bad_request("Failed to read request") from None
+        raise invalid(str(error)) from None  # JSON, but not strict JSON (NaN, lone surrogates, too deep)
     if document is None and nullable:
         return parse_model(model, {})
     if not isinstance(document, dict):

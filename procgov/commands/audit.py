@@ -7,8 +7,16 @@
   version, verifies the hash chain, prints a verdict per decision; exit 1 on any mismatch or tampering.
   With a history source, ``replay KEY`` also replays the instances KEY called (recursively): a rollout's
   replay re-checks the fines decided in the change requests it started.
-* ``report KEY -o FILE.html``: a self-contained page with the diagram, the path taken, durations,
-  SLA breaches, fines and the decision table.
+* ``checkpoint``: sign the heads of the decision chain (and, with ``--data``, the engine's log) with the
+  audit key and write them as checkpoint files; ``replay`` holds both stores against every checkpoint,
+  so a store rewritten and re-hashed, cut short or emptied after a checkpoint is found. With a history
+  source, ``replay --all`` also checks every instance of the engine's log (not only those with
+  records) for a start at a start event, the nine steps in order, owner changes and unpriced fines, and
+  each decision's inputs and time against the job the engine activated.
+* ``report KEY -o FILE.html [--pdf FILE.pdf]``: a self-contained page organised as an auditor reads
+  it (final state, diagram with the path taken, one section per step, deadlines, decisions, fines,
+  replay findings), times in ``--timezone`` (default Asia/Shanghai); ``--pdf`` also prints it with
+  headless Chromium (the print stylesheet keeps the whole diagram on the page).
 
 The decision registry comes from :func:`procgov.groups.decision_registry` (every group's
 ``DECISIONS``); :data:`registry_factory` is the one seam tests use to give their own decisions.
@@ -54,6 +62,15 @@ StoreOption = Annotated[
 ]
 
 
+CheckpointsOption = Annotated[
+    Path | None,
+    typer.Option("--checkpoints", help="Checkpoint directory (default: PROCGOV_AUDIT_CHECKPOINT_DIR)."),
+]
+KeyFileOption = Annotated[
+    Path | None, typer.Option("--key-file", help="Audit key ring file (default: PROCGOV_AUDIT_KEY_FILE / _KEY).")
+]
+
+
 def _fail(message: str) -> NoReturn:
     fail(message, EXIT_USAGE)
 
@@ -91,6 +108,11 @@ def _history(source: Any, key: int) -> Any:
 
 
 def _replay(store: str | None, keys: list[int] | None) -> Any:
+    return _replay_with_records(store, keys)[0]
+
+
+def _replay_with_records(store: str | None, keys: list[int] | None) -> tuple[Any, list[Any], str]:
+    """The replay report, the whole log's records (chain order) and the store's description."""
     from workers.audit.replay import replay_log
     from workers.audit.store import DecisionStore, DecisionStoreError
 
@@ -99,15 +121,43 @@ def _replay(store: str | None, keys: list[int] | None) -> Any:
     except DecisionStoreError as error:
         _fail(str(error))
     try:
-        return replay_log(
-            decision_store.records(),
+        records = list(decision_store.records())
+        report = replay_log(
+            records,
             registry=registry_factory(),
             rule_text=decision_store.rule_text,
             head=decision_store.head(),
             process_instance_keys=keys,
         )
+        return report, records, decision_store.description
     finally:
         decision_store.dispose()
+
+
+def _audit_settings() -> Any:
+    from workers.runtime.settings import SettingsError, load_settings
+
+    try:
+        return load_settings()
+    except SettingsError as error:
+        _fail(str(error))
+
+
+def _checkpoint_dir(checkpoints: Path | None) -> Path:
+    return checkpoints if checkpoints is not None else Path(_audit_settings().audit_checkpoint_dir)
+
+
+def _keyring(key_file: Path | None) -> Any:
+    from workers.runtime.stores.checkpoints import AuditKeyError, Keyring
+
+    settings = None if key_file else _audit_settings()
+    try:
+        return Keyring.load(
+            key=settings.audit_key.get_secret_value() if settings and settings.audit_key else None,
+            key_file=key_file or (settings.audit_key_file if settings else None),
+        )
+    except AuditKeyError as error:
+        _fail(str(error))
 
 
 @app.command()
@@ -151,11 +201,15 @@ def replay(
     records: RecordsOption = None,
     es: EsOption = None,
     es_index: EsIndexOption = "zeebe-record*",
+    checkpoints: CheckpointsOption = None,
+    key_file: KeyFileOption = None,
 ) -> None:
     """Re-decide every recorded decision, verify the hash chain; exit 1 on any mismatch or tampering.
 
     With a history source (--data, --records or --es) each instance's decision jobs are also checked
-    against the engine's records: completed with the recorded outputs, none without a record.
+    against the engine's records: completed with the recorded outputs, none without a record, inputs the
+    variables the engine gave the job, recorded within the job's life; and each instance against the
+    rules (start event, nine steps, owner, fines). Both stores are held against the signed checkpoints.
     """
     from workers.audit.console import print_view, replay_view
     from workers.audit.crosscheck import cross_check
@@ -168,27 +222,148 @@ def replay(
     if wanted is not None and len(wanted) > 1:
         typer.echo(f"replaying instance {key} and the {len(wanted) - 1} instance(s) it called: "
                    + ", ".join(map(str, wanted[1:])))
-    report = _replay(store, wanted)
+    report, all_records, _ = _replay_with_records(store, wanted)
     if key is not None and not report.verdicts:
         typer.echo(f"no recorded decisions for process instance {key}", err=True)
     print_view(replay_view(report))
-    findings = []
+    findings: list[str] = []
+    for verdict in report.verdicts:
+        if not verdict.ok:
+            why = "; ".join([*verdict.notes, *map(str, verdict.differences)][:3])
+            findings.append(f"decision: instance {verdict.process_instance_key}: record {verdict.seq} "
+                            f"({verdict.decision}, job {verdict.job_key}) {verdict.status}: {why}")
+    instance_of = {r.seq: r.process_instance_key for r in all_records}
+    for problem in report.chain_problems:
+        if problem.seq in instance_of:
+            findings.append(f"chain: instance {instance_of[problem.seq]}: {problem.detail}")
+    registry = registry_factory()
     if source is not None:
-        keys = wanted if wanted is not None else sorted({v.process_instance_key for v in report.verdicts})
+        keys = wanted if wanted is not None else _all_instances(source, report)
+        checked = 0
         for instance_key in keys:
-            findings += [f"instance {instance_key}: {f}" for f in cross_check(_history(source, instance_key), report)]
-        for finding in findings:
-            typer.secho(f"cross-check: {finding}", fg="red", err=True)
+            history = _history_or_none(source, instance_key)
+            if history is None:
+                findings.append(f"cross-check: instance {instance_key}: has decision records, but the engine's log "
+                                "holds no records of it (deleted from the log, or records of a foreign instance)")
+                continue
+            checked += 1
+            findings += [f"cross-check: instance {instance_key}: {f}" for f in cross_check(history, report, registry)]
+            called = _descendants(source, instance_key) if history.children else []
+            findings += [f"conformance: {f}" for f in _conformance(history, report, called)]
         if not findings:
-            typer.echo(f"cross-check: decision jobs of {len(keys)} instance(s) match their records")
+            typer.echo(f"cross-check: decision jobs of {checked} instance(s) match their records (and the rules)")
+    findings += _checkpoint_findings(checkpoints, key_file, all_records, data)
+    for finding in findings:
+        typer.secho(finding, fg="red", err=True)
     if not report.ok or findings:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def _history_or_none(source: Any, key: int) -> Any:
+    """The instance's history; ``None`` when the source has no records of it (a finding for replay)."""
+    from workers.audit.history import HistoryError, NoInstanceRecords, load_history
+    from workers.audit.records import RecordFormatError
+    from workers.audit.sources import SourceError
+
+    try:
+        return load_history(source, key)
+    except (HistoryError, NoInstanceRecords):
+        return None
+    except (SourceError, RecordFormatError) as error:
+        _fail(str(error))
+
+
+def _all_instances(source: Any, report: Any) -> list[int]:
+    """Every instance the engine's log knows, and every one the store has records of (a record of an
+    instance the log does not know is itself a finding of the cross-check)."""
+    from workers.audit.records import RecordFormatError
+    from workers.audit.sources import SourceError
+
+    try:
+        known = list(source.instance_keys())
+    except (SourceError, RecordFormatError) as error:
+        _fail(str(error))
+    recorded = {v.process_instance_key for v in report.verdicts}
+    return known + sorted(recorded - set(known))
+
+
+def _conformance(history: Any, report: Any, called: list[int]) -> list[Any]:
+    from workers.audit.conformance import check_instance
+
+    return check_instance(history, report.verdicts, called)
+
+
+def _checkpoint_findings(checkpoints: Path | None, key_file: Path | None, records: list[Any],
+                         data: Path | None) -> list[str]:
+    """Both stores against every signed checkpoint; the engine log's own chain when --data is given."""
+    from workers.audit.checkpoint_audit import check_decisions, check_engine_log
+    from workers.audit.engine_chain import read_engine_chain
+    from workers.runtime.stores.checkpoints import read_checkpoints
+
+    directory = _checkpoint_dir(checkpoints)
+    findings: list[str] = []
+    chain = read_engine_chain(data) if data is not None else None
+    if chain is not None:
+        findings += [f"engine log: {p}" for p in chain.problems]
+    if not directory.is_dir() or not any(directory.glob("*.json")):
+        typer.secho(f"checkpoints: none in {directory}: a store rewritten and re-hashed as a whole cannot be told "
+                    "from an intact one (write them with `procgov audit checkpoint`)", fg="yellow", err=True)
+        return findings
+    signed, problems = read_checkpoints(directory, _keyring(key_file))
+    findings += [f"checkpoints: {p}" for p in problems]
+    findings += [f"checkpoints: {f}" for f in check_decisions(signed, records)]
+    if chain is not None:
+        findings += [f"checkpoints: {f}" for f in check_engine_log(signed, chain)]
+    if not findings:
+        typer.echo(f"checkpoints: {len(signed)} signed checkpoint(s) in {directory} hold")
+    return findings
+
+
+@app.command()
+def checkpoint(
+    store: StoreOption = None,
+    data: DataOption = None,
+    checkpoints: CheckpointsOption = None,
+    key_file: KeyFileOption = None,
+) -> None:
+    """Sign the decision chain's head (and the engine log's, with --data) and write checkpoint files.
+
+    Refuses (exit 1) to sign a chain that does not verify: a checkpoint must never vouch for an edit.
+    """
+    from workers.audit.chain import verify_chain
+    from workers.audit.checkpoint_audit import checkpoint_decisions, checkpoint_engine_log
+    from workers.audit.engine_chain import read_engine_chain
+    from workers.audit.store import DecisionStore, DecisionStoreError
+
+    keyring = _keyring(key_file)
+    directory = _checkpoint_dir(checkpoints)
+    try:
+        decision_store = DecisionStore.open(_store_url(store))
+    except DecisionStoreError as error:
+        _fail(str(error))
+    try:
+        records = list(decision_store.records())
+        problems = verify_chain(records, decision_store.head())
+        description = decision_store.description
+    finally:
+        decision_store.dispose()
+    engine_problems = list(read_engine_chain(data).problems) if data is not None else []
+    if problems or engine_problems:
+        for problem in [p.detail for p in problems] + engine_problems:
+            typer.secho(problem, fg="red", err=True)
+        typer.secho("not signed: the chain does not verify (replay it first)", fg="red", err=True)
+        raise typer.Exit(EXIT_FINDINGS)
+    path = checkpoint_decisions(directory, keyring, records, description)
+    typer.echo(f"wrote {path} (decision chain: {len(records)} record(s), key {keyring.signing_id})")
+    if data is not None:
+        engine_path, chain = checkpoint_engine_log(directory, keyring, data)
+        typer.echo(f"wrote {engine_path} (engine log: {chain.records} record(s), commit {chain.head_seq})")
 
 
 @app.command()
 def report(
     key: Annotated[int, typer.Argument(help="Process instance key.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="The HTML file to write.")] = None,
     data: DataOption = None,
     records: RecordsOption = None,
     es: EsOption = None,
@@ -197,11 +372,22 @@ def report(
     store: StoreOption = None,
     no_replay: Annotated[bool, typer.Option("--no-replay", help="Leave out the decision replay.")] = False,
     sla: Annotated[Path | None, typer.Option(help="SLA policy YAML: limits {elementId: ISO duration}.")] = None,
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="Also print it to a PDF (headless Chromium).")] = None,
+    timezone: Annotated[str, typer.Option(help="IANA time zone the report's times are shown in.")] = "Asia/Shanghai",
 ) -> None:
-    """Write a self-contained HTML report: diagram with the path taken, durations, breaches, decisions."""
+    """Write a self-contained HTML report (and with --pdf a PDF): final state, steps, decisions, fines."""
     from workers.audit.crosscheck import cross_check
     from workers.audit.report import render_report, write_report
+    from workers.audit.report_pdf import PdfError, print_pdf
+    from workers.audit.report_view import TimezoneError, zone
     from workers.audit.sla import SlaPolicy, SlaPolicyError
+
+    if output is None and pdf is None:
+        _fail("give --output FILE.html, --pdf FILE.pdf or both")
+    try:
+        zone(timezone)
+    except TimezoneError as error:
+        _fail(str(error))
 
     source = _source(data, records, es, es_index)
     instance = _history(source, key)
@@ -214,8 +400,15 @@ def report(
     except OSError as error:
         _fail(f"cannot read {bpmn}: {error}")
     replayed = None if no_replay else _replay(store, [key])
-    html = render_report(instance, replay=replayed, policy=policy, bpmn_xml=bpmn_xml, source=source.describe())
-    path = write_report(output, html)
+    html = render_report(instance, replay=replayed, policy=policy, bpmn_xml=bpmn_xml, source=source.describe(),
+                         timezone=timezone)
+    path = write_report(output if output is not None else pdf.with_suffix(".html"), html)  # type: ignore[union-attr]
+    if pdf is not None:
+        try:
+            print_pdf(path, pdf)
+        except PdfError as error:
+            _fail(str(error))
+        typer.echo(f"wrote {pdf}")
     findings = [] if replayed is None else cross_check(instance, replayed)
     for finding in findings:
         typer.secho(f"cross-check: {finding}", fg="red", err=True)

@@ -92,7 +92,7 @@ async def test_100104_2_3_4_department_change_published_third_working_day_after_
     assert (filing["verdict"], filing["findings"], filing["decisions"]) == ("pass", [], 1)
     completed = [r["value"]["elementId"] for r in zeebe.records() if r["valueType"] == "PROCESS_INSTANCE"
                  and r["intent"] == "ELEMENT_COMPLETED" and r["value"].get("processInstanceKey") == key]
-    assert completed[-3:] == ["file-audit-record", "change-published", "procgov-change-request"]
+    assert completed[-4:] == ["file-audit-record", "outcome-gateway", "change-published", "procgov-change-request"]
 
 
 async def test_100104_2_3_4_cross_department_change_within_a_week_is_on_time(zeebe, slm, mail):
@@ -180,3 +180,50 @@ async def test_a_person_without_an_address_is_listed_not_dropped(zeebe, slm, mai
     variables = zeebe.instance(key).variables()
     assert (variables["changeOutcome"], variables["unnotified"]) == ("rejected", ["guest.user"])
     assert mail.messages == []
+
+
+async def late_plan(zeebe, slm, request: dict[str, Any]) -> int:
+    """An inspection's change plan submitted on Sunday 12 April, 3 calendar days after its 9 April deadline."""
+    key = await slm.start("procgov-change-request", {**REQUEST, "origin": "inspection", **request})
+    await zeebe.instance(key).wait_element_active("submit-change-plan")
+    await zeebe.increase_time(timedelta(days=10))
+    await zeebe.instance(key).wait_element_passed("notify-change-plan-overdue")
+    await slm.complete("submit-change-plan", key, {"proposedChange": REQUEST["proposedChange"]})
+    return key
+
+
+async def test_100104_2_3_2_late_change_plan_is_fined_when_the_form_is_then_returned_as_incomplete(zeebe, slm, mail):
+    key = await late_plan(zeebe, slm, {"problem": ""})
+    await zeebe.instance(key).wait_completed()
+    variables = zeebe.instance(key).variables()
+    assert variables["changeOutcome"] == "returned"
+    assert line_items(variables) == {"100104 §2.3.2 department_head:chen.jing": "60.00"}
+    assert "returned" in zeebe.instance(key).snapshot().passed_elements  # its own end event, after the fines
+    fined = [m for m in mail.messages if m.subject.startswith("[procgov] fines")]
+    assert [m.recipients for m in fined] == [("chen.jing@example.com",)] and "Total: 60.00 yuan" in fined[0].body
+
+
+async def test_100104_2_3_2_late_change_plan_is_fined_when_the_change_is_rejected(zeebe, slm, mail):
+    key = await late_plan(zeebe, slm, {})
+    await slm.complete("approve-change", key, {"approved": False, "approvalComment": "not now"})
+    await zeebe.instance(key).wait_completed()
+    variables = zeebe.instance(key).variables()
+    assert variables["changeOutcome"] == "rejected"
+    assert line_items(variables) == {"100104 §2.3.2 department_head:chen.jing": "60.00"}
+    assert "newVersion" not in variables  # nothing was filed
+
+
+async def test_100104_2_3_a_missing_approval_decision_is_refused_and_asked_again_never_approved(zeebe, slm, mail):
+    key = await slm.start("procgov-change-request", REQUEST)
+    await slm.complete("approve-change", key, {"approvalComment": "looks fine"})  # no `approved`
+    await zeebe.instance(key).wait_element_passed("refuse-approval")
+    variables = zeebe.instance(key).variables()
+    assert "needs an explicit decision" in variables["approvalRefusal"] and variables["approved"] is None
+    (refusal,) = mail.messages
+    assert refusal.recipients == ("chen.jing@example.com",) and "approved = true or false" in refusal.body
+    await slm.complete("approve-change", key, {"approved": "yes"})  # not a boolean: refused again
+    await slm.complete("approve-change", key, {"approved": False})
+    await zeebe.instance(key).wait_completed()
+    variables = zeebe.instance(key).variables()
+    assert variables["changeOutcome"] == "rejected" and "newVersion" not in variables
+    assert len([m for m in mail.messages if "approval refused" in m.subject]) == 2

@@ -30,9 +30,12 @@ def test_every_service_task_has_an_slm_worker_and_every_worker_is_used(slm_deps)
     assert used - {AUDIT_FILING} == set(build_router(slm_deps).task_types)
 
 
-@pytest.mark.parametrize(("name", "end"), [("procgov-change-request.bpmn", "change-published"),
-                                           ("procgov-sla-review.bpmn", "review-published")])
-def test_the_normal_completion_files_the_audit_record_just_before_the_end(name, end):
+@pytest.mark.parametrize(("name", "ends"), [
+    # 100104 §2.3.2: every outcome of a change request (published, returned, rejected) is priced and filed
+    ("procgov-change-request.bpmn", {"change-published", "returned", "rejected"}),
+    ("procgov-sla-review.bpmn", {"review-published"}),
+])
+def test_every_completion_files_the_audit_record_just_before_its_end(name, ends):
     process = parse(name).find("bpmn:process", NS)
     assert process is not None
     (task,) = [t for t in process.iterfind("bpmn:serviceTask", NS)
@@ -40,7 +43,14 @@ def test_the_normal_completion_files_the_audit_record_just_before_the_end(name, 
     assert task.get("name") == "File the audit record"
     (outgoing,) = task.iterfind("bpmn:outgoing", NS)
     flow = process.find(f"bpmn:sequenceFlow[@id='{outgoing.text}']", NS)
-    assert flow is not None and flow.get("targetRef") == end
+    assert flow is not None
+    targets = {flow.get("targetRef")}
+    gateway = process.find(f"bpmn:exclusiveGateway[@id='{flow.get('targetRef')}']", NS)
+    if gateway is not None:  # an outcome gateway straight after the filing, each branch to an end event
+        branches = process.iterfind(f"bpmn:sequenceFlow[@sourceRef='{gateway.get('id')}']", NS)
+        targets = {f.get("targetRef") for f in branches}
+    assert targets == ends
+    assert all(process.find(f"bpmn:endEvent[@id='{end}']", NS) is not None for end in ends)
 
 
 def test_every_linked_form_is_shipped():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -76,6 +76,7 @@ class JobActivation:
     worker: str
     timeout_ms: int
     deadline: int | None = None  # epoch ms the activation times out, when the record carries it
+    position: int = -1  # of the ACTIVATED record: the variables the job saw are those written before it
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,8 @@ class JobHistory:
     attempts: tuple[JobAttempt, ...] = ()
     variables: Any = None  # the variables the job completed (or threw) with
     activations: tuple[JobActivation, ...] = ()  # every hand-out to a worker, in log order
+    #: as created: a user task's assignment (``io.camunda.zeebe:assignee``, ``...:candidateGroups``)
+    custom_headers: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def activated_by(self) -> tuple[str, ...]:
@@ -192,6 +195,28 @@ class InstanceHistory:
 
     def visits_of(self, element_id: str) -> list[ElementVisit]:
         return [v for v in self.elements if v.element_id == element_id]
+
+    def variables_seen(self, element_instance_key: int, before_position: int) -> dict[str, Any]:
+        """The variables visible in ``element_instance_key``'s scope just before ``before_position``:
+        the element's own (input mappings) over its flow scopes' up to the process, each as last written
+        before that position. What a job activated at that position was given (Zeebe hands a job the
+        variables of its scope hierarchy)."""
+        scopes: list[int] = []
+        parents = {v.element_instance_key: v.flow_scope_key for v in self.elements}
+        key = element_instance_key
+        while key > 0 and key not in scopes:
+            scopes.append(key)
+            key = parents.get(key, -1)
+        depth = {scope: i for i, scope in enumerate(scopes)}
+        seen: dict[str, tuple[int, Any]] = {}
+        for change in self.variables:
+            if change.position >= before_position or change.scope_key not in depth:
+                continue
+            level = depth[change.scope_key]
+            current = seen.get(change.name)
+            if current is None or level <= current[0]:
+                seen[change.name] = (level, change.value)
+        return {name: value for name, (_, value) in seen.items()}
 
 
 class HistoryError(ValueError):
@@ -367,6 +392,7 @@ def _fold_activations(jobs: dict[int, JobHistory], r: Record, process_instance_k
             worker=str(job_value.get("worker") or v.get("worker") or ""),
             timeout_ms=int(timeout) if isinstance(timeout, int) else -1,
             deadline=deadline if isinstance(deadline, int) and deadline > 0 else None,
+            position=r.position,
         )
         # The activating worker is the last one to touch the job until it completes, fails or throws.
         jobs[job_key] = replace(job, activations=(*job.activations, activation), worker=activation.worker)
@@ -384,6 +410,7 @@ def _fold_job(jobs: dict[int, JobHistory], r: Record) -> None:
             element_instance_key=int(v.get("elementInstanceKey", -1)),
             created_at=r.timestamp,
             retries=retries_int if retries_int is not None else 0,
+            custom_headers={str(k): str(h) for k, h in (v.get("customHeaders") or {}).items()},
         )
         return
     job = jobs.get(r.key)
@@ -439,6 +466,10 @@ def _decode_resource(raw: Any) -> str | None:
         return None
 
 
+class NoInstanceRecords(SourceError):
+    """The source holds no record of the instance (for replay a finding when the store has its decisions)."""
+
+
 def load_history(source: RecordSource, process_instance_key: int) -> InstanceHistory:
     """Read one instance's history (its deployed BPMN and the instances it called) from any source."""
     history = _instance_history(source, process_instance_key)
@@ -451,7 +482,7 @@ def load_history(source: RecordSource, process_instance_key: int) -> InstanceHis
 def _instance_history(source: RecordSource, process_instance_key: int) -> InstanceHistory:
     records = source.instance_records(process_instance_key)
     if not records:
-        raise SourceError(f"{source.describe()} has no records of process instance {process_instance_key}")
+        raise NoInstanceRecords(f"{source.describe()} has no records of process instance {process_instance_key}")
     return build_history(records, process_instance_key)
 
 

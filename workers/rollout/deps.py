@@ -23,11 +23,12 @@ from workers.rollout.notify.notifier import OnceStore, WebhookEndpoint
 from workers.rollout.notify.templates import Templates, parse_templates
 from workers.rollout.org_directory import OrgDirectory
 from workers.rollout.owner import OWNER_ELIGIBILITY
+from workers.runtime.bundled import bundled
 from workers.runtime.decisions import RuleSet
 from workers.runtime.settings import WorkerSettings
 from workers.runtime.stores import IdempotencyStore, open_engine
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "rollout"
+DEFAULT_DATA_DIR = bundled("data", "rollout")
 
 
 class RolloutSettings(BaseSettings):
@@ -94,7 +95,8 @@ class RolloutDeps:
             templates=rollout.templates_path,
             smtp=smtp,
             store=store or IdempotencyStore(open_engine(settings.store_url)),
-            webhooks={name: WebhookEndpoint(hook.url, hook.secret.get_secret_value() if hook.secret else None)
+            webhooks={name: WebhookEndpoint(hook.url, hook.secret.get_secret_value() if hook.secret else None,
+                                            deduplicates=hook.deduplicates)
                       for name, hook in settings.webhooks.items()},
             http_timeout_s=rollout.http_timeout_s,
         )

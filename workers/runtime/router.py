@@ -276,6 +276,7 @@ class TaskRouter:
                 worker_version=services.worker_version,
                 inputs=request.model_dump(mode="json", by_alias=True),
                 outputs=outputs,
+                recorded_at=job.activated_at,  # the engine's clock: audit checks it against the job's records
             )
             if record.outputs != outputs:
                 log.info("job re-delivered: returning the recorded decision", seq=record.seq)
@@ -325,6 +326,7 @@ class TaskRouter:
             policy = RetryPolicy(
                 base_ms=services.retry_policy.base_ms,
                 max_ms=services.retry_policy.max_ms,
+                budget_ms=services.retry_policy.budget_ms,
                 initial_retries=override.retries or spec.retries,
             )
             max_running = override.max_running_jobs or spec.max_running_jobs

@@ -4,7 +4,7 @@ request, and publishing: the new version is filed (备案) and the optimisation 
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -41,6 +41,17 @@ class CloseRequest(Input):
 class Outcome(CamelModel):
     change_outcome: Literal["published", "returned", "rejected"]
     unnotified: list[str] = Field(default_factory=list, description="people who could not be told (no address)")
+
+
+class ApprovalDecision(Input):
+    approved: Any = None  # whatever the completion wrote (or nothing): reported, never taken as a decision
+    department_head: str | None = None
+    process_name: str | None = None
+
+
+class ApprovalRefused(CamelModel):
+    approval_refusal: str
+    approved: None = None  # cleared, so the next completion must decide again
 
 
 class FileRequest(Input):
@@ -92,6 +103,18 @@ def register(router: TaskRouter, ctx: TaskSupport) -> None:
     @router.task("slm.reject-change-request", timeout_ms=TIMEOUT_MS)
     async def reject_change_request(request: CloseRequest, job: JobContext) -> Outcome:
         return await close(request, job, "rejected")
+
+    @router.task("slm.refuse-approval", timeout_ms=TIMEOUT_MS)
+    async def refuse_approval(request: ApprovalDecision, job: JobContext) -> ApprovalRefused:
+        """100104 §2.3: the department head decides; a completion without ``approved = true|false`` is no
+        decision, so it is refused with a message (mailed to the head) and the approval task opens again."""
+        got = "nothing" if request.approved is None else repr(request.approved)
+        message = (f"100104 §2.3: the approval of the change to {request.process_name or 'the process'} needs an "
+                   f"explicit decision, approved = true or false; the completion gave {got}. Please decide again.")
+        if request.department_head:
+            await deps.mailer.notify(job.idempotency_key("approval-refused"), [request.department_head],
+                                     "[procgov] change approval refused: no decision", message)
+        return ApprovalRefused(approval_refusal=message)
 
     @router.task("slm.file-change", timeout_ms=TIMEOUT_MS)
     def file_change(request: FileRequest, job: JobContext) -> Filed:

@@ -14,8 +14,10 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from workers.runtime.bundled import bundled
 from workers.runtime.context import JobContext
 from workers.runtime.decisions import RuleSet
+from workers.runtime.reports import DirectoryStore, ReportStore, configured_store
 from workers.runtime.settings import WorkerSettings
 from workers.runtime.stores import IdempotencyStore, open_engine
 from workers.slm.business_calendar import DEFAULT_TIMEZONE, BeyondOfficial, BusinessCalendar
@@ -28,7 +30,7 @@ from workers.slm.penalties import PENALTY_CALCULATION
 from workers.slm.penalty_rules import PenaltyRules
 from workers.slm.store import SlmStore
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "slm"
+DEFAULT_DATA_DIR = bundled("data", "slm")
 DEFAULT_OVERDUE_REMINDERS = 7
 
 
@@ -71,6 +73,12 @@ class SlmDeps:
     timezone: str = DEFAULT_TIMEZONE
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
     overdue_reminders: int = DEFAULT_OVERDUE_REMINDERS
+    reports: ReportStore | None = None  # None: a directory store at report_dir
+
+    @property
+    def report_store(self) -> ReportStore:
+        """Where reports go: the shared store (PROCGOV_REPORTS_URL, under sla-review/) or report_dir."""
+        return self.reports or DirectoryStore(self.report_dir)
 
     @classmethod
     def from_files(cls, *, penalty_rules: Path, indicators: Path, directory: Path, store: SlmStore,
@@ -95,7 +103,7 @@ class SlmDeps:
                           username=settings.smtp.user,
                           password=settings.smtp.password.get_secret_value() if settings.smtp.password else None,
                           start_tls=settings.smtp.starttls, timeout_s=settings.smtp.timeout_s)
-        return cls.from_files(
+        deps = cls.from_files(
             penalty_rules=slm.penalty_rules or slm.data_dir / "penalty-rules.yaml",
             indicators=slm.indicators or slm.data_dir / "indicators.yaml",
             directory=slm.directory or slm.data_dir / "departments.yaml",
@@ -104,6 +112,8 @@ class SlmDeps:
             calendar=slm.business_calendar(),
             overdue_reminders=slm.overdue_reminders,
         )
+        deps.reports = configured_store("sla-review", slm.report_dir)
+        return deps
 
 
 def engine_now(job: JobContext) -> datetime:

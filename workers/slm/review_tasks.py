@@ -17,7 +17,7 @@ from workers.slm.deadlines import due_date, next_month_of, previous_month, previ
 from workers.slm.indicators import KPI_CHECK, Actual, EngineSource, IndicatorVerdict
 from workers.slm.kpi_sources import Period, actual_from_durations
 from workers.slm.penalties import PenaltyCase
-from workers.slm.report import render_monthly_report
+from workers.slm.report import local_time, render_monthly_report
 from workers.slm.reviews import ClassifiedFinding, Finding, classify_findings, missing_self_check_items, people_of
 from workers.slm.store import Rectification
 from workers.slm.task_support import MONTH, TIMEOUT_MS, CamelModel, Input, TaskSupport, engine_now
@@ -241,11 +241,10 @@ def register(router: TaskRouter, ctx: TaskSupport) -> None:
                  "dictionaryVersion": request.dictionary_version},
             penalties={**request.penalties, "totalFinesYuan": request.total_fines_yuan},
             findings=request.classified_findings, directory=directory,
-            generated=engine_now(job).strftime("%Y-%m-%d %H:%M UTC"),
+            generated=local_time(engine_now(job), deps.timezone),
             instance_key=job.process_instance_key)
-        deps.report_dir.mkdir(parents=True, exist_ok=True)
-        path = (deps.report_dir / f"sla-review-{request.review_month}-{job.process_instance_key}.html").resolve()
-        path.write_text(html, encoding="utf-8")
-        return Published(report_path=str(path), sla_review=SlaReview(
+        location = deps.report_store.put(f"sla-review-{request.review_month}-{job.process_instance_key}.html",
+                                         html.encode("utf-8"))
+        return Published(report_path=location, sla_review=SlaReview(
             month=request.review_month, met=request.kpis_met, missed_indicators=request.missed_indicators,
             total_fines_yuan=request.total_fines_yuan))

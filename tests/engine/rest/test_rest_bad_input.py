@@ -157,3 +157,16 @@ async def test_durations_and_instants_past_year_9999_are_refused(http: httpx.Asy
     await deploy(http, "rest-order.bpmn")
     assert (await http.post("/process-instances", json={"processDefinitionId": "rest-order"})).status_code == 200
     assert (await http.get("/status")).status_code == 204
+
+
+async def test_json_that_strict_json_cannot_hold_is_refused(http: httpx.AsyncClient) -> None:
+    """NaN, lone surrogates and documents nested past the limit are not strict JSON: 400, nothing created."""
+    await deploy(http, "rest-order.bpmn")
+    for raw in (
+        b'{"processDefinitionId": "rest-order", "variables": {"x": NaN}}',
+        b'{"processDefinitionId": "rest-order", "variables": {"x": "\\ud800"}}',
+        b'{"processDefinitionId": "rest-order", "variables": {"x": ' + b"[" * 200 + b"]" * 200 + b"}}",
+    ):
+        response = await http.post("/process-instances", content=raw, headers={"content-type": "application/json"})
+        _problem(response, 400, "INVALID_ARGUMENT")
+    assert await _instances(http) == 0

@@ -79,8 +79,9 @@ def _record(row: sa.Row[Any]) -> DecisionRecord:
     return DecisionRecord(**{name: m[name] for name in DecisionRecord.__dataclass_fields__})
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+def timestamp_text(at: datetime | None = None) -> str:
+    """``recorded_at`` text: UTC ISO 8601 with microseconds and ``Z`` (now, without ``at``)."""
+    return (at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class DecisionLog:
@@ -102,8 +103,12 @@ class DecisionLog:
         worker_version: str,
         inputs: Mapping[str, Any],
         outputs: Mapping[str, Any],
+        recorded_at: datetime | None = None,
     ) -> DecisionRecord:
         """Record a decision once per job key and return the record.
+
+        ``recorded_at`` is the engine's clock at the job's activation when the runtime records it (so
+        audit can hold it against the engine's records); the wall clock when not given.
 
         A re-delivered job (same key) gets the record already stored, unchanged, so its outputs are
         what the process sees again. The rule text is snapshotted under its version on first use.
@@ -130,7 +135,7 @@ class DecisionLog:
                 conn.execute(sa.insert(rule_snapshots).values(version=rule_version, decision=decision, text=rule_text))
             fields: dict[str, Any] = {
                 "seq": int(head.seq) + 1,
-                "recorded_at": _now(),
+                "recorded_at": timestamp_text(recorded_at),
                 "job_key": int(job_key),
                 "process_instance_key": int(process_instance_key),
                 "bpmn_process_id": bpmn_process_id,
