@@ -20,7 +20,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from engine.api import (
     Resource,
     Topology,
 )
-from engine.clock import Clock, ControlledClock, SystemClock
+from engine.clock import Clock, ControlledClock, PinnableClock, SystemClock
 from engine.core import snapshot
 from engine.core.commit import CommitThread
 from engine.core.decisions import evaluate_decision_command
@@ -462,6 +462,41 @@ class Engine:
         self.clock.advance(delta)
         self._process_due()
         await self._committed()
+
+    async def pin_clock(self, epoch_ms: int) -> None:
+        """Camunda's clock pin: stand still at ``epoch_ms`` and process whatever became due by then.
+
+        The pin is not a logged command: it lasts until :meth:`reset_clock` or a restart. A
+        :class:`ControlledClock` (tests) can only move forwards; a :class:`SystemClock` cannot be pinned.
+        """
+        if isinstance(self.clock, PinnableClock):
+            self.clock.pin(epoch_ms)
+        elif isinstance(self.clock, ControlledClock):
+            try:
+                self.clock.set(datetime.fromtimestamp(epoch_ms / 1000, UTC))
+            except ValueError as error:
+                raise Rejection(RejectionType.INVALID_ARGUMENT, str(error)) from None
+        else:
+            raise Rejection(RejectionType.INVALID_STATE, "the engine runs on the system clock, which cannot be pinned")
+        self._replan_due()
+        await self._committed()
+
+    async def reset_clock(self) -> None:
+        """Back to system time (a no-op on a clock that was never pinned)."""
+        if isinstance(self.clock, PinnableClock):
+            self.clock.reset()
+        elif isinstance(self.clock, ControlledClock):
+            raise Rejection(RejectionType.INVALID_STATE, "a controlled test clock cannot be reset to system time")
+        self._replan_due()
+        await self._committed()
+
+    def _replan_due(self) -> None:
+        if self._due_handle is not None:
+            self._due_handle.cancel()
+            self._due_handle = None
+        self._due_at = None
+        self._process_due()
+        self._schedule_due()
 
     # ------------------------------------------------------------------------------------------
     # waiting
