@@ -185,7 +185,7 @@ class ProcessRegistry:
         it). Refused with :class:`RegistryConflict` when ``from_version`` is no longer current.
         """
         refusal: str | None = None
-        with begin_write(self.engine) as connection:
+        with begin_write(self.engine) as connection:  # one transaction, the row locked throughout
             entry = self._locked(connection, process_id)
             if entry is None:
                 self._insert(connection, process_id, name=name, version=from_version, tier=None, owner=None,
@@ -198,33 +198,28 @@ class ProcessRegistry:
             if filed is not None and filed.change_request == change_request:
                 return Published(new_version, from_version, already=True)
             if entry.current_version != from_version or filed is not None:
-                by = filed.change_request if filed is not None else None
                 current = connection.execute(sa.select(versions.c.change_request).where(
                     versions.c.process_id == process_id, versions.c.version == entry.current_version)).scalar()
-                self._event(connection, process_id, "change-refused", change_request, from_version=from_version,
-                            current_version=entry.current_version)
+                by = current or (filed.change_request if filed is not None else None)
                 refusal = (f"100104 §2.3: change request {change_request} was raised on {process_id} "
                            f"{from_version}, but {entry.current_version} is current"
-                           + (f" (published by change request {current or by})" if (current or by) else "")
+                           + (f" (published by change request {by})" if by else "")
                            + f": refused, nothing overwritten; raise the change again on {entry.current_version}")
-        if refusal is not None:  # raised after the transaction, so the refusal's event is kept
-            raise RegistryConflict(refusal)
-        with begin_write(self.engine) as connection:
-            entry = self._locked(connection, process_id)
-            assert entry is not None
-            if entry.current_version != from_version:  # published in between: the check above again
-                return self.publish_change(process_id, name=name, from_version=from_version,
-                                           new_version=new_version, change_request=change_request,
-                                           published_on=published_on, department=department, also=also)
-            connection.execute(sa.insert(versions).values(
-                process_id=process_id, version=new_version, previous_version=from_version,
-                change_request=change_request, published_on=published_on, recorded_at=_now()))
-            self._update(connection, entry, current_version=new_version, state="in force")
-            self._event(connection, process_id, "version-published", change_request, from_version=from_version,
-                        new_version=new_version, published_on=published_on)
-            if also is not None:
-                also(connection)
-            return Published(new_version, from_version, already=False)
+                current_version = entry.current_version
+            else:
+                connection.execute(sa.insert(versions).values(
+                    process_id=process_id, version=new_version, previous_version=from_version,
+                    change_request=change_request, published_on=published_on, recorded_at=_now()))
+                self._update(connection, entry, current_version=new_version, state="in force")
+                self._event(connection, process_id, "version-published", change_request, from_version=from_version,
+                            new_version=new_version, published_on=published_on)
+                if also is not None:
+                    also(connection)
+                return Published(new_version, from_version, already=False)
+        with begin_write(self.engine) as connection:  # the refusal is recorded on its own
+            self._event(connection, process_id, "change-refused", change_request, from_version=from_version,
+                        current_version=current_version)
+        raise RegistryConflict(refusal)
 
     # -- rollouts (000A) ----------------------------------------------------------------------------
     def begin_rollout(self, process_id: str, *, instance: str, name: str, version: str, owner: str,
