@@ -50,7 +50,7 @@ COPY --from=builder /app/.venv /app/.venv
 # default data paths point into a source checkout, so the image names them below).
 COPY --chown=root:root bpmn ./bpmn
 COPY --chown=root:root data ./data
-RUN mkdir -p /app/var && chown procgov:procgov /app/var
+RUN mkdir -p /app/var/reports && chown -R procgov:procgov /app/var
 
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

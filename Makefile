@@ -51,5 +51,8 @@ engine: setup
 fmt: setup
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
 
+report-screenshots: setup  ## screenshots of the audit and SLA reports of a demo run in var/screenshots/
+	$(VENV)/bin/python tools/report_screenshots.py
+
 clean:
 	rm -rf $(VENV) $(TOOLS) tools/node_modules var .pytest_cache .mypy_cache .ruff_cache

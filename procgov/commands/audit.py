@@ -13,8 +13,10 @@
   source, ``replay --all`` also checks every instance of the engine's log (not only those with
   records) for a start at a start event, the nine steps in order, owner changes and unpriced fines, and
   each decision's inputs and time against the job the engine activated.
-* ``report KEY -o FILE.html``: a self-contained page with the diagram, the path taken, durations,
-  SLA breaches, fines and the decision table.
+* ``report KEY -o FILE.html [--pdf FILE.pdf]``: a self-contained page organised as an auditor reads
+  it (final state, diagram with the path taken, one section per step, deadlines, decisions, fines,
+  replay findings), times in ``--timezone`` (default Asia/Shanghai); ``--pdf`` also prints it with
+  headless Chromium (the print stylesheet keeps the whole diagram on the page).
 
 The decision registry comes from :func:`procgov.groups.decision_registry` (every group's
 ``DECISIONS``); :data:`registry_factory` is the one seam tests use to give their own decisions.
@@ -361,7 +363,7 @@ def checkpoint(
 @app.command()
 def report(
     key: Annotated[int, typer.Argument(help="Process instance key.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="The HTML file to write.")] = None,
     data: DataOption = None,
     records: RecordsOption = None,
     es: EsOption = None,
@@ -370,11 +372,22 @@ def report(
     store: StoreOption = None,
     no_replay: Annotated[bool, typer.Option("--no-replay", help="Leave out the decision replay.")] = False,
     sla: Annotated[Path | None, typer.Option(help="SLA policy YAML: limits {elementId: ISO duration}.")] = None,
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="Also print it to a PDF (headless Chromium).")] = None,
+    timezone: Annotated[str, typer.Option(help="IANA time zone the report's times are shown in.")] = "Asia/Shanghai",
 ) -> None:
-    """Write a self-contained HTML report: diagram with the path taken, durations, breaches, decisions."""
+    """Write a self-contained HTML report (and with --pdf a PDF): final state, steps, decisions, fines."""
     from workers.audit.crosscheck import cross_check
     from workers.audit.report import render_report, write_report
+    from workers.audit.report_pdf import PdfError, print_pdf
+    from workers.audit.report_view import TimezoneError, zone
     from workers.audit.sla import SlaPolicy, SlaPolicyError
+
+    if output is None and pdf is None:
+        _fail("give --output FILE.html, --pdf FILE.pdf or both")
+    try:
+        zone(timezone)
+    except TimezoneError as error:
+        _fail(str(error))
 
     source = _source(data, records, es, es_index)
     instance = _history(source, key)
@@ -387,8 +400,15 @@ def report(
     except OSError as error:
         _fail(f"cannot read {bpmn}: {error}")
     replayed = None if no_replay else _replay(store, [key])
-    html = render_report(instance, replay=replayed, policy=policy, bpmn_xml=bpmn_xml, source=source.describe())
-    path = write_report(output, html)
+    html = render_report(instance, replay=replayed, policy=policy, bpmn_xml=bpmn_xml, source=source.describe(),
+                         timezone=timezone)
+    path = write_report(output if output is not None else pdf.with_suffix(".html"), html)  # type: ignore[union-attr]
+    if pdf is not None:
+        try:
+            print_pdf(path, pdf)
+        except PdfError as error:
+            _fail(str(error))
+        typer.echo(f"wrote {pdf}")
     findings = [] if replayed is None else cross_check(instance, replayed)
     for finding in findings:
         typer.secho(f"cross-check: {finding}", fg="red", err=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / "tools"
 BPMNLINT = TOOLS / "node_modules" / ".bin" / "bpmnlint"
 RESOURCE_SUFFIXES = (".bpmn", ".dmn", ".form")
+_LINT_SUMMARY = re.compile(r"\d+ problems? \(")  # bpmnlint's last line when it reported on the models
 
 
 def collect_resources(paths: list[Path]) -> list[Path]:
@@ -33,9 +35,10 @@ def collect_resources(paths: list[Path]) -> list[Path]:
 
 
 def lint_config(model: Path) -> Path | None:
+    """The model's own ``.bpmnlintrc``, else the checkout's; absolute, since bpmnlint runs in tools/."""
     for candidate in (model.parent / ".bpmnlintrc", ROOT / "bpmn" / ".bpmnlintrc"):
         if candidate.is_file():
-            return candidate
+            return candidate.resolve()
     return None
 
 
@@ -71,6 +74,9 @@ def deploy(
         if result is None and models:
             console.print("[yellow]bpmnlint not installed (tools/node_modules): models not linted[/yellow]")
         elif result is not None and result.returncode != 0:
+            if not _LINT_SUMMARY.search(result.stdout):  # bpmnlint itself failed (config, plug-in): not the models
+                detail = (result.stderr.strip() or result.stdout.strip() or "no output").splitlines()[0]
+                fail(f"bpmnlint could not run (exit {result.returncode}): {detail}")
             typer.echo(result.stdout + result.stderr, err=True)
             fail(f"bpmnlint found problems in the models (exit {result.returncode}); fix them or use --no-lint")
     with console.status(f"deploying {len(resources)} resource(s) to {settings.gateway_address}…"):

@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from procgov.commands.addresses import check_host, check_port
+
 app = typer.Typer(
     name="engine",
     help="Run the embedded engine (Zeebe gateway protocol on loopback) or export its records.",
@@ -23,10 +25,12 @@ DataDir = Annotated[Path, typer.Option("--data", help="Engine data directory (ho
 @app.callback()
 def engine(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option(help="Address to listen on; loopback by default (no authentication).")] = (
-        "127.0.0.1"
-    ),
-    port: Annotated[int, typer.Option(help="gRPC port of the Zeebe gateway protocol.")] = 26500,
+    host: Annotated[
+        str, typer.Option(callback=check_host, help="Address to listen on; loopback by default (no authentication).")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(callback=check_port, help="gRPC port of the Zeebe gateway protocol (0: any free port).")
+    ] = 26500,
     data: DataDir = Path("var/engine"),
     snapshot_every: Annotated[
         int,

@@ -21,7 +21,12 @@ VarOption = Annotated[
     list[str] | None,
     typer.Option("--var", "-v", help="Variable NAME=VALUE; VALUE is JSON when it parses, else a string. Repeatable."),
 ]
-JsonOption = Annotated[Path | None, typer.Option("--json", help="JSON file with an object of variables.")]
+JsonOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--file", "-f", "--json", help="YAML or JSON file with an object of variables (*.json is read as JSON)."
+    ),
+]
 GatewayOption = Annotated[str | None, typer.Option(help="Gateway host:port (default: settings).")]
 
 _DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)?$")
@@ -69,6 +74,7 @@ def start(
     settings = settings_or_exit(gateway_address=gateway)
     assert isinstance(settings, WorkerSettings)
     variables = _variables(var, json_file)
+    _check_start_contract(process, variables)
     provider = create_tracer_provider(f"{settings.service_name}-cli", settings.otlp_endpoint)
     try:
         tracer = provider.get_tracer("procgov.cli")
@@ -92,6 +98,20 @@ def start(
             }
         )
     )
+
+
+def _check_start_contract(process: str, variables: dict[str, Any]) -> None:
+    """Refuse (exit 2) a start that misses a variable ``bpmn/start-contracts.yaml`` requires for PROCESS."""
+    from procgov.commands.start_contracts import ContractError, load_contracts
+
+    try:
+        contract = load_contracts().get(process)
+    except ContractError as error:
+        fail(str(error), EXIT_USAGE)
+    problems = contract.problems(variables) if contract is not None else []
+    if contract is not None and problems:
+        hint = f" (a complete example: --file {contract.sample})" if contract.sample else ""
+        fail(f"{process} cannot start: {'; '.join(problems)}{hint}", EXIT_USAGE)
 
 
 async def _start(settings: Any, process: str, version: int, variables: dict[str, Any]) -> Any:

@@ -60,7 +60,7 @@ def test_report_draws_the_model_and_highlights_the_path(history: InstanceHistory
     # grade took 6 minutes against a 5-minute limit; certify's deadline timer fired.
     assert "breach" in shapes["grade"] and "breach" in shapes["certify"]
     assert "breach" not in shapes["passed-gateway"]
-    assert "took 6m, limit 5m" in html and "deadline timer 1 hour fired" in html
+    assert "took 6m, limit 5m" in html and "the deadline “1 hour” passed" in html
     assert "lateFineYuan" in html
     assert not any(t == "script" or (t == "link" and "href" in a) for t, a in parsed.elements), "must be self-contained"
 
@@ -77,7 +77,7 @@ def test_report_lists_decisions_with_their_verdicts(
     record = next(v for v in report.verdicts if v.job_key == 11)
     as_grade = replace(record, process_instance_key=INSTANCE_KEY, job_key=grade_job.key, outputs=grade_job.variables)
     html = render_report(history, replay=replace(report, verdicts=(as_grade,)))
-    assert 'id="decisions"' in html and "audit-test.exam-grade" in html
+    assert 'class="decisions"' in html and "audit-test.exam-grade" in html
     assert html.count('<tr class="ok">') == 1
     assert 'id="cross-check-ok"' in html
     assert 'id="replay-verdict" class="verdict pass"' in html
@@ -124,3 +124,16 @@ def test_report_renders_in_chromium(history: InstanceHistory, chrome: WebDriver,
     keep = os.environ.get("PROCGOV_AUDIT_KEEP_SCREENSHOT")  # to look at the picture after a run
     if keep:
         shutil.copy(shot, keep)
+
+
+def test_an_unknown_time_zone_is_refused_with_its_name(history: InstanceHistory) -> None:
+    from pydantic import ValidationError
+
+    from workers.audit.report_view import TimezoneError
+    from workers.audit.router import AuditSettings
+
+    with pytest.raises(TimezoneError, match="Mars/Olympus"):
+        render_report(history, timezone="Mars/Olympus")
+    with pytest.raises(ValidationError, match="Mars/Olympus"):
+        AuditSettings(_env_file=None, timezone="Mars/Olympus")  # type: ignore[call-arg]
+    assert "+09:00" in render_report(history, timezone="Asia/Tokyo")

@@ -71,7 +71,7 @@ def test_stack_has_camunda_88_elasticsearch_otel_jaeger_and_mailpit(services: di
     assert "jaeger" in services["jaeger"]["image"]
     assert services["mailpit"]["image"].startswith("axllent/mailpit:")
     camunda_ports = {str(p).split(":")[-1] for p in services[GATEWAY_SERVICE]["ports"]}
-    assert {"26500", "8080", "9600"} <= camunda_ports
+    assert {"26500", "8080"} <= camunda_ports
     mailpit_ports = {str(p).split(":")[-1] for p in services["mailpit"]["ports"]}
     assert {"1025", "8025"} <= mailpit_ports
 
@@ -172,3 +172,53 @@ def test_otel_collector_pipelines_use_defined_components_and_reach_jaeger(
     assert grpc_port in collector_ports
     mounted = [v for v in services["otel-collector"]["volumes"] if str(v).startswith("./deploy/otel-collector.yaml:")]
     assert mounted, "the collector must mount deploy/otel-collector.yaml"
+
+
+def _host_ports(service: dict[str, Any]) -> set[int]:
+    """The host side of a service's published ports ("HOST:CONTAINER", "IP:HOST:CONTAINER" or a mapping)."""
+    ports = set()
+    for entry in service.get("ports", []):
+        if isinstance(entry, dict):
+            ports.add(int(entry.get("published", entry["target"])))
+        else:
+            parts = str(entry).split("/")[0].split(":")
+            ports.add(int(parts[-2] if len(parts) > 1 else parts[-1]))
+    return ports
+
+
+def test_no_published_port_is_one_a_worker_on_the_host_binds_by_default(services: dict[str, dict[str, Any]]) -> None:
+    """README: start the stack, then point workers on the host at it; they bind PROCGOV_HEALTH_PORT
+    (9600, also Camunda's management port), so the stack must leave that port free on the host."""
+    taken = {port: name for name, service in services.items() for port in _host_ports(service)}
+    assert default_health_port() not in taken, f"{taken[default_health_port()]} publishes the workers' health port"
+    assert taken[26500] == GATEWAY_SERVICE  # what the workers' default gateway address reaches
+
+
+def test_workers_authenticate_with_a_user_camunda_creates(services: dict[str, dict[str, Any]]) -> None:
+    camunda = env_mapping(services[GATEWAY_SERVICE]["environment"])
+    assert camunda["CAMUNDA_SECURITY_AUTHENTICATION_METHOD"] == "basic"
+    assert camunda["CAMUNDA_SECURITY_AUTHENTICATION_UNPROTECTEDAPI"] == "false"  # as a default install has it
+    users = {
+        camunda[f"CAMUNDA_SECURITY_INITIALIZATION_USERS_{i}_USERNAME"]: camunda[
+            f"CAMUNDA_SECURITY_INITIALIZATION_USERS_{i}_PASSWORD"
+        ]
+        for i in range(10)
+        if f"CAMUNDA_SECURITY_INITIALIZATION_USERS_{i}_USERNAME" in camunda
+    }
+    for name in ["deploy", *(f"workers-{group}" for group in worker_groups())]:
+        env = env_mapping(services[name]["environment"])
+        assert env["PROCGOV_TRANSPORT"] == "basic", name
+        assert users.get(env["PROCGOV_BASIC__USERNAME"]) == env["PROCGOV_BASIC__PASSWORD"], name
+
+
+def test_camunda_runs_the_elasticsearch_exporter_audit_reads(services: dict[str, dict[str, Any]]) -> None:
+    from workers.audit.sources import DEFAULT_INDEX_PATTERN
+
+    env = env_mapping(services[GATEWAY_SERVICE]["environment"])
+    assert env["ZEEBE_BROKER_EXPORTERS_ELASTICSEARCH_CLASSNAME"] == "io.camunda.zeebe.exporter.ElasticsearchExporter"
+    assert urlsplit(env["ZEEBE_BROKER_EXPORTERS_ELASTICSEARCH_ARGS_URL"]).hostname == "elasticsearch"
+    prefix = env.get("ZEEBE_BROKER_EXPORTERS_ELASTICSEARCH_ARGS_INDEX_PREFIX", "zeebe-record")  # the exporter's default
+    assert prefix + "*" == DEFAULT_INDEX_PATTERN
+    for group in worker_groups():
+        audit_url = env_mapping(services[f"workers-{group}"]["environment"])["PROCGOV_AUDIT_ES_URL"]
+        assert urlsplit(audit_url).hostname == "elasticsearch"

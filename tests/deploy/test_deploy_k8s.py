@@ -60,10 +60,49 @@ def test_validation_rejects_a_misspelt_field() -> None:
         kubernetes_validate.validate(deployment, K8S_VERSION, strict=True)
 
 
-def test_kustomization_lists_exactly_the_manifests() -> None:
+def test_kustomization_lists_exactly_the_manifests_but_the_examples() -> None:
     listed = load_kustomization()["resources"]
-    on_disk = sorted(p.name for p in K8S_DIR.glob("*.yaml") if p.name != "kustomization.yaml")
+    manifests = [p.name for p in K8S_DIR.glob("*.yaml") if p.name != "kustomization.yaml"]
+    on_disk = sorted(name for name in manifests if not name.endswith(".example.yaml"))
     assert sorted(listed) == on_disk
+
+
+def test_no_secret_is_applied_by_the_kustomization() -> None:
+    """`kubectl apply -k` must never overwrite the real Secret with the example's CHANGE_ME values."""
+    applied = {path.name for path, _ in DOCUMENTS} & set(load_kustomization()["resources"])
+    kinds = {doc["kind"] for path, doc in DOCUMENTS if path.name in applied}
+    assert "Secret" not in kinds
+    assert "secretGenerator" not in load_kustomization()
+    assert (K8S_DIR / "secret.example.yaml").is_file()
+
+
+def test_workers_use_basic_auth_with_the_user_in_the_secret() -> None:
+    """Camunda 8.8's Helm chart protects the API with basic authentication by default."""
+    config = _by_kind("ConfigMap")["procgov-config"]["data"]
+    assert config["PROCGOV_TRANSPORT"] == "basic"
+    secret = _by_kind("Secret")["procgov-secrets"]["stringData"]
+    assert {"PROCGOV_BASIC__USERNAME", "PROCGOV_BASIC__PASSWORD"} <= set(secret)
+
+
+def test_helm_values_enable_the_exporter_audit_reads_and_the_workers_user() -> None:
+    from urllib.parse import urlsplit
+
+    import yaml
+
+    from workers.audit.sources import DEFAULT_INDEX_PATTERN
+
+    values = yaml.safe_load((K8S_DIR.parent / "helm" / "camunda-values.yaml").read_text(encoding="utf-8"))
+    env = {e["name"]: e["value"] for e in values["orchestration"]["env"]}
+    assert env["ZEEBE_BROKER_EXPORTERS_ELASTICSEARCH_CLASSNAME"] == "io.camunda.zeebe.exporter.ElasticsearchExporter"
+    config = _by_kind("ConfigMap")["procgov-config"]["data"]
+    exporter = urlsplit(env["ZEEBE_BROKER_EXPORTERS_ELASTICSEARCH_ARGS_URL"])
+    audit = urlsplit(config["PROCGOV_AUDIT_ES_URL"])
+    assert (exporter.hostname, exporter.port) == (audit.hostname, audit.port)
+    assert env["ZEEBE_BROKER_EXPORTERS_ELASTICSEARCH_ARGS_INDEX_PREFIX"] + "*" == DEFAULT_INDEX_PATTERN
+    users = {u["username"] for u in values["orchestration"]["security"]["initialization"]["users"]}
+    assert {"demo", "connector", "procgov-workers"} <= users  # Helm replaces arrays: the chart's users kept
+    roles = values["orchestration"]["security"]["initialization"]["defaultRoles"]
+    assert "procgov-workers" in roles["connectors"]["users"]
 
 
 @pytest.mark.parametrize("group", worker_groups())

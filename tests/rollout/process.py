@@ -20,6 +20,7 @@ from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto import gateway_pb2_grpc
 
 from engine.testing.embedded import EmbeddedEngine
+from tests.forms.recording import record_user_task
 
 USER_TASK = "io.camunda.zeebe:userTask"
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +62,7 @@ class UserTaskDesk:
                 for job in response.jobs:
                     task = UserTask(job.elementId, job.processInstanceKey, json.loads(job.variables or "{}"),
                                     json.loads(job.customHeaders or "{}"))
+                    record_user_task(job.bpmnProcessId, job.elementId, task.variables)
                     script = self.scripts.get(task.element_id)
                     if script is None:
                         self.unexpected.append(task)

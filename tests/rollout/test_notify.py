@@ -6,26 +6,34 @@ is delivered twice; a server outage is a transient failure naming the server; a 
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import yaml
+from aiohttp import web
 
 from tests.rollout.conftest import DATA
 from tests.rollout.servers import CHANNEL_PATHS, SmtpServer, WebhookSink, free_port, webhooks_for
 from workers.rollout import RolloutDeps, build_router
 from workers.rollout.deps import RolloutSettings
 from workers.rollout.notify import Notifier, NotifyRequest, SmtpSettings, chat_payload, parse_templates
+from workers.rollout.notify.chat import idempotency_key_header
+from workers.rollout.notify.mail import message_id
 from workers.rollout.notify.notifier import NotificationFailed, WebhookEndpoint
 from workers.rollout.notify.templates import TemplateError
 from workers.rollout.org_directory import parse_org_directory
 from workers.runtime import IdempotencyStore, JobContext, PermanentError, TransientError, open_engine
+from workers.runtime.errors import RetryLaterError
 from workers.runtime.policy import Fail, RetryPolicy, decide
 from workers.runtime.settings import WorkerSettings
 
@@ -37,7 +45,7 @@ OWNER = {"id": "li.ming", "name": "李明", "title": "营销副总裁 VP Marketi
 def notifier(tmp_path: Path, smtp: SmtpServer, webhooks: WebhookSink) -> Notifier:
     directory = parse_org_directory((DATA / "org-directory.yaml").read_text(encoding="utf-8"))
     templates = parse_templates((DATA / "notifications.yaml").read_text(encoding="utf-8"))
-    store = IdempotencyStore(open_engine(f"sqlite:///{tmp_path / 'store.db'}"))
+    store = IdempotencyStore(open_engine(f"sqlite:///{tmp_path / 'store.db'}"), wait_s=0.2)
     return Notifier(directory, templates, SmtpSettings(host="127.0.0.1", port=smtp.sink.port, timeout_s=5), store,
                     webhooks=webhooks_for(webhooks))
 
@@ -256,3 +264,95 @@ async def test_a_webhook_secret_signs_the_message_as_the_platform_checks_it(
     body = json.dumps(slack.body, ensure_ascii=False, separators=(",", ":")).encode()
     signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     assert slack.headers["X-Procgov-Signature"] == f"sha256={signature}"
+
+
+def activation(at_s: float, element_instance_key: int = 20) -> JobContext:
+    """``job()`` as activated at ``at_s`` on the engine's clock, with rollout.notify's 60 s timeout."""
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC) + timedelta(seconds=at_s)
+    return dataclasses.replace(job("announcement", element_instance_key), deadline=start + timedelta(seconds=60),
+                               activated_at=start)
+
+
+def _killed_mid_delivery(store_path: Path, *keys: str) -> None:
+    """What a worker SIGKILLed mid-send leaves behind: its claims, still ``running``, of activation 0 s."""
+    engine = open_engine(f"sqlite:///{store_path}")
+    with engine.begin() as conn:
+        for key in keys:
+            conn.execute(sa.text("INSERT INTO idempotency_keys (key, status, claimed_at, job_key, job_deadline_ms) "
+                                 "VALUES (:k, 'running', 0, 1, :d)"),
+                         {"k": key, "d": int(activation(0).deadline.timestamp() * 1000)})  # type: ignore[union-attr]
+
+
+async def test_the_message_id_and_idempotency_key_are_the_same_on_every_attempt(
+        notifier: Notifier, smtp: SmtpServer, webhooks: WebhookSink) -> None:
+    await notifier.notify(announcement(recipients=["anna.schmidt"]), job("announcement"))
+    [mail] = smtp.sink.messages
+    key = "rollout.notify:10:20:anna.schmidt"
+    assert mail["Message-ID"] == message_id(f"{key}:email", "example.com")
+    assert mail["Message-ID"].startswith("<procgov.") and mail["X-Procgov-Notification"] == f"{key}:email"
+    [post] = webhooks.posts
+    assert post.headers["Idempotency-Key"] == idempotency_key_header(f"{key}:chat:pmo-slack")
+
+
+async def test_after_a_crash_mail_is_repeated_under_its_message_id_and_chat_is_reported_uncertain(
+        notifier: Notifier, smtp: SmtpServer, webhooks: WebhookSink, tmp_path: Path) -> None:
+    """The killed activation's deadline (60 s) has passed when the job comes back (61 s): its claims are
+    taken over at once, no retry spent waiting. Mail can tell a repeat by its Message-ID, so it is sent
+    again under the same one; the Slack webhook cannot, so the incident says the outcome is uncertain."""
+    key = "rollout.notify:10:20:anna.schmidt"
+    _killed_mid_delivery(tmp_path / "store.db", f"{key}:email", f"{key}:chat:pmo-slack")
+    with pytest.raises(RetryLaterError) as waiting:  # the killed activation still holds the job: wait
+        await notifier.notify(announcement(recipients=["anna.schmidt"]), activation(30))
+    assert "anna.schmidt via email: side effect" in waiting.value.message
+    assert decide(waiting.value, retries=5, policy=RetryPolicy()) == Fail(  # no retry spent, back 30 s later
+        retries=5, message=waiting.value.message, retry_back_off_ms=30_000)
+    with pytest.raises(NotificationFailed) as raised:
+        await notifier.notify(announcement(recipients=["anna.schmidt"]), activation(61))
+    assert "anna.schmidt via chat:pmo-slack: outcome uncertain" in raised.value.message
+    assert webhooks.posts == []  # never silently repeated
+    [mail] = smtp.sink.messages
+    assert mail["Message-ID"] == message_id(f"{key}:email", "example.com")
+    assert decide(raised.value, retries=5, policy=RetryPolicy()) == Fail(retries=0, message=raised.value.message)
+
+
+@pytest.mark.parametrize("deduplicates", [False, True])
+async def test_a_webhook_that_takes_the_message_but_never_answers_is_not_silently_repeated(
+        tmp_path: Path, smtp: SmtpServer, deduplicates: bool) -> None:
+    """The POST arrives, the answer does not (timeout): the message may be out. A receiver that drops
+    repeats by Idempotency-Key gets it again on the retry (same key); a public platform does not, so
+    the incident says the outcome is uncertain and the retry of that incident sends nothing."""
+    arrived: list[str] = []
+
+    async def swallow(request: web.Request) -> web.Response:
+        arrived.append(request.headers["Idempotency-Key"])
+        await asyncio.sleep(1.0 if len(arrived) == 1 else 0)
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/slack/pmo", swallow)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        notifier = Notifier(parse_org_directory((DATA / "org-directory.yaml").read_text(encoding="utf-8")),
+                            parse_templates((DATA / "notifications.yaml").read_text(encoding="utf-8")),
+                            SmtpSettings(host="127.0.0.1", port=smtp.sink.port, timeout_s=5),
+                            IdempotencyStore(open_engine(f"sqlite:///{tmp_path / 'store.db'}")),
+                            webhooks={"pmo-slack": WebhookEndpoint(f"http://127.0.0.1:{port}/slack/pmo",
+                                                                   deduplicates=deduplicates)},
+                            http_timeout_s=0.3)
+        request = announcement(recipients=["anna.schmidt"])
+        if deduplicates:
+            with pytest.raises(TransientError, match=r"slack webhook .* did not answer"):
+                await notifier.notify(request, job("announcement"))
+            await notifier.notify(request, job("announcement"))
+            assert len(arrived) == 2 and arrived[0] == arrived[1]  # one key: the receiver drops the repeat
+        else:
+            with pytest.raises(NotificationFailed, match=r"chat:pmo-slack: outcome uncertain: .* got no answer"):
+                await notifier.notify(request, job("announcement"))
+            with pytest.raises(NotificationFailed, match="outcome uncertain"):  # the incident retried: still not
+                await notifier.notify(request, job("announcement"))
+            assert len(arrived) == 1
+    finally:
+        await runner.cleanup()

@@ -63,7 +63,7 @@ async def test_an_unreachable_gateway_is_one_line_and_exit_1() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = await procgov("start", "procgov-rollout", "--gateway", f"127.0.0.1:{port}")
+    result = await procgov("start", "runtime-greet", "--gateway", f"127.0.0.1:{port}")
     assert result.exit_code == 1
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith(f"procgov: gateway 127.0.0.1:{port} unreachable (UNAVAILABLE)")

@@ -7,6 +7,7 @@ import sqlalchemy.exc
 from pydantic import BaseModel, Field, ValidationError
 
 from workers.runtime import BusinessError, PermanentError, TransientError
+from workers.runtime.errors import RetryLaterError
 from workers.runtime.policy import (
     Complete,
     Fail,
@@ -81,8 +82,31 @@ def test_transient_failures_retry_with_exponential_back_off(error: BaseException
 
 def test_the_last_transient_failure_becomes_an_incident_without_back_off() -> None:
     command = decide(TransientError("smtp 421"), retries=1, policy=POLICY)
-    assert command == Fail(retries=0, message="smtp 421", retry_back_off_ms=0)
+    assert command == Fail(retries=0, message="no retries left: smtp 421", retry_back_off_ms=0)
     assert command.incident
+
+
+def test_a_retry_with_retries_left_does_not_claim_to_be_the_last() -> None:
+    command = decide(TransientError("SMTP server mail:25 unreachable"), retries=3, policy=POLICY)
+    assert isinstance(command, Fail) and not command.message.startswith("no retries left")
+
+
+def test_waiting_for_another_activation_spends_no_retry() -> None:
+    """RetryLaterError: FailJob with the SAME retries and a back-off (Camunda: FailJob ``retries`` is
+    "the amount of retries the job should have left", ``retryBackOff`` the wait before the next try)."""
+    command = decide(RetryLaterError("in progress", retry_after_ms=45_000), retries=2, policy=POLICY)
+    assert command == Fail(retries=2, message="in progress", retry_back_off_ms=45_000)
+    capped = decide(RetryLaterError("in progress", retry_after_ms=10**9), retries=2, policy=POLICY)
+    assert isinstance(capped, Fail) and capped.retry_back_off_ms == POLICY.max_ms
+
+
+def test_the_retry_budget_outlasts_an_outage_of_minutes() -> None:
+    """Defaults (README, Configuration): waits sum to about the 10 min budget, each capped at 5 min."""
+    five = RetryPolicy(base_ms=1_000, max_ms=300_000, initial_retries=5, budget_ms=600_000)
+    assert [five.backoff_ms(attempt) for attempt in range(1, 5)] == [40_000, 80_000, 160_000, 300_000]
+    three = RetryPolicy(base_ms=1_000, max_ms=300_000, initial_retries=3, budget_ms=600_000)
+    assert [three.backoff_ms(attempt) for attempt in range(1, 3)] == [200_000, 300_000]
+    assert RetryPolicy(base_ms=1_000, initial_retries=5, budget_ms=0).backoff_ms(1) == 1_000
 
 
 def test_back_off_is_capped() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ import sqlalchemy as sa
 from workers.runtime.stores import GENESIS_HASH, DecisionLog, IdempotencyStore, InProgressError, decision_hash
 from workers.runtime.stores.db import begin_write, create_store_engine, migrate
 from workers.runtime.stores.decisions import HASHED_FIELDS
+from workers.runtime.stores.idempotency import UncertainEffectError
 
 
 def append(log: DecisionLog, job_key: int, *, instance: int = 1, score: int = 80, version: str = "sha256:v1") -> Any:
@@ -145,7 +148,9 @@ async def test_a_failed_action_releases_the_key(store_engine: sa.Engine) -> None
     assert attempts == 2
 
 
-async def test_a_live_claim_elsewhere_is_transient_and_a_stale_one_is_taken_over(store_engine: sa.Engine) -> None:
+async def test_a_live_claim_elsewhere_is_waited_for_and_an_old_unjobbed_one_is_uncertain(
+    store_engine: sa.Engine,
+) -> None:
     started = asyncio.Event()
     release = asyncio.Event()
 
@@ -154,18 +159,95 @@ async def test_a_live_claim_elsewhere_is_transient_and_a_stale_one_is_taken_over
         await release.wait()
         return "first"
 
-    store = IdempotencyStore(store_engine)
+    store = IdempotencyStore(store_engine, wait_s=0.3, poll_s=0.1)
     holder = asyncio.create_task(store.run_once("k", slow))
     await started.wait()
-    with pytest.raises(InProgressError, match="running in another worker"):
+    with pytest.raises(InProgressError, match="in progress in another activation") as raised:
         await store.run_once("k", lambda: "second")
+    assert raised.value.retry_after_ms > 0
+    # re-checked while waiting: a holder that finishes meanwhile hands over its result
+    waiting = asyncio.create_task(IdempotencyStore(store_engine, wait_s=5, poll_s=0.05).run_once("k", lambda: "x"))
+    await asyncio.sleep(0.2)
     release.set()
     assert await holder == "first"
+    assert await waiting == "first"
 
-    # A worker died holding a claim: after the lease another one may run the action.
+    # A worker died holding a claim made outside any job: after the lease the outcome is uncertain.
     with store_engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO idempotency_keys (key, status, claimed_at) VALUES ('dead', 'running', 0)"))
-    assert await IdempotencyStore(store_engine, lease_s=60).run_once("dead", lambda: "recovered") == "recovered"
+    with pytest.raises(UncertainEffectError, match="outcome uncertain: side effect 'dead'"):
+        await IdempotencyStore(store_engine, lease_s=60).run_once("dead", lambda: "again")
+    assert IdempotencyStore(store_engine).status("dead") == "uncertain"
+    IdempotencyStore(store_engine).settle("dead", happened=False)
+    assert await IdempotencyStore(store_engine).run_once("dead", lambda: "sent once") == "sent once"
+
+
+@dataclass(frozen=True)
+class Activation:
+    key: int
+    deadline: datetime | None
+    activated_at: datetime
+
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def activation(at_s: float, timeout_s: float = 60, key: int = 42) -> Activation:
+    start = T0 + timedelta(seconds=at_s)
+    return Activation(key, start + timedelta(seconds=timeout_s), start)
+
+
+async def _die_holding(store: IdempotencyStore, key: str, job: Activation, **kwargs: Any) -> None:
+    """A worker SIGKILLed mid-effect: its claim stays ``running`` (a cancel would release it, a kill
+    cannot). The claim is made by the store itself; the action never ends, and its task is abandoned
+    after the row is written, as a killed process abandons it."""
+    started, never = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        started.set()
+        await never.wait()
+
+    task = asyncio.create_task(store.run_once(key, hold, job=job, **kwargs))
+    await started.wait()
+    assert store.status(key) == "running"
+    abandoned.append(task)  # never awaited, never cancelled during the test
+
+
+abandoned: list[asyncio.Task[Any]] = []
+
+
+async def test_a_claim_of_a_timed_out_activation_is_taken_over_at_once_when_the_channel_can_tell(
+    store_engine: sa.Engine,
+) -> None:
+    """The claim is tied to the activation: the job re-activated after its deadline (engine clock) takes
+    over at once, with the recorded reference (the Message-ID), instead of waiting out a lease."""
+    store = IdempotencyStore(store_engine, lease_s=3600)
+    await _die_holding(store, "mail", activation(0), effect_ref="Message-ID <a@x>", redo_safe=True)
+    # the same job, activated again while the first activation still held the lock: waits, no retry spent
+    with pytest.raises(InProgressError) as raised:
+        await IdempotencyStore(store_engine, wait_s=0).run_once("mail", lambda: "dup", job=activation(30),
+                                                                   redo_safe=True)
+    assert raised.value.retry_after_ms == 30_000  # until the holder's deadline
+    sent: list[str] = []
+    result = await store.run_once("mail", lambda: sent.append("resent") or "sent", job=activation(61),
+                                  effect_ref="Message-ID <a@x>", redo_safe=True)
+    assert result == "sent" and sent == ["resent"] and store.status("mail") == "done"
+
+
+async def test_a_claim_of_a_timed_out_activation_is_uncertain_when_the_channel_cannot_tell(
+    store_engine: sa.Engine,
+) -> None:
+    store = IdempotencyStore(store_engine)
+    await _die_holding(store, "chat", activation(0), effect_ref="Idempotency-Key 1234")
+    with pytest.raises(UncertainEffectError) as raised:
+        await store.run_once("chat", lambda: "dup", job=activation(61))
+    assert "outcome uncertain" in raised.value.message and "Idempotency-Key 1234" in raised.value.message
+    assert "job 42" in raised.value.message
+    with pytest.raises(UncertainEffectError):  # a retry of the incident before it is settled: still not sent
+        await store.run_once("chat", lambda: "dup", job=activation(200))
+    store.settle("chat", happened=True)
+    assert await store.run_once("chat", lambda: "dup", job=activation(300)) is None
+    assert store.status("chat") == "done"
 
 
 def test_racing_claims_run_the_action_once(store_url: str, store_engine: sa.Engine) -> None:

@@ -37,7 +37,7 @@ def test_json_file_then_vars(tmp_path: Path) -> None:
     path.write_text('{"owner": "王芳", "score": 1}', encoding="utf-8")
     assert collect_variables(["score=2"], path) == {"owner": "王芳", "score": 2}
     path.write_text("[1]")
-    with pytest.raises(VariableError, match="expected a JSON object, got list"):
+    with pytest.raises(VariableError, match="expected an object of variables, got list"):
         collect_variables([], path)
     with pytest.raises(VariableError, match="cannot read"):
         collect_variables([], tmp_path / "missing.json")

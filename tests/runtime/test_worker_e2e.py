@@ -68,7 +68,7 @@ async def test_transient_errors_retry_with_growing_back_off_then_an_incident(
     incident = await instance.wait_incident()
     assert outbox.attempts == 3
     assert incident.error_type == "JOB_NO_RETRIES"
-    assert incident.error_message == "smtp 421 try again later (attempt 3)"
+    assert incident.error_message == "no retries left: smtp 421 try again later (attempt 3)"
 
 
 async def test_a_job_delivered_twice_sends_the_mail_once(

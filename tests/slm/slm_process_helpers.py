@@ -12,6 +12,8 @@ import grpc
 from pyzeebe.proto.gateway_pb2 import ActivateJobsRequest, CompleteJobRequest, CreateProcessInstanceRequest
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
+from tests.forms.recording import record_user_task
+
 REPO = Path(__file__).resolve().parents[2]
 MODELS = [REPO / "bpmn" / name for name in ("procgov-change-request.bpmn", "procgov-sla-review.bpmn",
                                             "procgov-annual-sla-review.bpmn")]
@@ -40,6 +42,7 @@ class People:
                                       requestTimeout=int(wait_s * 1000))
         async for response in self.stub.ActivateJobs(request, timeout=wait_s + 10):
             for job in response.jobs:
+                record_user_task(job.bpmnProcessId, job.elementId, json.loads(job.variables or "{}"))
                 self.held.setdefault((job.processInstanceKey, job.elementId), []).append(job)
 
     async def job(self, element_id: str, instance_key: int, timeout_s: float = 20.0) -> Any:

@@ -85,8 +85,18 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def parse_diagram(bpmn_xml: str) -> Diagram:
-    """Shapes and edges of the first BPMNDI diagram, joined with their model elements."""
+def plane_elements(bpmn_xml: str) -> list[str]:
+    """The elements the resource's BPMNDI planes draw, in order (the process, then collapsed sub-processes)."""
+    try:
+        root = ET.fromstring(bpmn_xml)
+    except ET.ParseError:
+        return []
+    return [p.get("bpmnElement", "") for p in root.iter(f"{{{BPMNDI_NS}}}BPMNPlane")]
+
+
+def parse_diagram(bpmn_xml: str, plane_of: str | None = None) -> Diagram:
+    """Shapes and edges of the first BPMNDI plane (or of the plane drawing ``plane_of``, e.g. a
+    collapsed sub-process's own plane), joined with their model elements."""
     try:
         root = ET.fromstring(bpmn_xml)
     except ET.ParseError as exc:
@@ -96,9 +106,15 @@ def parse_diagram(bpmn_xml: str) -> Diagram:
         element_id = element.get("id")
         if element_id and element.tag.startswith(f"{{{BPMN_NS}}}"):
             elements[element_id] = element
+    planes = list(root.iter(f"{{{BPMNDI_NS}}}BPMNPlane"))
+    plane = next((p for p in planes if plane_of is None or p.get("bpmnElement") == plane_of), None)
+    if plane is None:
+        if plane_of is None:
+            raise DiagramError("the BPMN resource has no diagram (no BPMNDI shapes): open and save it in a modeler")
+        raise DiagramError(f"the BPMN resource has no diagram plane for {plane_of}")
     shapes: dict[str, Shape] = {}
     edges: dict[str, Edge] = {}
-    for di_shape in root.iter(f"{{{BPMNDI_NS}}}BPMNShape"):
+    for di_shape in plane.iter(f"{{{BPMNDI_NS}}}BPMNShape"):
         ref = di_shape.get("bpmnElement", "")
         bounds = di_shape.find(f"{{{DC_NS}}}Bounds")
         model = elements.get(ref)
@@ -116,7 +132,7 @@ def parse_diagram(bpmn_xml: str) -> Diagram:
             attached_to=model.get("attachedToRef", ""),
             event_kind=definition,
         )
-    for di_edge in root.iter(f"{{{BPMNDI_NS}}}BPMNEdge"):
+    for di_edge in plane.iter(f"{{{BPMNDI_NS}}}BPMNEdge"):
         ref = di_edge.get("bpmnElement", "")
         model = elements.get(ref)
         points = tuple(

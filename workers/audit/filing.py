@@ -1,16 +1,15 @@
 """Filing an instance's audit record: its history, its decisions' verdict and the report, on disk.
 
 A process ends with ``audit.file-history`` so that every finished instance leaves an archive an
-auditor can open without the engine: ``<archive>/<bpmnProcessId>/<instanceKey>.json`` (history and
-verdict) and ``.html`` (the report). Files are written atomically (temp file + rename), so a retried
-job overwrites a complete file with a complete file and never leaves half of one.
+auditor can open without the engine: ``<bpmnProcessId>/<instanceKey>.json`` (history and verdict) and
+``.html`` (the report) in the report store (:mod:`workers.runtime.reports`; a directory by default).
+The store writes atomically, so a retried job overwrites a complete file with a complete file and
+never leaves half of one.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -18,18 +17,7 @@ from typing import Any
 
 from workers.audit.history import InstanceHistory
 from workers.audit.replay import ReplayReport
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+from workers.runtime.reports import DirectoryStore, ReportStore
 
 
 def verdict_of(replay: ReplayReport | None) -> str:
@@ -64,11 +52,11 @@ def audit_document(history: InstanceHistory, replay: ReplayReport | None) -> dic
     }
 
 
-def file_audit(archive_dir: Path, history: InstanceHistory, replay: ReplayReport | None,
-               report_html: str) -> Mapping[str, Path]:
-    """Write the JSON and the HTML report; returns their paths."""
-    base = archive_dir / history.bpmn_process_id / str(history.process_instance_key)
-    json_path, html_path = base.with_suffix(".json"), base.with_suffix(".html")
-    _atomic_write(json_path, json.dumps(audit_document(history, replay), ensure_ascii=False, indent=2, default=str))
-    _atomic_write(html_path, report_html)
-    return {"json": json_path, "html": html_path}
+def file_audit(archive: Path | ReportStore, history: InstanceHistory, replay: ReplayReport | None,
+               report_html: str) -> Mapping[str, str]:
+    """Store the JSON and the HTML report (a path: a directory store there); returns their locations."""
+    store = DirectoryStore(archive) if isinstance(archive, Path) else archive
+    base = f"{history.bpmn_process_id}/{history.process_instance_key}"
+    document = json.dumps(audit_document(history, replay), ensure_ascii=False, indent=2, default=str)
+    return {"json": store.put(f"{base}.json", document.encode("utf-8")),
+            "html": store.put(f"{base}.html", report_html.encode("utf-8"))}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -93,6 +93,8 @@ class JobHistory:
     attempts: tuple[JobAttempt, ...] = ()
     variables: Any = None  # the variables the job completed (or threw) with
     activations: tuple[JobActivation, ...] = ()  # every hand-out to a worker, in log order
+    #: as created: a user task's assignment (``io.camunda.zeebe:assignee``, ``...:candidateGroups``)
+    custom_headers: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def activated_by(self) -> tuple[str, ...]:
@@ -408,6 +410,7 @@ def _fold_job(jobs: dict[int, JobHistory], r: Record) -> None:
             element_instance_key=int(v.get("elementInstanceKey", -1)),
             created_at=r.timestamp,
             retries=retries_int if retries_int is not None else 0,
+            custom_headers={str(k): str(h) for k, h in (v.get("customHeaders") or {}).items()},
         )
         return
     job = jobs.get(r.key)

@@ -1,17 +1,21 @@
-"""The audit report: one self-contained HTML page per instance.
+"""The audit report: one self-contained HTML page per instance, organised as an auditor reads it.
 
-It shows the BPMN diagram as the author drew it (inline SVG from the deployed model's BPMNDI), with
-the path the instance took highlighted, each step's duration written under it, SLA breaches and
-incidents marked, and below it the timeline, jobs, incidents, timers and messages, fines, and the
-decision table with each decision's replay verdict. No scripts, fonts or images are fetched: the page
-can be archived and opened years later, offline.
+First the verdict: the instance's final state from the engine's records and the decision replay's
+verdict. Then the BPMN diagram as the author drew it (inline SVG from the deployed model's BPMNDI) with
+the path taken, then one section per step of the process (the activities at the process level; for
+the rollout the nine steps of 000A) with who did what and when, the step's deadlines against the
+actual times and its decisions with inputs, outputs, rule clause and version; then fines as tables,
+the replay's findings, and the technical detail (jobs, incidents) last. Times are shown in one
+configured zone (default Asia/Shanghai) with their UTC offset. No scripts, fonts or images are
+fetched: the page can be archived and opened years later, offline, and prints on A4 landscape with
+the whole diagram on the page (see the print stylesheet in the template).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,9 +23,21 @@ from typing import Any
 import jinja2
 
 from workers.audit.crosscheck import cross_check
-from workers.audit.diagram import Diagram, DiagramError, Shape, parse_diagram
+from workers.audit.diagram import Diagram, DiagramError, Shape, parse_diagram, plane_elements
 from workers.audit.history import ACTIVE, InstanceHistory
 from workers.audit.replay import DecisionVerdict, ReplayReport
+from workers.audit.report_model import SCOPES, ProcessModel, parse_model, readable
+from workers.audit.report_view import (
+    DEFAULT_TIMEZONE,
+    ROLE_LABELS,
+    STATE_LABELS,
+    Clock,
+    decision_row,
+    final_state,
+    fine_tables,
+    step_sections,
+    zone,
+)
 from workers.audit.sla import Fine, SlaBreach, SlaPolicy, find_breaches, find_fines, format_duration
 
 _TEMPLATES = jinja2.Environment(
@@ -82,13 +98,8 @@ def _wrap(text: str, width_px: float) -> tuple[str, ...]:
     return tuple(lines[:4])
 
 
-def _iso(ms: int | None) -> str:
-    if ms is None:
-        return ""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _shape_views(diagram: Diagram, history: InstanceHistory, breaches: Sequence[SlaBreach]) -> list[ShapeView]:
+    """Every shape of the plane; a collapsed sub-process counts as visited when anything in it ran."""
     breached = {b.element_id for b in breaches}
     with_incident = {i.element_id for i in history.incidents if not i.resolved}
     views = []
@@ -98,7 +109,7 @@ def _shape_views(diagram: Diagram, history: InstanceHistory, breaches: Sequence[
         visits = history.visits_of(shape.element_id)
         classes = ["shape", shape.category, shape.kind]
         duration = ""
-        title = f"{shape.name or shape.element_id} ({shape.kind})"
+        title = readable(shape.name) or shape.element_id
         if visits:
             classes.append("visited")
             if any(v.state == ACTIVE for v in visits):
@@ -109,13 +120,13 @@ def _shape_views(diagram: Diagram, history: InstanceHistory, breaches: Sequence[
                 duration = format_duration(sum(known))
                 if len(visits) > 1:
                     duration += f" ×{len(visits)}"
-            title += f": {len(visits)} visit(s), {duration or 'running'}"
+            title += f": {len(visits)} visit(s), {duration or format_duration(visits[-1].duration_ms)}"
         if shape.element_id in breached:
             classes.append("breach")
         if shape.element_id in with_incident:
             classes.append("incident")
         views.append(
-            ShapeView(shape=shape, classes=" ".join(classes), label_lines=_wrap(shape.name, shape.width),
+            ShapeView(shape=shape, classes=" ".join(classes), label_lines=_wrap(readable(shape.name), shape.width),
                       duration=duration, title=title)
         )
     return views
@@ -142,6 +153,62 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+@dataclass(frozen=True)
+class StepDiagram:
+    """A step's picture: its own BPMNDI plane (a collapsed sub-process, drill-down as in Modeler) or,
+    for an expanded sub-process, the shapes and flows of the process diagram inside it."""
+
+    viewbox: str
+    shapes: tuple[ShapeView, ...] = ()
+    edges: tuple[EdgeView, ...] = ()
+
+
+def _step_diagrams(xml: str | None, diagram: Diagram | None, history: InstanceHistory,
+                   breaches: Sequence[SlaBreach], step_ids: Sequence[str]) -> dict[str, StepDiagram]:
+    found: dict[str, StepDiagram] = {}
+    for step_id in step_ids:
+        plane = _plane(xml, step_id) if xml else None
+        if plane is not None and plane.shapes:
+            found[step_id] = StepDiagram(viewbox=_viewbox(plane.bounds()),
+                                         shapes=tuple(_shape_views(plane, history, breaches)),
+                                         edges=tuple(_edge_views(plane, history)))
+            continue
+        shape = diagram.shapes.get(step_id) if diagram else None
+        if diagram is not None and shape is not None and shape.category == "container" and shape.width > 200:
+            inside = Diagram(
+                shapes={k: s for k, s in diagram.shapes.items() if _within(s.x, s.y, shape)
+                        and _within(s.x + s.width, s.y + s.height, shape)},
+                edges={k: e for k, e in diagram.edges.items() if all(_within(x, y, shape) for x, y in e.waypoints)})
+            found[step_id] = StepDiagram(viewbox=_viewbox(inside.bounds(margin=12.0)),
+                                         shapes=tuple(_shape_views(inside, history, breaches)),
+                                         edges=tuple(_edge_views(inside, history)))
+    return found
+
+
+def _within(x: float, y: float, box: Shape, slack: float = 40.0) -> bool:
+    """Inside a container's shape (with room for boundary events and labels on its border)."""
+    return box.x - slack <= x <= box.x + box.width + slack and box.y - slack <= y <= box.y + box.height + slack
+
+
+def _plane(xml: str, element_id: str) -> Diagram:
+    try:
+        return parse_diagram(xml, plane_of=element_id)
+    except DiagramError:
+        return Diagram()
+
+
+def _viewbox(bounds: tuple[float, float, float, float]) -> str:
+    return " ".join(f"{n:g}" for n in bounds)
+
+
+def _breach_text(breach: SlaBreach, model: ProcessModel) -> str:
+    """``took 6m, limit 5m`` / ``deadline 'Publication overdue' passed`` in the model's names."""
+    if breach.reason.startswith("deadline timer "):
+        name = readable(breach.reason.removeprefix("deadline timer ").removesuffix(" fired"))
+        return f"逾期 the deadline “{name}” passed"
+    return f"超时 {breach.reason}"
+
+
 def render_report(
     history: InstanceHistory,
     *,
@@ -149,44 +216,67 @@ def render_report(
     policy: SlaPolicy | None = None,
     bpmn_xml: str | None = None,
     source: str = "",
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> str:
-    """The report page as one HTML string. ``bpmn_xml`` overrides the model taken from the records."""
+    """The report page as one HTML string. ``bpmn_xml`` overrides the model taken from the records;
+    ``timezone`` (an IANA name) is the zone every time is shown in, with its offset."""
     policy = policy or SlaPolicy()
+    clock = Clock(zone(timezone))
     xml = bpmn_xml or history.bpmn_xml
+    planes = plane_elements(xml) if xml else []
     diagram: Diagram | None = None
     diagram_problem = ""
     if xml is None:
         diagram_problem = "The records carry no deployed BPMN resource for this process; pass the .bpmn file."
     else:
         try:
-            diagram = parse_diagram(xml)
+            diagram = parse_diagram(xml, history.bpmn_process_id if history.bpmn_process_id in planes else None)
         except DiagramError as exc:
             diagram_problem = str(exc)
-    breaches = find_breaches(history, policy, diagram)
+    model = parse_model(xml, history.bpmn_process_id) if xml else ProcessModel(history.bpmn_process_id, "")
+    # Deadlines drawn on a collapsed sub-process's own plane count too: every plane's shapes.
+    shapes = {k: v for e in planes[1:] for k, v in _plane(xml, e).shapes.items()} if xml else {}
+    breaches = find_breaches(history, policy, Diagram(shapes=shapes | diagram.shapes) if diagram else None)
     fines: list[Fine] = find_fines(history, policy)
     verdicts: list[DecisionVerdict] = [
         v for v in (replay.verdicts if replay else ()) if v.process_instance_key == history.process_instance_key
     ]
+    cross_findings = cross_check(history, replay) if replay else []
+    state = final_state(history, model, clock)
+    sections = [replace(s, state="COMPLETING") if state.now == "COMPLETING" and s.state == ACTIVE else s
+                for s in step_sections(history, model, clock, verdicts, (b.element_instance_key for b in breaches))]
     template = _TEMPLATES.get_template("report.html.j2")
     return template.render(
         h=history,
+        title=readable(model.name) or history.bpmn_process_id,
+        state=state,
+        timezone=clock.name,
         source=source,
         diagram=diagram,
         diagram_problem=diagram_problem,
-        viewbox=" ".join(f"{n:g}" for n in diagram.bounds()) if diagram else "",
+        viewbox=_viewbox(diagram.bounds()) if diagram else "",
         shapes=_shape_views(diagram, history, breaches) if diagram else [],
         edges=_edge_views(diagram, history) if diagram else [],
-        breaches=breaches,
-        fines=fines,
+        sections=sections,
+        step_diagrams=_step_diagrams(xml, diagram, history, breaches,
+                                     [s.element_id for s in sections if s.element_id in model.elements
+                                      and model.elements[s.element_id].kind in SCOPES]),
+        breaches=[(model.label(b.element_id), _breach_text(b, model)) for b in breaches],
+        fines=fine_tables(fines, clock),
         verdicts=verdicts,
+        unplaced=[decision_row(v, model, clock) for v in verdicts if v.job_key not in {j.key for j in history.jobs}],
         replay=replay,
+        passed=replay is not None and replay.ok and not cross_findings,
         chain_problems=replay.chain_problems if replay else (),
-        cross_findings=cross_check(history, replay) if replay else [],
+        cross_findings=cross_findings,
+        model=model,
         final_variables=history.final_variables(),
-        iso=_iso,
+        clock=clock,
         duration=format_duration,
         pretty=_pretty,
-        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        roles=ROLE_LABELS,
+        states=STATE_LABELS,
+        generated_at=clock.at(int(datetime.now(UTC).timestamp() * 1000)),
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workers.audit.chain import verify_chain
@@ -22,11 +22,13 @@ from workers.audit.filing import file_audit, findings_of, verdict_of
 from workers.audit.history import InstanceHistory, load_history
 from workers.audit.replay import ReplayReport, replay_log
 from workers.audit.report import render_report
+from workers.audit.report_view import DEFAULT_TIMEZONE, zone
 from workers.audit.sla import SlaPolicy
 from workers.audit.sources import DEFAULT_INDEX_PATTERN, RecordSource, SourceError, open_source
 from workers.audit.store import DecisionStore
 from workers.runtime import JobContext, TaskRouter, TransientError
 from workers.runtime.decisions import Decision
+from workers.runtime.reports import ReportStore, configured_store
 from workers.runtime.settings import WorkerSettings
 
 
@@ -35,6 +37,8 @@ class AuditSettings(BaseSettings):
 
     Exactly one of ``data_dir`` (the embedded engine's data directory), ``records_file`` or
     ``es_url`` names the record source; the default is the embedded engine's ``var/engine``.
+    Audit records are filed in ``archive_dir``, or under ``audit/`` in the shared report store when
+    ``PROCGOV_REPORTS_URL`` is set (:mod:`workers.runtime.reports`).
     """
 
     model_config = SettingsConfigDict(env_prefix="PROCGOV_AUDIT_", env_file=".env", extra="ignore")
@@ -45,6 +49,13 @@ class AuditSettings(BaseSettings):
     es_index: str = DEFAULT_INDEX_PATTERN
     archive_dir: Path = Path("var/audit")
     sla_policy: Path | None = None  # YAML, see workers.audit.sla.SlaPolicy.from_file
+    timezone: str = DEFAULT_TIMEZONE  # the zone the report's times are shown in (with their offset)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)  # an unknown zone stops the worker at start, not every filing job later
+        return value
 
     def source_factory(self) -> Callable[[], RecordSource]:
         """Opens the source per job: a fresh read of the log each time, never a stale snapshot."""
@@ -64,6 +75,8 @@ class AuditDeps:
     archive_dir: Path
     policy: SlaPolicy
     registry: Mapping[str, Decision[Any, Any, Any]] | None = None
+    timezone: str = DEFAULT_TIMEZONE
+    reports: ReportStore | None = None  # None: a directory store at archive_dir
 
     @classmethod
     def from_settings(
@@ -80,6 +93,8 @@ class AuditDeps:
             archive_dir=audit.archive_dir,
             policy=policy,
             registry=registry,
+            timezone=audit.timezone,
+            reports=configured_store("audit", audit.archive_dir),
         )
 
 
@@ -128,8 +143,8 @@ def file_history(deps: AuditDeps, job: JobContext) -> FileHistoryResult:
         # The log may lag behind on a remote exporter: let the runtime retry with back-off.
         raise TransientError(str(error)) from error
     replay, findings = _decisions_of(deps, history)
-    html = render_report(history, replay=replay, policy=deps.policy)
-    paths = file_audit(deps.archive_dir, history, replay, html)
+    html = render_report(history, replay=replay, policy=deps.policy, timezone=deps.timezone)
+    paths = file_audit(deps.reports or deps.archive_dir, history, replay, html)
     # Without a registry only the chain was checked: a broken chain still fails the audit.
     verdict = "fail" if findings else verdict_of(replay)
     return FileHistoryResult(

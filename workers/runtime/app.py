@@ -46,7 +46,9 @@ def build_services(
     }
     return RuntimeServices(
         decision_log=decision_log,
-        retry_policy=RetryPolicy(base_ms=settings.retry.base_ms, max_ms=settings.retry.max_ms),
+        retry_policy=RetryPolicy(
+            base_ms=settings.retry.base_ms, max_ms=settings.retry.max_ms, budget_ms=settings.retry.budget_ms
+        ),
         observer=observer,
         overrides=overrides,
         deadline_margin_ms=settings.job_deadline_margin_ms,

@@ -39,6 +39,23 @@ class TransientError(Exception):
         self.message = message
 
 
+class RetryLaterError(TransientError):
+    """Not a failure of this attempt: something it waits for (another activation's claim on a side
+    effect) is not settled yet. The job is failed with the SAME retries and a back-off of
+    ``retry_after_ms``, so waiting never spends the retries meant for real outages."""
+
+    def __init__(self, message: str, *, retry_after_ms: int = 0) -> None:
+        super().__init__(message)
+        self.retry_after_ms = max(int(retry_after_ms), 0)
+
+
+class MaybeDoneError(TransientError):
+    """A side effect's call failed in a way that leaves open whether it took effect: the request went
+    out but no answer came back (a timeout, a dropped connection). Retryable where the channel
+    recognises a repeat; otherwise the idempotency store records the outcome as uncertain instead of
+    letting a retry repeat it."""
+
+
 class PermanentError(Exception):
     """A technical failure that retrying cannot fix: an incident at once (FailJob with retries=0).
 

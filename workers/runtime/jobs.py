@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import traceback
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from workers.runtime.metrics import WorkerMetrics
 from workers.runtime.policy import Command, Complete, ThrowError, outcome_label
+from workers.runtime.redact import redact_text
 from workers.runtime.tracing import TRACEPARENT, context_from_traceparent, trace_id_hex
 
 log = structlog.get_logger("workers.runtime.jobs")
@@ -101,12 +103,14 @@ class JobObserver:
             return
         try:
             run.span.set_attribute("zeebe.job.outcome", outcome_label(command))
-            if error is not None:
-                run.span.record_exception(error)
+            if error is not None:  # spans are exported records too: the message and trace are redacted
+                trace_text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+                run.span.record_exception(error, attributes={"exception.message": redact_text(str(error)),
+                                                             "exception.stacktrace": redact_text(trace_text)})
             if isinstance(command, ThrowError):
                 run.span.set_attribute("zeebe.error_code", command.code)
             elif not isinstance(command, Complete):
-                run.span.set_status(Status(StatusCode.ERROR, str(error) if error else None))
+                run.span.set_status(Status(StatusCode.ERROR, redact_text(str(error)) if error else None))
         except Exception:
             log.warning("could not annotate the job's span", exc_info=True)
 

@@ -16,22 +16,30 @@ from typing import Any
 import structlog
 from pydantic import SecretStr
 
-REDACTED = "**********"
+from workers.runtime.redact import MASK, redact_text
+
+REDACTED = MASK
 SECRET_KEY_PARTS = ("password", "secret", "token", "authorization", "api_key", "apikey", "credential", "private_key")
 JOB_FIELDS = ("job_key", "job_type", "process_instance_key", "bpmn_process_id", "element_id", "trace_id")
 
 
 class SecretRedactor:
-    """structlog processor: masks values under secret-looking keys, SecretStr values, and any known
-    secret value (registered from the settings) wherever it appears inside a string."""
+    """structlog processor: masks values under secret-looking keys, SecretStr values, any known
+    secret value (registered from the settings) wherever it appears inside a string, and whatever
+    looks like a credential by its shape (:func:`workers.runtime.redact.redact_text`: webhook URL
+    tokens, Authorization headers, form-encoded or JSON credentials). It runs for structlog events and
+    for every stdlib record (third-party libraries at DEBUG included), before rendering."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
+        self._ordered: list[str] = []
         self.register(secrets)
 
     def register(self, secrets: Iterable[str]) -> None:
         # Very short values would mask ordinary words; a secret that short is not one worth hiding.
+        # Longest first, so a secret containing another is masked whole.
         self._secrets.update(s for s in secrets if s and len(s) >= 4)
+        self._ordered = sorted(self._secrets, key=len, reverse=True)
 
     @staticmethod
     def _secret_key(key: str) -> bool:
@@ -42,10 +50,10 @@ class SecretRedactor:
         if isinstance(value, SecretStr):
             return REDACTED
         if isinstance(value, str):
-            for secret in self._secrets:
+            for secret in self._ordered:
                 if secret in value:
                     value = value.replace(secret, REDACTED)
-            return value
+            return redact_text(value)
         if depth > 5:
             return value
         if isinstance(value, dict):

@@ -9,7 +9,11 @@ invalid input (:class:`InvalidInputError`)  FailJob(retries=0) → incident nami
                                            ThrowError(code) when the task declares
                                            ``invalid_input_error``
 :class:`PermanentError`                    FailJob(retries=0) → incident at once, with its message
-:class:`TransientError`, OSError, timeouts  FailJob(retries-1, retryBackOff exponential)
+:class:`RetryLaterError` (waiting for a     FailJob(SAME retries, retryBackOff = its ``retry_after_ms``
+side effect another activation holds)      within the policy's bounds): waiting spends no retry
+:class:`TransientError`, OSError, timeouts  FailJob(retries-1, retryBackOff exponential); the last one
+                                           (no retries left) is an incident whose message begins
+                                           "no retries left"
 database unavailable or busy               (SQLAlchemy's OperationalError, e.g. "database is locked",
                                            a dropped PostgreSQL connection): the same
 anything else                              FailJob(retries-1, the exception's message)
@@ -28,7 +32,8 @@ import sqlalchemy.exc
 import tenacity
 from pydantic import ValidationError
 
-from workers.runtime.errors import BusinessError, PermanentError, TransientError
+from workers.runtime.errors import BusinessError, PermanentError, RetryLaterError, TransientError
+from workers.runtime.redact import redact_text
 
 MAX_MESSAGE_CHARS = 2000  # error messages end up in incidents and Operate; keep them readable
 
@@ -85,19 +90,35 @@ Command = Complete | ThrowError | Fail
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential back-off between retries of transient failures: ``base_ms * 2**(attempt-1)``,
-    capped at ``max_ms``. ``initial_retries`` is the task's configured retries (Zeebe's default 3):
-    the job only carries the retries left, so the attempt number is derived from it."""
+    """Exponential back-off between retries of transient failures: ``start * 2**(attempt-1)``, each
+    wait capped at ``max_ms``. ``initial_retries`` is the task's configured retries (Zeebe's default 3):
+    the job only carries the retries left, so the attempt number is derived from it.
+
+    ``budget_ms`` is how long the retries together should outlast an outage (a mail server, webhook
+    or database down for minutes): the first wait ``start`` is ``base_ms``, or larger when the task's
+    retries would otherwise be spent sooner, so that the waits sum to the budget (as far as
+    ``max_ms`` allows). With the defaults (1 s, 300 s cap, 600 s budget), 5 retries wait 40, 80, 160,
+    300 s (9.7 min) and 3 retries 200, 300 s (8.3 min) before the incident.
+    """
 
     base_ms: int = 1_000
     max_ms: int = 300_000
     initial_retries: int = 3
+    budget_ms: int = 0
 
     def attempt(self, retries_left: int) -> int:
         return max(1, self.initial_retries - retries_left + 1)
 
+    @property
+    def start_ms(self) -> int:
+        """The first wait: ``base_ms``, raised so the ``initial_retries - 1`` waits cover ``budget_ms``."""
+        waits = self.initial_retries - 1
+        if waits < 1 or self.budget_ms <= 0:
+            return self.base_ms
+        return max(self.base_ms, -(-self.budget_ms // (2**waits - 1)))
+
     def backoff_ms(self, attempt: int) -> int:
-        wait = tenacity.wait_exponential(multiplier=self.base_ms / 1000, max=self.max_ms / 1000, exp_base=2)
+        wait = tenacity.wait_exponential(multiplier=self.start_ms / 1000, max=self.max_ms / 1000, exp_base=2)
         state = tenacity.RetryCallState(retry_object=tenacity.Retrying(), fn=None, args=(), kwargs={})
         state.attempt_number = attempt
         return round(wait(state) * 1000)
@@ -112,11 +133,17 @@ TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
 )
 
 
+def _truncate(text: str) -> str:
+    """Redacted (incident messages end up in the engine's records and exports) and bounded."""
+    text = redact_text(text)
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
+
+
 def _message(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     if not isinstance(error, TransientError | PermanentError | InvalidInputError | BusinessError):
         text = f"{type(error).__name__}: {text}"
-    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
+    return _truncate(text)
 
 
 def decide(
@@ -135,11 +162,16 @@ def decide(
         return Fail(retries=0, message=_message(error))
     if isinstance(error, PermanentError):  # checked before OSError: retrying cannot fix it
         return Fail(retries=0, message=_message(error))
+    if isinstance(error, RetryLaterError) and retries > 0:
+        back_off = min(max(error.retry_after_ms, policy.base_ms), policy.max_ms)
+        return Fail(retries=retries, message=_message(error), retry_back_off_ms=back_off)
+    left = max(retries - 1, 0)
+    if left == 0:
+        return Fail(retries=0, message=_truncate(f"no retries left: {_message(error)}"))
     if isinstance(error, TRANSIENT_TYPES):
-        left = max(retries - 1, 0)
-        back_off = policy.backoff_ms(policy.attempt(retries)) if left > 0 else 0
+        back_off = policy.backoff_ms(policy.attempt(retries))
         return Fail(retries=left, message=_message(error), retry_back_off_ms=back_off)
-    return Fail(retries=max(retries - 1, 0), message=_message(error))
+    return Fail(retries=left, message=_message(error))
 
 
 def outcome_label(command: Command) -> str:

@@ -326,6 +326,7 @@ class TaskRouter:
             policy = RetryPolicy(
                 base_ms=services.retry_policy.base_ms,
                 max_ms=services.retry_policy.max_ms,
+                budget_ms=services.retry_policy.budget_ms,
                 initial_retries=override.retries or spec.retries,
             )
             max_running = override.max_running_jobs or spec.max_running_jobs

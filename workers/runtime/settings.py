@@ -7,6 +7,7 @@ one line naming the setting (:func:`load_settings`).
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 from typing import Literal
@@ -23,6 +24,8 @@ CAMUNDA_ENV = {
     "audience": ("CAMUNDA_TOKEN_AUDIENCE", "ZEEBE_TOKEN_AUDIENCE"),
     "cluster_id": ("CAMUNDA_CLUSTER_ID",),
 }
+# Camunda's SDKs name the basic-auth user these ways (CAMUNDA_AUTH_STRATEGY=BASIC).
+CAMUNDA_BASIC_ENV = {"username": ("CAMUNDA_BASIC_AUTH_USERNAME",), "password": ("CAMUNDA_BASIC_AUTH_PASSWORD",)}
 
 
 class SettingsError(Exception):
@@ -41,6 +44,20 @@ class OAuthSettings(BaseModel):
     cluster_region: str = "bru-2"
 
 
+class BasicAuthSettings(BaseModel):
+    """Basic authentication of the Orchestration Cluster (Camunda 8.8's default, Helm chart included):
+    a user of the cluster's Identity, sent as ``Authorization: Basic …`` on every gRPC call."""
+
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: bool = False  # TLS to the gateway (system roots, or PROCGOV_TLS_ROOT_CERTIFICATES)
+
+    def authorization(self) -> str:
+        """The ``Authorization`` value of HTTP basic authentication (RFC 7617): ``user:password``, UTF-8."""
+        password = self.password.get_secret_value() if self.password else ""
+        return "Basic " + base64.b64encode(f"{self.username or ''}:{password}".encode()).decode("ascii")
+
+
 class TaskSettings(BaseModel):
     """Per job type overrides (``PROCGOV_TASKS='{"rollout.notify": {"timeout_ms": 60000}}'``)."""
 
@@ -51,10 +68,16 @@ class TaskSettings(BaseModel):
 
 
 class RetrySettings(BaseModel):
-    """Exponential back-off between retries of transient failures."""
+    """Exponential back-off between retries of transient failures (FailJob with ``retryBackOff``).
+
+    ``budget_ms``: how long a task's retries together outlast an outage before the incident; the first
+    wait grows from ``base_ms`` as needed (see :class:`workers.runtime.policy.RetryPolicy`). 0 = plain
+    ``base_ms`` doubling.
+    """
 
     base_ms: int = Field(default=1_000, gt=0)
     max_ms: int = Field(default=300_000, gt=0)
+    budget_ms: int = Field(default=600_000, ge=0)
 
 
 class SmtpSettings(BaseModel):
@@ -70,6 +93,9 @@ class SmtpSettings(BaseModel):
 class WebhookSettings(BaseModel):
     url: str
     secret: SecretStr | None = None  # signs the body (HMAC-SHA256) so the receiver can trust it
+    # The receiver drops a repeat with the same Idempotency-Key header (a relay; not the public chat
+    # platforms), so a message a crashed worker may have sent is re-sent rather than reported uncertain.
+    deduplicates: bool = False
 
 
 class WorkerSettings(BaseSettings):
@@ -86,8 +112,9 @@ class WorkerSettings(BaseSettings):
         default="127.0.0.1:26500",
         validation_alias=AliasChoices("PROCGOV_GATEWAY_ADDRESS", "ZEEBE_ADDRESS", "gateway_address"),
     )
-    transport: Literal["plaintext", "tls", "oauth", "camunda-cloud"] = "plaintext"
+    transport: Literal["plaintext", "tls", "basic", "oauth", "camunda-cloud"] = "plaintext"
     tls_root_certificates: str | None = None  # PEM file; None = system roots
+    basic: BasicAuthSettings = Field(default_factory=BasicAuthSettings)
     oauth: OAuthSettings = Field(default_factory=OAuthSettings)
     worker_name: str = Field(default_factory=lambda: f"procgov-{socket.gethostname()}")
     request_timeout_ms: int = Field(default=10_000, ge=0)  # long-polling ActivateJobs
@@ -133,6 +160,16 @@ class WorkerSettings(BaseSettings):
                 value = next((os.environ[env] for env in env_names if os.environ.get(env)), None)
                 if value is not None:
                     setattr(self.oauth, name, SecretStr(value) if name == "client_secret" else value)
+        for name, env_names in CAMUNDA_BASIC_ENV.items():
+            if getattr(self.basic, name) is None:
+                value = next((os.environ[env] for env in env_names if os.environ.get(env)), None)
+                if value is not None:
+                    setattr(self.basic, name, SecretStr(value) if name == "password" else value)
+        if self.transport == "basic":
+            missing = [name for name in ("username", "password") if getattr(self.basic, name) is None]
+            if missing:
+                names = ", ".join(f"PROCGOV_BASIC__{name.upper()}" for name in missing)
+                raise ValueError(f"transport 'basic' needs {names}")
         if self.transport in ("oauth", "camunda-cloud"):
             missing = [name for name in ("client_id", "client_secret") if getattr(self.oauth, name) is None]
             if self.transport == "oauth" and self.oauth.authorization_server_url is None:
@@ -146,8 +183,12 @@ class WorkerSettings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every secret's plain value, so the log redactor can mask it wherever it shows up."""
-        secrets = [self.smtp.password, self.oauth.client_secret, *(hook.secret for hook in self.webhooks.values())]
-        return [s.get_secret_value() for s in secrets if s is not None]
+        secrets = [self.smtp.password, self.oauth.client_secret, self.basic.password]
+        secrets += [hook.secret for hook in self.webhooks.values()]
+        values = [s.get_secret_value() for s in secrets if s is not None]
+        if self.basic.password is not None:  # the header carries it base64-encoded
+            values.append(self.basic.authorization().removeprefix("Basic "))
+        return values
 
 
 def _env_name(loc: tuple[int | str, ...]) -> str:

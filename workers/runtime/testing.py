@@ -37,8 +37,10 @@ def test_settings(gateway_address: str, tmp_path: Path, **overrides: Any) -> Wor
         "worker_name": "procgov-test-worker",
         "request_timeout_ms": 1_000,
         "shutdown_grace_s": 10.0,
-        "retry": {"base_ms": 1_000, "max_ms": 60_000},
+        "retry": {"base_ms": 1_000, "max_ms": 60_000, "budget_ms": 0},  # plain doubling: tests move the clock in s
     }
+    if isinstance(overrides.get("retry"), dict):  # a test's retry settings change only what they name
+        overrides = {**overrides, "retry": {**values["retry"], **overrides["retry"]}}
     values.update(overrides)
     return WorkerSettings(_env_file=None, **values)  # type: ignore[call-arg]
 

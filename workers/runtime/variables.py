@@ -1,12 +1,16 @@
 """Process variables from the command line: ``--var k=v`` (JSON when it parses, else a string) and
-``--json FILE`` (an object). Used by ``procgov start``, ``publish`` and ``tasks complete``."""
+``--file FILE`` (alias ``--json``: an object, in JSON or YAML). Used by ``procgov start``, ``publish``
+and ``tasks complete``."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 
 class VariableError(ValueError):
@@ -27,21 +31,38 @@ def parse_var(text: str) -> tuple[str, Any]:
     return name, value
 
 
-def load_json_object(path: Path) -> dict[str, Any]:
+def _plain(value: Any) -> Any:
+    """YAML's dates and times as the ISO strings a process variable carries (JSON has no date type)."""
+    if isinstance(value, date | datetime | time):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def load_variables_file(path: Path) -> dict[str, Any]:
+    """An object of variables from a JSON file (``*.json``) or a YAML file (anything else, e.g. the
+    sample requests in ``data/``). The errors name the file and say what is wrong."""
+    kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise VariableError(f"--json {path}: cannot read ({error.strerror or error})") from None
-    except ValueError as error:
-        raise VariableError(f"--json {path}: not valid JSON ({error})") from None
+        raise VariableError(f"--file {path}: cannot read ({error.strerror or error})") from None
+    try:
+        data = json.loads(text) if kind == "JSON" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as error:
+        detail = " ".join(str(error).split())
+        raise VariableError(f"--file {path}: not valid {kind} ({detail})") from None
     if not isinstance(data, dict):
-        raise VariableError(f"--json {path}: expected a JSON object, got {type(data).__name__}")
-    return data
+        raise VariableError(f"--file {path}: expected an object of variables, got {type(data).__name__}")
+    return dict(_plain(data))
 
 
 def collect_variables(vars_: Iterable[str] = (), json_file: Path | None = None) -> dict[str, Any]:
-    """The JSON file's object, then each ``--var`` on top (later wins)."""
-    variables = load_json_object(json_file) if json_file is not None else {}
+    """The file's object (JSON or YAML), then each ``--var`` on top (later wins)."""
+    variables = load_variables_file(json_file) if json_file is not None else {}
     for text in vars_:
         name, value = parse_var(text)
         variables[name] = value

@@ -98,9 +98,8 @@ def register(router: TaskRouter, ctx: TaskSupport) -> None:
                         "problem": f"{target.indicator} missed its target in {', '.join(target.months)}: "
                                    f"{reason.reason}", "proposedChange": reason.proposed_change}
                 changes.append({k: v or "" for k, v in form.items()})
-        deps.report_dir.mkdir(parents=True, exist_ok=True)
-        path = (deps.report_dir / f"service-improvement-plan-{request.review_year}.json").resolve()
-        path.write_text(json.dumps({"year": request.review_year, "items": plan}, ensure_ascii=False, indent=2),
-                        encoding="utf-8")
-        return Planned(improvement_plan=plan, improvement_plan_path=str(path), change_requests=changes,
+        document = json.dumps({"year": request.review_year, "items": plan}, ensure_ascii=False, indent=2)
+        location = deps.report_store.put(f"service-improvement-plan-{request.review_year}.json",
+                                         document.encode("utf-8"))
+        return Planned(improvement_plan=plan, improvement_plan_path=location, change_requests=changes,
                        change_needed=bool(changes))

@@ -6,8 +6,10 @@
 - Slack-compatible (Slack, Mattermost, Rocket.Chat …): ``{"text": …}``; replies ``ok`` or JSON ``ok``.
 
 The platforms answer HTTP 200 with an error code in the body when a message is refused; that is
-reported as a failure naming the platform's code and message. Connection errors, timeouts, HTTP 5xx,
-408 (request timeout) and 429 (rate limited) are transient (the runtime retries with back-off); any
+reported as a failure naming the platform's code and message. A failed connection, HTTP 5xx, 408
+(request timeout) and 429 (rate limited) are transient (the runtime retries with back-off); a timeout or
+dropped connection after the request went out is :class:`MaybeDoneError`: the message may have been
+delivered, so it is repeated only where the receiver recognises a repeat (see the notifier); any
 other 4xx, or a refusal in the body, is permanent (:class:`ChatRefused`, an incident at once): a wrong
 URL or key does not fix itself.
 
@@ -15,6 +17,16 @@ A webhook secret from the deployment settings signs the message the way the plat
 DingTalk ``timestamp``/``sign`` query parameters, Feishu ``timestamp``/``sign`` body fields; WeCom and
 Slack-compatible webhooks carry their key in the URL, so they get an ``X-Procgov-Signature`` header
 (HMAC-SHA256 of the body) a receiving proxy may check.
+
+Every message carries an ``Idempotency-Key`` header (IETF draft "The Idempotency-Key HTTP Header
+Field") derived from the notification's idempotency key: a repeat after a worker crash carries the same
+key, so a receiver that honours it (a relay, a proxy) drops the repeat. The public chat platforms do not
+honour it; for them an unfinished earlier attempt is an "uncertain" outcome, not a silent repeat (see
+:mod:`workers.rollout.notify.notifier`).
+
+The webhook URL itself is a credential (Slack's ``/services/T…/B…/<token>``, Feishu's
+``/hook/<token>``, WeCom's ``key=``, DingTalk's ``access_token=``): messages name it only through
+:func:`workers.runtime.redact.redact_url`.
 """
 
 from __future__ import annotations
@@ -24,12 +36,14 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from typing import Any
 
 import aiohttp
 from yarl import URL
 
-from workers.runtime.errors import PermanentError, TransientError
+from workers.runtime.errors import MaybeDoneError, PermanentError, TransientError
+from workers.runtime.redact import redact_text, redact_url
 
 #: HTTP statuses below 500 that mean "try again later" rather than "this request is wrong".
 TRANSIENT_4XX = frozenset({408, 429})
@@ -70,7 +84,7 @@ def sign(kind: str, url: str, payload: dict[str, Any], secret: str,
 
 
 def _excerpt(body: str) -> str:
-    text = " ".join(body.split())
+    text = redact_text(" ".join(body.split()))
     return text if len(text) <= BODY_EXCERPT_CHARS else text[: BODY_EXCERPT_CHARS - 1] + "…"
 
 
@@ -92,17 +106,31 @@ def _refusal(kind: str, status: int, body: str) -> str | None:
 
 
 def _where(kind: str, url: str) -> str:
-    """The webhook as an operator recognises it, without the query (DingTalk's access_token is a secret)."""
-    return f"{kind} webhook {URL(url).with_query(None)}"
+    """The webhook as an operator recognises it (scheme, host, port, the path's plain words), without
+    its credentials: the path token, the query's key/access_token."""
+    return f"{kind} webhook {redact_url(url)}"
+
+
+#: Namespace of the ``Idempotency-Key`` values (a UUID v5 of the notification's idempotency key).
+IDEMPOTENCY_NAMESPACE = uuid.UUID("9d3c1f3e-5b4a-4c1e-9a57-70726f63676f")
+
+
+def idempotency_key_header(key: str) -> str:
+    """The ``Idempotency-Key`` header value for the notification ``key``: the same on every attempt."""
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, key))
 
 
 async def post_chat(session: aiohttp.ClientSession, kind: str, url: str, payload: dict[str, Any],
-                    *, timeout_s: float = 10.0, secret: str | None = None) -> None:
-    """POST one message; raises :class:`TransientError` (retry) or :class:`ChatRefused` (incident)."""
+                    *, timeout_s: float = 10.0, secret: str | None = None, idempotency_key: str | None = None) -> None:
+    """POST one message; raises :class:`TransientError` (retry) or :class:`ChatRefused` (incident).
+
+    ``idempotency_key``: the value of the ``Idempotency-Key`` header (:func:`idempotency_key_header`)."""
     where = _where(kind, url)
     headers: dict[str, str] = {}
     if secret:
         url, payload, headers = sign(kind, url, payload, secret)
+    if idempotency_key:
+        headers = {**headers, "Idempotency-Key": idempotency_key}
     try:
         async with session.post(url, json=payload, headers=headers,
                                 timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
@@ -117,5 +145,9 @@ async def post_chat(session: aiohttp.ClientSession, kind: str, url: str, payload
             refusal = _refusal(kind, response.status, body)
             if refusal:
                 raise ChatRefused(f"{where} refused the message: {refusal}")
-    except (aiohttp.ClientConnectionError, TimeoutError) as exc:
-        raise TransientError(f"{where} unreachable: {exc.__class__.__name__}: {exc}") from exc
+    except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:  # no connection: nothing sent
+        raise TransientError(f"{where} unreachable: {exc.__class__.__name__}: {redact_text(str(exc))}") from exc
+    except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
+        # the request may have reached the platform: whether the message went out is unknown
+        raise MaybeDoneError(f"{where} did not answer: {exc.__class__.__name__}: "
+                             f"{redact_text(str(exc)) or 'timed out'}") from exc

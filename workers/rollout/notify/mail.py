@@ -1,13 +1,19 @@
 """E-mail over SMTP (aiosmtplib): connection problems, timeouts and 4xx replies are transient (RFC 5321
 §4.2.1: "transient negative completion"); 5xx replies are permanent (:class:`MailRefused`, an incident
 at once), e.g. a recipient the server does not know (550). A message refused for some recipients only
-(``SMTPRecipientsRefused`` lists each) is classified by the worst reply: any 5xx makes it permanent."""
+(``SMTPRecipientsRefused`` lists each) is classified by the worst reply: any 5xx makes it permanent.
+
+The Message-ID is derived from the notification's idempotency key (:func:`message_id`), not random: a
+message repeated after a worker crash (sent, but the worker died before recording it) carries the same
+Message-ID, by which mail servers and clients recognise one message (RFC 5322 §3.6.4: a Message-ID
+names exactly one message), and the idempotency store records it before sending."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr
 
 import aiosmtplib
 
@@ -35,13 +41,19 @@ class MailRefused(PermanentError):
     """The server refused the message for good (5xx, e.g. unknown mailbox): needs a person to fix."""
 
 
+def message_id(key: str, domain: str) -> str:
+    """``<procgov.<sha256 of key, 32 hex>@domain>``: the same on every attempt of one notification."""
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return f"<procgov.{digest}@{domain or 'localhost'}>"
+
+
 def build_message(smtp: SmtpSettings, to_name: str, to_address: str, subject: str, body: str,
                   key: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = formataddr((smtp.sender_name, smtp.sender))
     message["To"] = formataddr((to_name, to_address))
     message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain=smtp.sender.rpartition("@")[2] or None)
+    message["Message-ID"] = message_id(key, smtp.sender.rpartition("@")[2])
     message["X-Procgov-Notification"] = key  # the idempotency key: lets a reader spot a duplicate
     message.set_content(body, charset="utf-8")
     return message

@@ -8,7 +8,15 @@ twice (the element *instance* is in the key so that a retake invitation in a loo
 Every delivery is attempted; if any was refused for good (a 4xx webhook answer, a 5xx SMTP reply, a
 recipient or channel the configuration lacks) the job raises :class:`PermanentError` (an incident at
 once) naming each server and reason; if any failed transiently it fails with back-off, and the retry
-sends only what is missing.
+sends only what is missing; if the only hold-up is a delivery another live activation is still making,
+the job comes back later without spending a retry (:class:`RetryLaterError`).
+
+After a worker crash a delivery may have gone out without being recorded. The idempotency claim is
+tied to the job's activation, so the next activation takes it over at once and repeats the delivery
+under the same identity: mail with the same Message-ID (recorded in the store before sending), chat
+with the same ``Idempotency-Key`` header. A chat endpoint that does not honour that header (the public
+platforms; ``WebhookEndpoint.deduplicates`` says whether it does) cannot recognise the repeat, so the
+delivery is reported as *uncertain* in the incident instead of being sent twice.
 
 Chat webhook endpoints are deployment settings: ``PROCGOV_WEBHOOKS__<CHANNEL>__URL`` / ``__SECRET``
 (the runtime's ``WorkerSettings.webhooks``) win over a ``url`` in the organisation directory, which
@@ -27,16 +35,18 @@ import aiohttp
 from pydantic import Field
 
 from workers.rollout._data import CamelModel
-from workers.rollout.notify.chat import chat_payload, post_chat
+from workers.rollout.notify.chat import chat_payload, idempotency_key_header, post_chat
 from workers.rollout.notify.mail import SmtpSettings, build_message, send_mail
 from workers.rollout.notify.templates import Templates
 from workers.rollout.org_directory import OrgDirectory, Person
 from workers.runtime.context import JobContext
-from workers.runtime.errors import PermanentError, TransientError
+from workers.runtime.errors import PermanentError, RetryLaterError, TransientError
 
 
 class OnceStore(Protocol):
-    async def run_once(self, key: str, action: Callable[[], Awaitable[Any]] | Callable[[], Any]) -> Any: ...
+    async def run_once(self, key: str, action: Callable[[], Awaitable[Any]] | Callable[[], Any], *,
+                       job: JobContext | None = None, effect_ref: str | None = None,
+                       redo_safe: bool = False) -> Any: ...
 
 
 class NotifyRequest(CamelModel):
@@ -68,10 +78,12 @@ class NotificationFailed(PermanentError):
 
 @dataclass(frozen=True)
 class WebhookEndpoint:
-    """Where a chat channel's messages go, from the deployment settings; ``secret`` signs them."""
+    """Where a chat channel's messages go, from the deployment settings; ``secret`` signs them;
+    ``deduplicates``: the receiver drops a repeat carrying the same ``Idempotency-Key`` header."""
 
     url: str
     secret: str | None = None
+    deduplicates: bool = False
 
 
 def channel_key(name: str) -> str:
@@ -118,27 +130,36 @@ class Notifier:
         deliveries: list[Delivery] = []
         transient: list[str] = []
         permanent: list[str] = []
+        waiting: list[tuple[str, int]] = []  # deliveries another live activation holds, and for how long
         async with aiohttp.ClientSession() as session:
             for person in people:
                 message = self.templates.render(template, person.language, self._context(request, person))
                 base = f"rollout.notify:{job.process_instance_key}:{job.element_instance_key}:{person.id}"
-                sends: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+                sends: list[_Send] = []
                 if person.email:
                     email = build_message(self.smtp, person.name, person.email, message.subject, message.body,
                                           f"{base}:email")
-                    sends.append(("email", lambda email=email: send_mail(self.smtp, email)))  # type: ignore[misc]
+                    sends.append(_Send("email", lambda email=email: send_mail(self.smtp, email),  # type: ignore[misc]
+                                       f"Message-ID {email['Message-ID']}", redo_safe=True))
                 if person.chat:
                     kind, endpoint = self._channel(person.chat)
                     payload = chat_payload(kind, message.subject, f"@{person.name}\n{message.body}")
-                    sends.append((f"chat:{person.chat}",
-                                  lambda kind=kind, endpoint=endpoint, payload=payload: post_chat(  # type: ignore[misc]
-                                      session, kind, endpoint.url, payload, timeout_s=self.http_timeout_s,
-                                      secret=endpoint.secret)))
+                    header = idempotency_key_header(f"{base}:chat:{person.chat}")
+                    sends.append(_Send(
+                        f"chat:{person.chat}",
+                        lambda kind=kind, endpoint=endpoint, payload=payload, header=header: post_chat(  # type: ignore[misc]
+                            session, kind, endpoint.url, payload, timeout_s=self.http_timeout_s,
+                            secret=endpoint.secret, idempotency_key=header),
+                        f"Idempotency-Key {header}", redo_safe=endpoint.deduplicates))
                 if not sends:
                     deliveries.append(Delivery(recipient=person.id, channel="-", status="no-address"))
-                for channel_name, send in sends:
+                for send in sends:
+                    channel_name = send.channel
                     try:
-                        status = await self._once(f"{base}:{channel_name}", send)
+                        status = await self._once(f"{base}:{channel_name}", send, job)
+                    except RetryLaterError as exc:
+                        waiting.append((f"{person.id} via {channel_name}: {exc}", exc.retry_after_ms))
+                        continue
                     except TransientError as exc:
                         transient.append(f"{person.id} via {channel_name}: {exc}")
                         continue
@@ -149,7 +170,10 @@ class Notifier:
         if permanent:
             raise NotificationFailed(f"{template!r} not delivered: " + "; ".join(permanent + transient))
         if transient:
-            raise TransientError(f"{template!r} not yet delivered (will retry): " + "; ".join(transient))
+            raise TransientError(f"{template!r} not yet delivered: " + "; ".join(transient))
+        if waiting:
+            raise RetryLaterError(f"{template!r} not yet delivered: " + "; ".join(text for text, _ in waiting),
+                                  retry_after_ms=max(ms for _, ms in waiting))
         return NotifyResult(notification_receipt=NotificationReceipt(template=template, deliveries=deliveries))
 
     def _channel(self, name: str) -> tuple[str, WebhookEndpoint]:
@@ -165,14 +189,25 @@ class Notifier:
                                      f"robot signs) in the deployment settings")
         return channel.kind, endpoint
 
-    async def _once(self, key: str, send: Callable[[], Awaitable[None]]) -> Literal["sent", "already-sent"]:
+    async def _once(self, key: str, send: _Send, job: JobContext) -> Literal["sent", "already-sent"]:
         ran = False
 
         async def action() -> str:
             nonlocal ran
-            await send()
+            await send.run()
             ran = True
             return "sent"
 
-        await self.store.run_once(key, action)
+        await self.store.run_once(key, action, job=job, effect_ref=send.effect_ref, redo_safe=send.redo_safe)
         return "sent" if ran else "already-sent"
+
+
+@dataclass(frozen=True)
+class _Send:
+    """One delivery: its channel name, the call, its identity on the channel and whether the channel
+    recognises a repeat by that identity."""
+
+    channel: str
+    run: Callable[[], Awaitable[None]]
+    effect_ref: str
+    redo_safe: bool

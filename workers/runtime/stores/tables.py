@@ -10,9 +10,12 @@ idempotency_keys = sa.Table(
     "idempotency_keys",
     metadata,
     sa.Column("key", sa.String(512), primary_key=True),
-    sa.Column("status", sa.String(16), nullable=False),  # "running" | "done"
+    sa.Column("status", sa.String(16), nullable=False),  # "running" | "done" | "uncertain"
     sa.Column("claimed_at", sa.Float, nullable=False),  # epoch seconds of the current claim
     sa.Column("result", sa.Text, nullable=True),  # JSON of the action's result once done
+    sa.Column("job_key", sa.BigInteger, nullable=True),  # the job whose activation holds the claim
+    sa.Column("job_deadline_ms", sa.BigInteger, nullable=True),  # that activation's deadline (engine clock)
+    sa.Column("effect_ref", sa.String(512), nullable=True),  # the effect's own id (Message-ID …), before it runs
 )
 
 decision_records = sa.Table(

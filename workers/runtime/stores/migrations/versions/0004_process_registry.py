@@ -1,11 +1,11 @@
 """The process registry (流程清单, seed 002 template 1): governed processes, their versions and events.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 
 Owned by ``workers/runtime/stores/registry.py`` (which maps the same tables; a test keeps them in step).
 Columns are written out here, not imported, so this revision stays what it was when later ones change
-the tables. (Another revision 0003 may be added in parallel; the two are linearised when merged.)
+the tables. (Linearised after 0003_idempotency_job when main was merged in.)
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
