@@ -7,6 +7,7 @@ import typer
 from procgov.commands import audit as audit_commands
 from procgov.commands import demo as demo_commands
 from procgov.commands import deploy as deploy_commands
+from procgov.commands import effects as effect_commands
 from procgov.commands import engine as engine_commands
 from procgov.commands import incidents as incident_commands
 from procgov.commands import instances as instance_commands
@@ -25,6 +26,7 @@ deploy_commands.register(app)
 instance_commands.register(app)
 task_commands.register(app)
 incident_commands.register(app)
+effect_commands.register(app)
 demo_commands.register(app)
 
 
