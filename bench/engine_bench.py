@@ -127,7 +127,7 @@ def _free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def engine_process(data_dir: Path, port: int, profile: Path | None, native: bool = False) -> AsyncIterator[int]:
-    command = [sys.executable, "-m", "engine.server", "--port", str(port), "--data", str(data_dir)]
+    command = [sys.executable, "-m", "engine.server", "--port", str(port), "--rest-port", "0", "--data", str(data_dir)]
     if profile is not None:
         py_spy = str(Path(sys.executable).with_name("py-spy"))
         output_format = "speedscope" if profile.suffix == ".json" else "raw"  # raw: collapsed stacks

@@ -3,7 +3,9 @@
 The benchmark builds its own log in-process (no gRPC: the subject is the open, not the gateway):
 ``--instances`` (default 5,000) instances of the 10-service-task process of engine_bench.py, each
 worked to the end, plus ``--live`` (default 1,000) instances left waiting at their third task, so that
-the snapshot carries real runtime state. It then measures, in the same run and on the same files:
+the snapshot carries real runtime state, and ``--incidents`` (default 10) instances of a second process
+stuck in an open incident at their task's activation (a job type expression without its variable),
+whose retry step the snapshot must hold too. It then measures, in the same run and on the same files:
 
 * baseline: ``Engine.open(snapshot_every=0)``, the whole log folded through the processor;
 * snapshot: ``Engine.open()`` restoring the snapshot written on close plus the (empty) tail;
@@ -26,11 +28,25 @@ from engine.api import Resource
 from engine.clock import ControlledClock
 from engine.core import Engine, snapshot
 
+INCIDENT_PROCESS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="http://procgov.bench">
+  <bpmn:process id="bench-incident" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work" />
+    <bpmn:serviceTask id="work"><bpmn:extensionElements><zeebe:taskDefinition type="=kind" />
+    </bpmn:extensionElements></bpmn:serviceTask>
+  </bpmn:process>
+</bpmn:definitions>"""
 
-async def build_log(data: Path, instances: int, live: int) -> int:
-    """Work ``instances`` to the end and leave ``live`` waiting; returns the commands logged."""
+
+async def build_log(data: Path, instances: int, live: int, incidents: int = 0) -> int:
+    """Work ``instances`` to the end, leave ``live`` waiting and ``incidents`` in an open incident;
+    returns the commands logged."""
     engine = await Engine.open(data, ControlledClock(), snapshot_every=0)
-    await engine.deploy([Resource("bench.bpmn", ten_task_process())])
+    await engine.deploy([Resource("bench.bpmn", ten_task_process()), Resource("incident.bpmn", INCIDENT_PROCESS)])
+    for _ in range(incidents):
+        await engine.create_process_instance(bpmn_process_id="bench-incident", variables={})
 
     async def work(task: int, count: int) -> None:
         remaining = count
@@ -56,16 +72,16 @@ async def build_log(data: Path, instances: int, live: int) -> int:
     return commands
 
 
-def live_state(engine: Engine) -> tuple[int, int, int, int]:
+def live_state(engine: Engine) -> tuple[int, int, int, int, int]:
     p = engine.processor
-    return (engine.writer.position, len(p.instances), len(p.jobs), len(p.vars.values))
+    return (engine.writer.position, len(p.instances), len(p.jobs), len(p.vars.values), len(p.incidents))
 
 
 async def measure(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="procgov-restart-") as tmp:
         data = Path(tmp) / "engine"
         started = time.perf_counter()
-        commands = await build_log(data, args.instances, args.live)
+        commands = await build_log(data, args.instances, args.live, args.incidents)
         print(f"log: {commands:,} commands, built in {time.perf_counter() - started:.1f} s")
 
         replays, restores = [], []
@@ -97,7 +113,10 @@ async def measure(args: argparse.Namespace) -> int:
                 print(f"FAILED: snapshot state {state} (covering {covered}) != replayed {expected}")
                 return 1
         replay_s, restore_s = min(replays), min(restores)
-        print(f"live state: {expected[1]:,} element instances, {expected[2]:,} jobs, {expected[3]:,} variable scopes")
+        print(
+            f"live state: {expected[1]:,} element instances, {expected[2]:,} jobs, {expected[3]:,} variable scopes, "
+            f"{expected[4]:,} open incidents"
+        )
         print(f"{'open':<40}{'seconds (best of ' + str(args.repeat) + ')':>24}{'ratio':>10}")
         print(f"{'replay the whole log (baseline)':<40}{replay_s:>24.3f}{1.0:>9.2f}x")
         print(f"{'restore the snapshot':<40}{restore_s:>24.3f}{restore_s / replay_s:>9.3f}x")
@@ -113,5 +132,6 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench restart", description=__doc__)
     parser.add_argument("--instances", type=int, default=5_000, help="instances worked to the end")
     parser.add_argument("--live", type=int, default=1_000, help="instances left waiting (runtime state)")
+    parser.add_argument("--incidents", type=int, default=10, help="instances left in an open incident")
     parser.add_argument("--repeat", type=int, default=3)
     return asyncio.run(measure(parser.parse_args(argv)))

@@ -287,3 +287,11 @@ class EngineApi(Protocol):
         variables: JsonObject | None = None,
         tenant_id: str = DEFAULT_TENANT,
     ) -> DecisionEvaluationResult: ...
+
+    async def pin_clock(self, epoch_ms: int) -> None:
+        """Stop the engine's clock at ``epoch_ms`` (Camunda's ``PUT /v2/clock``); due timers fire."""
+        ...
+
+    async def reset_clock(self) -> None:
+        """Let the engine's clock follow system time again (``POST /v2/clock/reset``)."""
+        ...

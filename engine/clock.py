@@ -32,6 +32,34 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class PinnableClock:
+    """Wall-clock time until pinned: the clock behind Camunda's ``PUT /v2/clock`` and ``POST /v2/clock/reset``.
+
+    Camunda docs, "Orchestration Cluster API" → "Clock": a pinned clock stays at the given instant (which
+    may lie in the past or the future) until pinned again or reset to system time. The engine re-plans its
+    timers after each change (``Engine.pin_clock``/``reset_clock``).
+    """
+
+    def __init__(self) -> None:
+        self._pinned_ms: int | None = None
+
+    @property
+    def pinned_ms(self) -> int | None:
+        return self._pinned_ms
+
+    def now_ms(self) -> int:
+        return self._pinned_ms if self._pinned_ms is not None else time.time_ns() // 1_000_000
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.now_ms() / 1000, UTC)
+
+    def pin(self, epoch_ms: int) -> None:
+        self._pinned_ms = epoch_ms
+
+    def reset(self) -> None:
+        self._pinned_ms = None
+
+
 class ControlledClock:
     """A clock that stands still until :meth:`advance` or :meth:`set` moves it.
 

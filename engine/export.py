@@ -4,12 +4,16 @@ Zeebe's Elasticsearch exporter indexes each record as its JSON document (the exp
 docs/contracts.md "Records"). This writes those documents one per line (JSON Lines), in log order,
 without index names, so audit tools can read an embedded engine's history exactly as they would read
 documents pulled from Elasticsearch. The log is opened read-only; a running engine is not disturbed.
+Every line is strict JSON (RFC 8259, UTF-8), also for records of logs older than the engine's input
+checks (engine/strict_json.py).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+
+from engine import strict_json
 
 
 def export_jsonl(data_dir: Path, out_path: Path) -> int:
@@ -22,7 +26,8 @@ def export_jsonl(data_dir: Path, out_path: Path) -> int:
     try:
         with Path(out_path).open("w", encoding="utf-8") as out:
             for (document,) in db.execute("SELECT json FROM records ORDER BY position"):
-                out.write(document)
+                # Logs written before the engine refused NaN and lone surrogates may hold them.
+                out.write(document if strict_json.is_strict(document) else strict_json.repair(document))
                 out.write("\n")
                 count += 1
     finally:

@@ -7,9 +7,11 @@ import typer
 from procgov.commands import audit as audit_commands
 from procgov.commands import demo as demo_commands
 from procgov.commands import deploy as deploy_commands
+from procgov.commands import effects as effect_commands
 from procgov.commands import engine as engine_commands
 from procgov.commands import incidents as incident_commands
 from procgov.commands import instances as instance_commands
+from procgov.commands import processes as process_commands
 from procgov.commands import reports as report_commands
 from procgov.commands import tasks as task_commands
 from procgov.commands import workers as worker_commands
@@ -17,12 +19,14 @@ from procgov.commands import workers as worker_commands
 app = typer.Typer(name="procgov", help="Process governance on Camunda 8 (Zeebe).", no_args_is_help=True)
 app.add_typer(engine_commands.app)
 app.add_typer(audit_commands.app)
+app.add_typer(process_commands.app)
 app.add_typer(report_commands.app)
 worker_commands.register(app)
 deploy_commands.register(app)
 instance_commands.register(app)
 task_commands.register(app)
 incident_commands.register(app)
+effect_commands.register(app)
 demo_commands.register(app)
 
 

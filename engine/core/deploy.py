@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from collections.abc import Sequence
 from typing import Any
 
+from engine import strict_json
 from engine.api import (
     DecisionMetadata,
     DecisionRequirementsMetadata,
@@ -78,6 +78,8 @@ class Deployer:
                 errors.append(
                     f"'{resource.name}': {exc}" if not str(exc).startswith(f"'{resource.name}'") else str(exc)
                 )
+            except Exception as exc:  # e.g. RecursionError: a rejection, never a command that fails on replay
+                errors.append(f"'{resource.name}': the resource could not be processed ({type(exc).__name__}: {exc})")
         if errors:
             self._reject(
                 value, "Expected to deploy new resources, but encountered the following errors:\n" + "\n".join(errors)
@@ -167,8 +169,8 @@ class Deployer:
                 raise ValueError(str(exc)) from exc
         if name.endswith(".form"):
             try:
-                form = json.loads(resource.content)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                form = strict_json.loads(resource.content, "resource")
+            except strict_json.InvalidDocument as exc:
                 raise ValueError(f"not a JSON form: {exc}") from exc
             if not isinstance(form, dict) or not isinstance(form.get("id"), str) or not form["id"]:
                 raise ValueError("a form needs a non-empty string 'id' field")

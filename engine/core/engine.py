@@ -20,7 +20,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from engine.api import (
     Resource,
     Topology,
 )
-from engine.clock import Clock, ControlledClock, SystemClock
+from engine.clock import Clock, ControlledClock, PinnableClock, SystemClock
 from engine.core import snapshot
 from engine.core.commit import CommitThread
 from engine.core.decisions import evaluate_decision_command
@@ -87,6 +87,7 @@ class Engine:
         self._log_failure: BaseException | None = None  # set once a commit failed: the engine stops
         self.on_log_failure: Callable[[BaseException], None] | None = None  # e.g. health → NOT_SERVING
         self._job_waiters: dict[str, list[asyncio.Future[bool]]] = {}
+        self._jobs_announced: set[str] = set()  # job types made activatable since the last batch
         self._result_waiters: dict[int, list[asyncio.Future[dict[str, Any] | None]]] = {}
         self._due_handle: asyncio.TimerHandle | None = None
         self._due_at: int | None = None
@@ -306,13 +307,15 @@ class Engine:
             return
         waiters, self._commit_waiters = self._commit_waiters, []
         rows, commands = self.writer.take()
+        announced, self._jobs_announced = self._jobs_announced, set()
         if self._closed or not (rows or commands):  # close() already committed everything
             _resolve_commits(waiters, None)
+            self._announce_jobs(announced)
             return
         assert self._committer is not None
         self._writing = True
         try:
-            self._committer.submit(rows, commands, lambda error: self._written(waiters, error))
+            self._committer.submit(rows, commands, lambda error: self._written(waiters, error, announced))
         except RuntimeError as exc:
             self._writing = False
             _resolve_commits(waiters, exc)
@@ -336,12 +339,15 @@ class Engine:
             return
         self._committer.submit_after(lambda: snapshot.write(self.data_dir, data), "writing the snapshot")
 
-    def _written(self, waiters: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    def _written(
+        self, waiters: list[asyncio.Future[None]], error: BaseException | None, announced: set[str]
+    ) -> None:
         self._writing = False
         _resolve_commits(waiters, error)
         if error is not None:
             self._stop_on_log_failure(error)
             return
+        self._announce_jobs(announced)
         if self.log.wants_checkpoint() and self._loop is not None and not self._closed:
             self.log.checkpointing = True
             self._checkpoint_task = self._loop.run_in_executor(None, self.log.checkpoint)
@@ -353,6 +359,7 @@ class Engine:
         if self._committer is not None:
             self._committer.wait_written()  # the thread is idle from here on: append on this one
         rows, commands = self.writer.take()
+        announced, self._jobs_announced = self._jobs_announced, set()
         error: BaseException | None = None
         if rows or commands:
             try:
@@ -364,6 +371,7 @@ class Engine:
         if error is not None:
             self._stop_on_log_failure(error)
             raise error
+        self._announce_jobs(announced)
 
     def _stop_on_log_failure(self, error: BaseException) -> None:
         """Fail-stop. The processor's state is now ahead of the log, and whatever it processes next
@@ -455,13 +463,57 @@ class Engine:
         self._process_due()
         await self._committed()
 
+    async def pin_clock(self, epoch_ms: int) -> None:
+        """Camunda's clock pin: stand still at ``epoch_ms`` and process whatever became due by then.
+
+        The pin is not a logged command: it lasts until :meth:`reset_clock` or a restart. A
+        :class:`ControlledClock` (tests) can only move forwards; a :class:`SystemClock` cannot be pinned.
+        """
+        if isinstance(self.clock, PinnableClock):
+            self.clock.pin(epoch_ms)
+        elif isinstance(self.clock, ControlledClock):
+            try:
+                self.clock.set(datetime.fromtimestamp(epoch_ms / 1000, UTC))
+            except ValueError as error:
+                raise Rejection(RejectionType.INVALID_ARGUMENT, str(error)) from None
+        else:
+            raise Rejection(RejectionType.INVALID_STATE, "the engine runs on the system clock, which cannot be pinned")
+        self._replan_due()
+        await self._committed()
+
+    async def reset_clock(self) -> None:
+        """Back to system time (a no-op on a clock that was never pinned)."""
+        if isinstance(self.clock, PinnableClock):
+            self.clock.reset()
+        elif isinstance(self.clock, ControlledClock):
+            raise Rejection(RejectionType.INVALID_STATE, "a controlled test clock cannot be reset to system time")
+        self._replan_due()
+        await self._committed()
+
+    def _replan_due(self) -> None:
+        if self._due_handle is not None:
+            self._due_handle.cancel()
+            self._due_handle = None
+        self._due_at = None
+        self._process_due()
+        self._schedule_due()
+
     # ------------------------------------------------------------------------------------------
     # waiting
     # ------------------------------------------------------------------------------------------
     def _jobs_available(self, job_type: str) -> None:
-        for waiter in self._job_waiters.pop(job_type, ()):
-            if not waiter.done():
-                waiter.set_result(True)
+        """Jobs of ``job_type`` became activatable: parked waiters hear of it once the batch holding
+        that change is committed, as Zeebe notifies job workers in a post-commit task. Told at once, a
+        parked worker could take and complete a job before its creator even had the answer that
+        created it (pyzeebe's integration suite cancels an instance it has just started and failed
+        1 run in 3 on that)."""
+        self._jobs_announced.add(job_type)
+
+    def _announce_jobs(self, job_types: set[str]) -> None:
+        for job_type in job_types:
+            for waiter in self._job_waiters.pop(job_type, ()):
+                if not waiter.done():
+                    waiter.set_result(True)
 
     def _process_ended(self, root: ElementInstance, variables: dict[str, Any] | None) -> None:
         waiters = self._result_waiters.pop(root.key, None)

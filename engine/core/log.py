@@ -158,9 +158,13 @@ class RecordLog:
         return int(row[0]) if row and row[0] is not None else 0
 
     def last_key(self, since_position: int = 0) -> int:
-        """The largest key among the records from ``since_position`` on (a range of the primary key:
-        the whole table is a full scan, ~60 ms per 500,000 records)."""
-        row = self._reader.execute("SELECT MAX(key) FROM records WHERE position >= ?", (since_position,)).fetchone()
+        """The largest key among the events from ``since_position`` on (a range of the primary key:
+        the whole table is a full scan, ~60 ms per 500,000 records). Only events: a command or its
+        rejection carries whatever key the client sent (``CompleteJob(jobKey=2**63-1)``), and taking
+        that for an engine key made the next key overflow int64 after a restart."""
+        row = self._reader.execute(
+            "SELECT MAX(key) FROM records WHERE position >= ? AND record_type = 'EVENT'", (since_position,)
+        ).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -47,6 +47,7 @@ from engine.core.state import (
     Job,
     Message,
     MessageSubscription,
+    RetryStep,
     SignalSubscription,
     Timer,
 )
@@ -337,7 +338,7 @@ class Processor:
         try:
             self._subscribe_event_subprocesses(root)
         except StepFailure as failure:
-            self._raise_incident(root, failure, lambda: self._activate_root(root, starts, start_variables))
+            self._raise_incident(root, failure, RetryStep("_activate_root", (root, starts, start_variables)))
             return
         self._transition(root, ACTIVATED)
         for start in starts:
@@ -516,7 +517,7 @@ class Processor:
         try:
             self._activation_step(inst)
         except StepFailure as failure:
-            self._raise_incident(inst, failure, lambda: self._run_activation(inst))
+            self._raise_incident(inst, failure, RetryStep("_run_activation", (inst,)))
 
     def _activation_step(self, inst: ElementInstance) -> None:
         if inst.state != ACTIVATING:
@@ -658,7 +659,7 @@ class Processor:
         try:
             self._completion_step(inst)
         except StepFailure as failure:
-            self._raise_incident(inst, failure, lambda: self._run_completion(inst))
+            self._raise_incident(inst, failure, RetryStep("_run_completion", (inst,)))
 
     def _completion_step(self, inst: ElementInstance) -> None:
         if inst.state != COMPLETING:
@@ -876,7 +877,7 @@ class Processor:
                 done = mi.completion_condition.evaluate_typed(context, "BOOLEAN", self.feel_clock)
             except ExpressionError as exc:
                 self._raise_incident(
-                    body, StepFailure("EXTRACT_VALUE_ERROR", str(exc)), lambda: self._inner_retry(body)
+                    body, StepFailure("EXTRACT_VALUE_ERROR", str(exc)), RetryStep("_inner_retry", (body,))
                 )
                 return
             if done:
@@ -1182,7 +1183,7 @@ class Processor:
     # incidents (docs.camunda.io/docs/components/concepts/incidents/)
     # ------------------------------------------------------------------------------------------
     def _raise_incident(
-        self, inst: ElementInstance, failure: StepFailure, retry: Callable[[], None] | None, job_key: int = -1
+        self, inst: ElementInstance, failure: StepFailure, retry: RetryStep | None, job_key: int = -1
     ) -> Incident:
         incident = Incident(self.w.next_key(), failure.error_type, failure.message, inst, job_key, retry)
         self.incidents[incident.key] = incident
@@ -1243,7 +1244,7 @@ class Processor:
             else:
                 self._job_incident(job, self._no_retries_incident(job), job.error_message or "No more retries left.")
         elif incident.retry is not None:
-            incident.retry()
+            getattr(self, incident.retry.method)(*incident.retry.args)
 
     # ------------------------------------------------------------------------------------------
     # variables

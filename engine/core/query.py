@@ -30,6 +30,7 @@ class ProcessInstanceView:
     parent_process_instance_key: int
     started_at: int  # epoch ms
     ended_at: int | None
+    tenant_id: str = "<default>"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,10 @@ class IncidentView:
     job_key: int
     process_instance_key: int
     state: str  # "ACTIVE" | "RESOLVED"
+    bpmn_process_id: str = ""
+    process_definition_key: int = -1
+    tenant_id: str = "<default>"
+    created_at: int = 0  # epoch ms of the CREATED record
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,11 @@ class Query:
         sql = f"SELECT json FROM records WHERE {' AND '.join(clauses)} ORDER BY position"
         yield from self._rows(sql, tuple(params))
 
+    def last_position(self) -> int:
+        """Position of the newest record (0 for an empty log): a starting point for ``records(after_position=…)``."""
+        rows = self._rows("SELECT json FROM records ORDER BY position DESC LIMIT 1")
+        return int(rows[0]["position"]) if rows else 0
+
     # -- instances -----------------------------------------------------------------------------
     def process_instances(self) -> list[ProcessInstanceView]:
         rows = self._rows(
@@ -142,6 +152,7 @@ class Query:
                 parent_process_instance_key=value.get("parentProcessInstanceKey", -1),
                 started_at=previous.started_at if previous else record["timestamp"],
                 ended_at=record["timestamp"] if ended else None,
+                tenant_id=value.get("tenantId", "<default>"),
             )
         return views
 
@@ -215,6 +226,7 @@ class Query:
         views: dict[int, IncidentView] = {}
         for record in rows:
             value = record["value"]
+            previous = views.get(record["key"])
             views[record["key"]] = IncidentView(
                 key=record["key"],
                 error_type=value["errorType"],
@@ -224,6 +236,10 @@ class Query:
                 job_key=value["jobKey"],
                 process_instance_key=value["processInstanceKey"],
                 state="RESOLVED" if record["intent"] == "RESOLVED" else "ACTIVE",
+                bpmn_process_id=value.get("bpmnProcessId", ""),
+                process_definition_key=value.get("processDefinitionKey", -1),
+                tenant_id=value.get("tenantId", "<default>"),
+                created_at=previous.created_at if previous else record["timestamp"],
             )
         result = list(views.values())
         return [v for v in result if v.state == "ACTIVE"] if active_only else result
@@ -283,12 +299,25 @@ class Query:
             for d in versions
         ]
 
+    def process_xml(self, process_definition_key: int) -> bytes | None:
+        """The deployed BPMN resource of one process definition (``GET /v2/process-definitions/{key}/xml``)."""
+        process = self._processor.processes_by_key.get(process_definition_key)
+        return process.resource if process is not None else None
+
     def forms(self) -> list[FormMetadata]:
         return [
             FormMetadata(f.form_id, f.version, f.key, f.resource_name, f.tenant_id)
             for versions in self._deployer.forms_by_id.values()
             for f in versions
         ]
+
+    def form_by_key(self, form_key: int) -> dict[str, Any] | None:
+        """The schema of one deployed form version (``GET /v2/forms/{formKey}``)."""
+        for versions in self._deployer.forms_by_id.values():
+            for f in versions:
+                if f.key == form_key:
+                    return dict(json.loads(f.resource))
+        return None
 
     def form(self, form_id: str, tenant_id: str = "<default>") -> dict[str, Any] | None:
         versions = self._deployer.forms_by_id.get((form_id, tenant_id))

@@ -7,11 +7,9 @@ command log on open, records are counted (so positions line up) but not built.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import orjson
-
+from engine import strict_json
 from engine.core.log import CommandRow, RecordRow
 
 BROKER_VERSION = "8.8.0"
@@ -20,13 +18,8 @@ KEY_BASE = PARTITION_ID << 51
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON text; orjson on the hot path, the standard library for what orjson refuses:
-    integers beyond 64 bits and lone surrogates (``"\\ud800"`` is valid JSON a client may send) in
-    user variables. The fallback escapes non-ASCII, so the text is always valid UTF-8 for the log."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value, separators=(",", ":"))
+    """Compact strict JSON text for a record (see :func:`engine.strict_json.dumps`)."""
+    return strict_json.dumps(value)
 
 
 class RecordWriter:

@@ -159,6 +159,16 @@ class SignalSubscription:
     process: DeployedProcess
 
 
+@dataclass(frozen=True, slots=True)
+class RetryStep:
+    """The processing step an incident repeats when it is resolved: the name of a processor method
+    and its arguments. Data rather than a closure, so that a snapshot can hold open incidents (a
+    lambda cannot be pickled: no snapshot could be written while any incident was open)."""
+
+    method: str
+    args: tuple[Any, ...] = ()
+
+
 @dataclass(eq=False, slots=True)
 class Incident:
     key: int
@@ -166,7 +176,7 @@ class Incident:
     error_message: str
     element_instance: ElementInstance
     job_key: int = -1
-    retry: Callable[[], None] | None = None
+    retry: RetryStep | None = None
 
 
 @dataclass(eq=False, slots=True)

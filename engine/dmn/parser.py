@@ -10,6 +10,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping, Sequence
 
+from engine import safe_xml
 from engine.dmn.boxed import BoxedTranslator
 from engine.dmn.errors import DmnParseError
 from engine.dmn.model import (
@@ -130,7 +131,9 @@ def _required_id(element: ET.Element, what: str, parent_id: str) -> str:
 def parse_dmn(source: bytes | str) -> DecisionRequirements:
     """Parse a DMN resource into its decision requirements graph; raises :class:`DmnParseError`."""
     try:
-        root = ET.fromstring(source)
+        root = safe_xml.parse(source)
+    except safe_xml.UnsafeXmlError as exc:
+        raise DmnParseError(str(exc)) from None
     except ET.ParseError as exc:
         raise DmnParseError(f"not well-formed XML: {exc}") from exc
     namespace, local = _split(root.tag)

@@ -7,12 +7,12 @@ edge with Zeebe's own wording instead of surfacing as an engine error.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from pyzeebe.proto import gateway_pb2 as pb
 
+from engine import strict_json
 from engine.api import (
     DEFAULT_TENANT,
     ActivatedJob,
@@ -40,19 +40,18 @@ class InvalidRequest(Exception):
 def parse_variables(document: str, property_name: str = "variables") -> JsonObject:
     """Parse a JSON variables document; an empty string means "no variables".
 
-    Zeebe requires a JSON object at the root; anything else is refused with the message Zeebe's
-    gateway gives ("Property 'variables' is invalid: Expected document to be a root level object, but
-    was 'ARRAY'") so that clients written against Camunda see the same text.
+    The document must be strict JSON within :mod:`engine.strict_json`'s limits (no NaN/Infinity, no
+    lone surrogates, at most ``MAX_NESTING_DEPTH`` levels). Zeebe requires a JSON object at the root;
+    anything else is refused with the message Zeebe's gateway gives ("Property 'variables' is invalid:
+    Expected document to be a root level object, but was 'ARRAY'") so that clients written against
+    Camunda see the same text.
     """
     if not document.strip():
         return {}
     try:
-        value = json.loads(document)
-    except ValueError as error:
-        raise InvalidRequest(
-            f"Property '{property_name}' is invalid: Expected document to be valid JSON, but it could not be "
-            f"parsed: {error}"
-        ) from None
+        value = strict_json.loads(document, property_name)
+    except strict_json.InvalidDocument as error:
+        raise InvalidRequest(str(error)) from None
     if not isinstance(value, dict):
         type_name = _JSON_TYPE_NAMES.get(type(value), type(value).__name__.upper())
         raise InvalidRequest(
@@ -71,8 +70,9 @@ def tenants(tenant_ids: Sequence[str]) -> list[str]:
 
 
 def dump_json(value: Any) -> str:
-    """Compact JSON as Zeebe sends it (non-ASCII kept readable: the domain data is Chinese)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON as Zeebe sends it (non-ASCII kept readable: the domain data is Chinese); always
+    valid UTF-8 and strict JSON, so a stored value can never make an answer unserializable."""
+    return strict_json.dumps(value)
 
 
 def activated_job(job: ActivatedJob) -> pb.ActivatedJob:
@@ -95,7 +95,8 @@ def activated_job(job: ActivatedJob) -> pb.ActivatedJob:
 
 
 def deployments(deployment: Deployment) -> list[pb.Deployment]:
-    """The deployed resources' metadata in the order Zeebe lists them (DRGs before their decisions)."""
+    """The deployed resources' metadata in the order Zeebe's gateway lists them: processes, then decisions,
+    then decision requirements, then forms (``ResponseMapper.toDeployResourceResponse``)."""
     result = [
         pb.Deployment(
             process=pb.ProcessMetadata(
@@ -110,19 +111,6 @@ def deployments(deployment: Deployment) -> list[pb.Deployment]:
     ]
     result += [
         pb.Deployment(
-            decisionRequirements=pb.DecisionRequirementsMetadata(
-                dmnDecisionRequirementsId=d.decision_requirements_id,
-                dmnDecisionRequirementsName=d.decision_requirements_name,
-                version=d.version,
-                decisionRequirementsKey=d.decision_requirements_key,
-                resourceName=d.resource_name,
-                tenantId=d.tenant_id,
-            )
-        )
-        for d in deployment.decision_requirements
-    ]
-    result += [
-        pb.Deployment(
             decision=pb.DecisionMetadata(
                 dmnDecisionId=d.decision_id,
                 dmnDecisionName=d.decision_name,
@@ -134,6 +122,19 @@ def deployments(deployment: Deployment) -> list[pb.Deployment]:
             )
         )
         for d in deployment.decisions
+    ]
+    result += [
+        pb.Deployment(
+            decisionRequirements=pb.DecisionRequirementsMetadata(
+                dmnDecisionRequirementsId=d.decision_requirements_id,
+                dmnDecisionRequirementsName=d.decision_requirements_name,
+                version=d.version,
+                decisionRequirementsKey=d.decision_requirements_key,
+                resourceName=d.resource_name,
+                tenantId=d.tenant_id,
+            )
+        )
+        for d in deployment.decision_requirements
     ]
     result += [
         pb.Deployment(

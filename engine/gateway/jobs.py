@@ -29,8 +29,9 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from engine.api import ActivatedJob, EngineApi, Rejection
 
@@ -127,6 +128,7 @@ class _Waiter:
     persistent: bool  # a stream stays in line after being served
     on_close: Callable[[], None] | None = None  # ends a stream when the gateway shuts down
     idle: bool = True  # False while the dispatcher is activating jobs for this waiter
+    settled: asyncio.Future[None] | None = None  # set when that activation ends (``idle`` again)
 
 
 @dataclass(eq=False)
@@ -179,8 +181,11 @@ class JobDispatcher:
             await asyncio.wait({result}, timeout=long_poll_s)
             if not result.done() and not waiter.idle:
                 # The dispatcher is activating jobs for this request right now: take them rather than
-                # leaving them activated for nobody.
-                await asyncio.wait({result}, timeout=5.0)
+                # leaving them activated for nobody (or end empty as soon as it found none).
+                settled: asyncio.Future[None] = loop.create_future()
+                waiter.settled = settled
+                either: set[asyncio.Future[Any]] = {result, settled}
+                await asyncio.wait(either, timeout=5.0, return_when=asyncio.FIRST_COMPLETED)
             if result.done():
                 return result.result()
             return []
@@ -191,7 +196,7 @@ class JobDispatcher:
                 result.cancel()
             self._remove(line, waiter)
 
-    async def stream(self, request: ActivationRequest) -> AsyncIterator[ActivatedJob]:
+    async def stream(self, request: ActivationRequest) -> AsyncGenerator[ActivatedJob, None]:
         """Yield jobs of ``request.job_type`` as they become activatable, until the consumer stops."""
         line = self._line(request.job_type)
         queue: asyncio.Queue[ActivatedJob | None] = asyncio.Queue()  # None: the gateway is closing
@@ -217,10 +222,14 @@ class JobDispatcher:
                 if (job := queue.get_nowait()) is not None:
                     undelivered.append(job)
             if undelivered:
-                # Not awaited here: the stream's task is being cancelled. Keep a reference until done.
-                task = asyncio.get_running_loop().create_task(self._give_back(undelivered))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+                self.give_back_later(undelivered)
+
+    def give_back_later(self, jobs: Sequence[ActivatedJob]) -> None:
+        """Make ``jobs`` activatable again (FailJob, unchanged retries, no back-off) from a task of its
+        own: the caller is typically being cancelled, and a reference is kept until the task is done."""
+        task = asyncio.get_running_loop().create_task(self._give_back(jobs))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def close(self) -> None:
         """Stop every dispatcher task (server shutdown)."""
@@ -261,6 +270,22 @@ class JobDispatcher:
             line.waiters.remove(waiter)
 
     async def _activate_now(self, request: ActivationRequest, max_jobs: int | None = None) -> list[ActivatedJob]:
+        """Activate jobs for ``request``. The activation is processed at once but answered only after
+        its commit; a caller cancelled in between (the client went away) would leave the jobs
+        activated for nobody, so the activation runs on in a task of its own and its jobs are given
+        back when it ends."""
+        activation = asyncio.ensure_future(self._activate_committed(request, max_jobs))
+        try:
+            return await asyncio.shield(activation)
+        except asyncio.CancelledError:
+            activation.add_done_callback(self._give_back_result)
+            raise
+
+    def _give_back_result(self, activation: asyncio.Future[list[ActivatedJob]]) -> None:
+        if not activation.cancelled() and activation.exception() is None and activation.result():
+            self.give_back_later(activation.result())
+
+    async def _activate_committed(self, request: ActivationRequest, max_jobs: int | None) -> list[ActivatedJob]:
         return await self._engine.activate_jobs(
             job_type=request.job_type,
             worker=request.worker,
@@ -339,6 +364,8 @@ class JobDispatcher:
                 jobs = []
             finally:
                 waiter.idle = True
+                if waiter.settled is not None and not waiter.settled.done():
+                    waiter.settled.set_result(None)  # its poll resumes after the ``deliver`` below
             if len(jobs) < batch:
                 exhausted.add(waiter.request.tenant_ids)
             if not jobs:

@@ -13,6 +13,7 @@ command and converts the result. Semantics follow Zeebe's gateway.proto and the 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +23,7 @@ import grpc
 from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto import gateway_pb2_grpc
 
-from engine.api import DEFAULT_TENANT, EngineApi, Rejection, RequestTimeout, Resource
+from engine.api import DEFAULT_TENANT, ActivatedJob, EngineApi, Rejection, RequestTimeout, Resource
 from engine.gateway import convert
 from engine.gateway.convert import InvalidRequest, parse_variables
 from engine.gateway.errors import rejection_status
@@ -37,6 +38,21 @@ DEFAULT_REQUEST_TIMEOUT_MS = 15_000
 """Timeout of CreateProcessInstanceWithResult with ``requestTimeout == 0`` (Zeebe's default request timeout)."""
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+
+MAX_DURATION_MS = 2**62
+"""Largest duration (job timeout, back-off, time to live) a request may give, in ms (~146 million
+years). Zeebe documents no bound, but the engine adds durations to the clock's epoch milliseconds and
+records them as int64: ``2**63 - 1`` used to overflow the deadline (answered UNKNOWN after the jobs
+were activated). Any duration up to this bound still fits."""
+
+
+def _duration_ms(value: int, field: str, *, minimum: int = 0) -> int:
+    """``value`` if it lies in ``minimum..MAX_DURATION_MS``, else INVALID_ARGUMENT naming ``field``."""
+    if not minimum <= value <= MAX_DURATION_MS:
+        raise InvalidRequest(
+            f"Expected '{field}' to be a duration between {minimum} and {MAX_DURATION_MS} ms, but was {value}"
+        )
+    return value
 
 
 def _deadline_margin(remaining_s: float) -> float:
@@ -87,6 +103,7 @@ def _activation_request(
         raise InvalidRequest("Expected to activate jobs of a type, but the job type is empty")
     if timeout_ms < 1:
         raise InvalidRequest(f"Expected job activation timeout to be greater than 0 ms, but was {timeout_ms}")
+    _duration_ms(timeout_ms, "timeout", minimum=1)
     if max_jobs < 1:
         raise InvalidRequest(f"Expected to activate at least 1 job (maxJobsToActivate), but was {max_jobs}")
     return ActivationRequest(
@@ -244,7 +261,8 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
                 long_poll_s = _bounded_by_deadline(context, wanted)
             jobs = await self.jobs.activate(activation, long_poll_s)
         if jobs:
-            yield pb.ActivateJobsResponse(jobs=[convert.activated_job(job) for job in jobs])
+            async with self._handed_over(jobs):
+                yield pb.ActivateJobsResponse(jobs=[convert.activated_job(job) for job in jobs])
 
     async def StreamActivatedJobs(
         self, request: pb.StreamActivatedJobsRequest, context: Context
@@ -254,8 +272,21 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
             activation = _activation_request(
                 request.type, request.worker, request.timeout, 1, request.fetchVariable, request.tenantIds
             )
-        async for job in self.jobs.stream(activation):
-            yield convert.activated_job(job)
+        async with contextlib.aclosing(self.jobs.stream(activation)) as stream:
+            async for job in stream:
+                async with self._handed_over([job]):
+                    yield convert.activated_job(job)
+
+    @asynccontextmanager
+    async def _handed_over(self, jobs: list[ActivatedJob]) -> AsyncIterator[None]:
+        """Around the answer that carries ``jobs``: if it cannot be built or sent (the client went away,
+        a value cannot be encoded), the activation is undone, so that no job stays activated for a
+        client that never received it."""
+        try:
+            yield
+        except BaseException:
+            self.jobs.give_back_later(jobs)
+            raise
 
     async def CompleteJob(self, request: pb.CompleteJobRequest, context: Context) -> pb.CompleteJobResponse:
         async with _command(context, "COMPLETE"):
@@ -264,11 +295,13 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
 
     async def FailJob(self, request: pb.FailJobRequest, context: Context) -> pb.FailJobResponse:
         async with _command(context, "FAIL"):
+            if request.retries < 0:
+                raise InvalidRequest(f"Expected 'retries' to be zero or more, but was {request.retries}")
             await self._engine.fail_job(
                 request.jobKey,
                 retries=request.retries,
                 error_message=request.errorMessage,
-                retry_backoff_ms=request.retryBackOff,
+                retry_backoff_ms=_duration_ms(request.retryBackOff, "retryBackOff"),
                 variables=parse_variables(request.variables),
             )
         return pb.FailJobResponse()
@@ -298,7 +331,7 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
         self, request: pb.UpdateJobTimeoutRequest, context: Context
     ) -> pb.UpdateJobTimeoutResponse:
         async with _command(context, "UPDATE_TIMEOUT"):
-            await self._engine.update_job_timeout(request.jobKey, request.timeout)
+            await self._engine.update_job_timeout(request.jobKey, _duration_ms(request.timeout, "timeout"))
         return pb.UpdateJobTimeoutResponse()
 
     # -- messages, signals, decisions ------------------------------------------------------------
@@ -311,7 +344,7 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
             key = await self._engine.publish_message(
                 name=request.name,
                 correlation_key=request.correlationKey,
-                time_to_live_ms=max(request.timeToLive, 0),
+                time_to_live_ms=_duration_ms(request.timeToLive, "timeToLive"),
                 message_id=request.messageId,
                 variables=parse_variables(request.variables),
                 tenant_id=tenant_id,

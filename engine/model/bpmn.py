@@ -14,6 +14,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from engine import safe_xml
 from engine.model.expressions import Expression, ExpressionSyntaxError
 from engine.model.timers import TimerFormatError, validate_static
 
@@ -259,7 +260,9 @@ class Process:
 def parse_bpmn(content: bytes | str, resource_name: str = "") -> list[Process]:
     """Parse a BPMN document into its executable processes (raises :class:`ModelError`)."""
     try:
-        root = ET.fromstring(content)
+        root = safe_xml.parse(content)
+    except safe_xml.UnsafeXmlError as exc:
+        raise ModelError(f"'{resource_name}': {exc}") from None
     except ET.ParseError as exc:
         raise ModelError(f"'{resource_name}': not well-formed XML: {exc}") from exc
     if root.tag != _B + "definitions":

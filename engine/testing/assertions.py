@@ -14,14 +14,27 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from engine.core.query import IncidentView, Query
+    from engine.core.query import ElementInstanceView, IncidentView, ProcessInstanceView
 
 DEFAULT_TIMEOUT_S = 10.0
 
 T = TypeVar("T")
+
+
+class InstanceViews(Protocol):
+    """The read side the assertions poll: the embedded engine's ``Query``, or an external engine's
+    (:mod:`engine.testing.external`: Camunda's REST search, a procgov engine's exported records)."""
+
+    def process_instance(self, key: int) -> ProcessInstanceView | None: ...
+
+    def element_instances(self, process_instance_key: int) -> list[ElementInstanceView]: ...
+
+    def incidents(self, process_instance_key: int, *, active_only: bool = False) -> list[IncidentView]: ...
+
+    def instance_variables(self, process_instance_key: int) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -36,7 +49,7 @@ class InstanceSnapshot:
     variables: dict[str, Any]
 
     @classmethod
-    def read(cls, query: Query, key: int) -> InstanceSnapshot:
+    def read(cls, query: InstanceViews, key: int) -> InstanceSnapshot:
         instance = query.process_instance(key)
         elements = query.element_instances(key) if instance is not None else []
         return cls(
@@ -94,7 +107,9 @@ class InstanceAssert:
     ``query`` is called for every poll, so the assertion keeps working across ``EmbeddedEngine.restart()``.
     """
 
-    def __init__(self, query: Callable[[], Query], process_instance_key: int, timeout_s: float = DEFAULT_TIMEOUT_S):
+    def __init__(
+        self, query: Callable[[], InstanceViews], process_instance_key: int, timeout_s: float = DEFAULT_TIMEOUT_S
+    ):
         self._query = query
         self.key = process_instance_key
         self.timeout_s = timeout_s

@@ -13,7 +13,9 @@ from typing import Annotated
 
 import typer
 
-_SOURCE_BPMN = Path(__file__).resolve().parents[2] / "bpmn"
+from workers.runtime.bundled import bundled
+
+_SOURCE_BPMN = bundled("bpmn")
 
 
 def _default_bpmn_dir() -> Path:

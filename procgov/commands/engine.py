@@ -31,6 +31,12 @@ def engine(
     port: Annotated[
         int, typer.Option(callback=check_port, help="gRPC port of the Zeebe gateway protocol (0: any free port).")
     ] = 26500,
+    rest_port: Annotated[
+        int,
+        typer.Option(
+            callback=check_port, help="Port of Camunda's Orchestration Cluster REST API (/v2), on the same host."
+        ),
+    ] = 8080,
     data: DataDir = Path("var/engine"),
     snapshot_every: Annotated[
         int,
@@ -42,7 +48,7 @@ def engine(
         ),
     ] = 100_000,
 ) -> None:
-    """Serve the Zeebe gateway protocol until SIGTERM/SIGINT (then stop gracefully)."""
+    """Serve the Zeebe gateway protocol and the REST API until SIGTERM/SIGINT (then stop gracefully)."""
     if ctx.invoked_subcommand is not None:
         return
     from engine.server import run
@@ -50,7 +56,7 @@ def engine(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data.mkdir(parents=True, exist_ok=True)
     try:
-        run(host, port, data, snapshot_every)
+        run(host, port, data, snapshot_every, rest_port)
     except OSError as error:  # e.g. the port is taken: say so instead of a traceback
         typer.echo(f"procgov engine: {error}", err=True)
         raise typer.Exit(1) from None

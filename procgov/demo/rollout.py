@@ -14,16 +14,16 @@ import asyncio
 import sqlite3
 from contextlib import closing
 from datetime import timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from procgov.demo.runner import DemoContext, ScenarioResult
+from workers.runtime.bundled import bundled
 
 NAME = "rollout"
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "rollout"
+DATA = bundled("data", "rollout")
 CHINA = timezone(timedelta(hours=8))
 PERFECT = {"u1": "B", "u2": "30", "u3": True, "d1": ["A", "C"], "d2": False, "r1": "B", "r2": "2%"}
 FAILING = {**PERFECT, "r1": "A", "r2": "5%", "d1": ["B"]}

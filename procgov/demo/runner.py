@@ -81,6 +81,7 @@ from rich.table import Table
 from engine.clock import ControlledClock
 from engine.testing import EmbeddedEngine
 from procgov.demo._sinks import MailSink, ReceivedMail, ReceivedWebhook, WebhookSink
+from workers.runtime.bundled import bundled
 from workers.runtime.router import TaskRouter
 from workers.runtime.settings import WorkerSettings
 from workers.runtime.tracing import TRACEPARENT, create_tracer_provider, traceparent_of
@@ -115,7 +116,7 @@ DEFAULT_ORDER = 100
 # directory names its chat channels by key only; like a deployment, the demo gives each its URL in the
 # webhook settings (PROCGOV_WEBHOOKS__<CHANNEL>__URL), pointing at the receiver (see demo_webhooks).
 DEMO_WEBHOOK_PORT = 8089
-SAMPLE_ORG_DIRECTORY = Path(__file__).resolve().parents[2] / "data" / "rollout" / "org-directory.yaml"
+SAMPLE_ORG_DIRECTORY = bundled("data", "rollout", "org-directory.yaml")
 # Monday 5 January 2026, 09:00 in Beijing: inside the official holiday data, and a repeatable run.
 DEMO_START = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 ASSERT_TIMEOUT_S = 30.0  # real-time limit of the engine's waiting assertions during the demo

@@ -53,9 +53,11 @@ def _fines(variables: dict[str, Any]) -> str:
     return f"{variables.get('totalFinesYuan', '?')} yuan" + (f" ({detail})" if detail else "")
 
 
-async def _change(ctx: DemoContext, label: str, scope: str, days_late: int) -> ScenarioResult:
-    """One change request; ``days_late`` > 0 publishes that many days (of the rule's kind) after the due day."""
-    key = await ctx.start("procgov-change-request", {**CHANGE, "scope": scope})
+async def _change(ctx: DemoContext, label: str, scope: str, days_late: int, version: str) -> ScenarioResult:
+    """One change request on ``version``; ``days_late`` > 0 publishes that many days (of the rule's kind)
+    after the due day. Each change is raised on the version the previous one published: the process
+    registry refuses a second change on a version that is no longer current (100104 §2.3)."""
+    key = await ctx.start("procgov-change-request", {**CHANGE, "scope": scope, "currentVersion": version})
     await ctx.complete_user_task("approve-change", {"approved": True}, instance_key=key)
     if scope == "cross-department":
         await ctx.complete_user_task("discuss-change", {"discussionMinutes": "Sales and Warehouse agree"},
@@ -108,6 +110,6 @@ async def _review(ctx: DemoContext) -> ScenarioResult:
 
 
 async def run(ctx: DemoContext) -> list[ScenarioResult]:
-    return [await _change(ctx, "slm: change request published on time", "department", 0),
-            await _change(ctx, "slm: change request published late (100104 §2.3.4)", "department", 2),
+    return [await _change(ctx, "slm: change request published on time", "department", 0, "V2.1"),
+            await _change(ctx, "slm: change request published late (100104 §2.3.4)", "department", 2, "V2.2"),
             await _review(ctx)]

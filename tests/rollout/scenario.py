@@ -66,7 +66,7 @@ def default_scripts(zeebe: EmbeddedEngine) -> dict[str, Script]:
             "trainedPeople": "chen.jing\nwang.fang", "templates": "order checklist",
             "lessons": "train before go-live"}},
         "Step4_Rework": lambda task: {"pilotScope": {"kind": "departments", "description": "Sales department"},
-                                      "pilotDuration": "P1M"},
+                                      "pilotDuration": "P6M"},
         "Step5_Issue": lambda task: {"issuance": {"documentNumber": "PG-2026-017", "issuedOn": today(zeebe).isoformat(),
                                                   "version": "V2.0"}},
         "Step6_SetCutover": cutover(10),

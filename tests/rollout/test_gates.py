@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -22,6 +22,8 @@ from workers.rollout.org_directory import OrgDirectory
 from workers.rollout.pilot import PilotReportRequest, PilotRequest, evaluate_pilot, plan_pilot
 from workers.rollout.plan import PLAN_INVALID, PlanRequest, plan_error, validate_plan
 from workers.runtime import BusinessError
+
+NOW = datetime(2026, 4, 28, 1, 0, tzinfo=UTC)  # the engine's clock at activation
 
 
 def test_the_rule_numbers_are_the_sources() -> None:
@@ -84,13 +86,13 @@ def test_a_plan_breaking_step_2_is_sent_back_with_reasons(directory: OrgDirector
 @pytest.mark.parametrize(("size", "duration"), [("small", "P3M"), ("large", "P6M")])
 def test_the_pilot_lasts_3_months_small_6_months_large(size: str, duration: str) -> None:
     pilot = plan_pilot(PilotRequest.model_validate(
-        {"pilotScope": {"kind": "market", "description": "East China"}, "companySize": size})).pilot
+        {"pilotScope": {"kind": "market", "description": "East China"}, "companySize": size}), start=NOW).pilot
     assert pilot.duration == duration and "000A step 4" in pilot.duration_rule
 
 
 def test_the_pilot_duration_may_be_overridden_but_must_be_iso() -> None:
-    base = {"pilotScope": {"kind": "departments", "description": "Sales"}, "companySize": "large"}
-    assert plan_pilot(PilotRequest.model_validate({**base, "pilotDuration": "P2M"})).pilot.duration == "P2M"
+    base = {"pilotScope": {"kind": "departments", "description": "Sales"}, "companySize": "small"}
+    assert plan_pilot(PilotRequest.model_validate({**base, "pilotDuration": "P4M"}), start=NOW).pilot.duration == "P4M"
     with pytest.raises(ValidationError, match="not an ISO 8601 duration"):
         PilotRequest.model_validate({**base, "pilotDuration": "two months"})
     with pytest.raises(ValidationError, match=r"pilotScope\.kind"):
@@ -153,7 +155,7 @@ def test_readiness_needs_all_four_criteria_and_the_pilots_success() -> None:
 # --- steps 7-8 and 9 ------------------------------------------------------------------------------
 
 def test_six_review_months_start_with_the_cutover_month() -> None:
-    reviews = plan_reviews(ReviewPlanRequest.model_validate({"cutover": {"date": date(2026, 11, 21)}}))
+    reviews = plan_reviews(ReviewPlanRequest.model_validate({"cutover": {"date": date(2026, 11, 21)}}), start=NOW)
     assert reviews.review_months == ["2026-11", "2026-12", "2027-01", "2027-02", "2027-03", "2027-04"]
     assert reviews.review_interval == "P1M"
     with pytest.raises(ValidationError, match="reviewInterval"):

@@ -68,7 +68,7 @@ def test_timers_are_driven_by_variables_with_the_rule_as_default() -> None:
     timers = {e.get("id"): e for e in ROOT.iter(f"{B}intermediateCatchEvent")}
     assert timers["Step4_PilotElapsed"].findtext(f"{B}timerEventDefinition/{B}timeDuration") == "=pilot.duration"
     assert timers["Step6_CutoverReached"].findtext(f"{B}timerEventDefinition/{B}timeDate") == "=cutover.at"
-    assert timers["Month_Elapsed"].findtext(f"{B}timerEventDefinition/{B}timeDuration") == "=reviewInterval"
+    assert timers["Month_Elapsed"].findtext(f"{B}timerEventDefinition/{B}timeDate") == "=review.opensAt"
     assert PILOT_DURATION == {"small": "P3M", "large": "P6M"}
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from engine.testing.embedded import EmbeddedEngine
+from engine.testing.external import CLOCK_REASON
 from tests.rollout.conftest import PERFECT_ANSWERS
 from tests.rollout.process import (
     FORMS,
@@ -40,6 +41,9 @@ from workers.runtime import DecisionLog, IdempotencyStore, open_engine
 from workers.runtime.settings import WorkerSettings
 
 StartWorkers = Callable[[], Awaitable[None]]
+
+# the audit workers and the assertions read the engine's record log (zeebe.data_dir, zeebe.records())
+pytestmark = pytest.mark.record_log
 
 
 @pytest.fixture
@@ -111,6 +115,7 @@ async def test_exams_with_a_retake_an_escalation_and_a_malformed_sheet(
     assert any("刘洋" in p["markdown"]["content"] for p in webhooks.to("/wecom/order-rollout"))
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
 async def test_full_rollout_all_nine_steps_in_order(
         zeebe: EmbeddedEngine, start_workers: StartWorkers, smtp: SmtpServer) -> None:
     """The happy path from the request to the lock-ins, with the six monthly reviews and version n+1."""
@@ -190,6 +195,7 @@ async def test_an_ineligible_owner_is_renominated_and_an_invalid_plan_sent_back(
         "李明 <li.ming@example.com>"]
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
 async def test_a_failed_pilot_means_no_full_rollout_until_the_reworked_pilot_succeeds(
         zeebe: EmbeddedEngine, start_workers: StartWorkers) -> None:
     """000A step 4: a large company pilots 6 months; failure → rework and extend; success → step 5."""
@@ -210,18 +216,19 @@ async def test_a_failed_pilot_means_no_full_rollout_until_the_reworked_pilot_suc
         await instance.wait_element_active("Step4_PilotElapsed")  # 3 months are not enough in a large company
         assert passed(zeebe, key, "Step4_PilotElapsed") == 0
         await zeebe.increase_time(timedelta(days=92))
-        await wait_activated(zeebe, key, "Step4_PilotElapsed", 2)  # failed → reworked, extended by P1M
-        assert instance.variables()["pilot"]["duration"] == "P1M"
+        await wait_activated(zeebe, key, "Step4_PilotElapsed", 2)  # failed → reworked, piloted 6 months again
+        assert instance.variables()["pilot"]["duration"] == "P6M"
         assert passed(zeebe, key, "Step5_Issuance") == 0  # no full rollout without local success
-        await zeebe.increase_time(timedelta(days=31))
+        await zeebe.increase_time(timedelta(days=185))
         await instance.wait_element_passed("Step4_Pilot")
     assert desk.unexpected == []
-    assert next(out for _, out in desk.completed("Step4_Rework"))["pilotDuration"] == "P1M"
+    assert next(out for _, out in desk.completed("Step4_Rework"))["pilotDuration"] == "P6M"
     variables = instance.variables()
     assert variables["pilotEvaluation"]["success"] and variables["pilot"]["scopeKind"] == "departments"
     assert passed(zeebe, key, "Step4_EvaluatePilot") == 2
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
 async def test_readiness_not_met_postpones_the_cutover_then_a_staged_rollout(
         zeebe: EmbeddedEngine, start_workers: StartWorkers, smtp: SmtpServer) -> None:
     """000A step 6: readiness gate at the cutover date; not ready → postpone; staged 50 % → 100 %."""
@@ -261,6 +268,7 @@ async def test_readiness_not_met_postpones_the_cutover_then_a_staged_rollout(
     assert "publicityAdequate" in postponed.get_content()
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
 async def test_monthly_problems_go_to_a_change_request_and_version_n_plus_1_closes_the_rollout(
         zeebe: EmbeddedEngine, start_workers: StartWorkers, smtp: SmtpServer) -> None:
     """000A steps 7-9: monthly reviews (a missed month → change request), re-optimisation after six
@@ -319,6 +327,7 @@ async def test_monthly_problems_go_to_a_change_request_and_version_n_plus_1_clos
     assert any("推行完成" in str(m["Subject"]) for m in smtp.sink.messages)
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
 async def test_a_mail_server_outage_is_retried_with_back_off_then_an_incident_names_the_server(
         zeebe: EmbeddedEngine, start_workers: StartWorkers, smtp: SmtpServer, webhooks: WebhookSink) -> None:
     """rollout.notify: SMTP down → FailJob with back-off (5 retries) → an incident saying which server and why;
@@ -401,6 +410,7 @@ async def test_a_webhook_answering_400_is_an_incident_at_once_naming_the_status_
     assert failures == [0]  # the first failure is the incident: no retry
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
 async def test_a_webhook_answering_503_is_retried_with_back_off_then_an_incident(
         zeebe: EmbeddedEngine, start_workers: StartWorkers, smtp: SmtpServer, webhooks: WebhookSink) -> None:
     """A server error may pass: FailJob with growing back-off on the engine's clock (5 retries), then an

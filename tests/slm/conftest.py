@@ -14,6 +14,8 @@ from slm_process_helpers import MODELS, REPO
 
 from engine.clock import ControlledClock
 from engine.testing.embedded import EmbeddedEngine
+from engine.testing.external import CLOCK_REASON
+from engine.testing.pytest_plugin import require_embedded
 from procgov.demo._sinks import MailSink
 from workers.audit import AuditDeps, AuditSettings
 from workers.runtime.decisions import RuleSet
@@ -51,6 +53,7 @@ START = datetime(2026, 4, 2, 1, 0, tzinfo=UTC)
 @pytest_asyncio.fixture
 async def zeebe(tmp_path: Path) -> AsyncIterator[EmbeddedEngine]:
     """The plug-in's engine, but with the clock at a known date so the business calendar is fixed."""
+    require_embedded(f"starts the engine's clock at {START:%Y-%m-%d} so the business calendar is fixed; {CLOCK_REASON}")
     async with EmbeddedEngine(tmp_path / "engine", clock=ControlledClock(START)) as engine:
         yield engine
 

@@ -134,9 +134,11 @@ def overdue_jobs(zeebe, key: int) -> int:
 async def test_overdue_reminders_stop_after_their_count_but_the_fine_keeps_accruing(zeebe, slm, mail):
     # 100104 §2.3.2 names no number of reminders: PROCGOV_SLM_OVERDUE_REMINDERS (default 7) or the
     # instance's overdueReminders; the late fine counts the days late, whatever the reminders did
-    default = await slm.start("procgov-change-request", {**REQUEST, "origin": "inspection", "processName": "A"})
+    # two processes: two change requests on one process's V2.1 cannot both publish V2.2 (the registry)
+    default = await slm.start("procgov-change-request", {**REQUEST, "origin": "inspection", "processName": "A",
+                                                         "processId": "process-a"})
     capped = await slm.start("procgov-change-request", {**REQUEST, "origin": "inspection", "processName": "B",
-                                                        "overdueReminders": 2})
+                                                        "processId": "process-b", "overdueReminders": 2})
     for key in (default, capped):
         await zeebe.instance(key).wait_element_active("submit-change-plan")
     assert zeebe.instance(default).variables()["overdueReminders"] == 7

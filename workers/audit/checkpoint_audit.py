@@ -11,12 +11,12 @@ digest of its records at that time. Both stores only ever grow, so now:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workers.audit.engine_chain import EngineChain, read_engine_chain
+from workers.audit.engine_chain import EngineChain, read_engine_chain, summarise
 from workers.runtime.stores.checkpoints import (
     DECISIONS,
     ENGINE_LOG,
@@ -41,8 +41,8 @@ class CheckpointFinding:
         return f"{who}{self.store} against checkpoint {self.checkpoint}: {self.detail}"
 
 
-def _instance_findings(store: str, checkpoint: Checkpoint, now: dict[int, list[object]],
-                       summarise_prefix: object) -> list[CheckpointFinding]:
+def _instance_findings(store: str, checkpoint: Checkpoint, now: Mapping[int, Sequence[Any]],
+                       summarise_prefix: Callable[[Sequence[Any]], str]) -> list[CheckpointFinding]:
     findings = []
     for key, signed in sorted(checkpoint.instances.items()):
         rows = now.get(key, [])
@@ -51,7 +51,7 @@ def _instance_findings(store: str, checkpoint: Checkpoint, now: dict[int, list[o
                 store, checkpoint.path.name,
                 f"had {signed.records} record(s) when signed, now {len(rows)}: records were deleted", key))
             continue
-        current = summarise_prefix(rows[:signed.records])  # type: ignore[operator]
+        current = summarise_prefix(rows[:signed.records])
         if current != signed.digest:
             findings.append(CheckpointFinding(
                 store, checkpoint.path.name,
@@ -68,7 +68,7 @@ def _decision_digest(records: Sequence[Any]) -> str:
 
 def check_decisions(checkpoints: Iterable[Checkpoint], records: Sequence[DecisionRecord]) -> list[CheckpointFinding]:
     by_seq = {r.seq: r for r in records}
-    per_instance: dict[int, list[object]] = defaultdict(list)
+    per_instance: dict[int, list[Any]] = defaultdict(list)
     for record in records:
         per_instance[record.process_instance_key].append(record)
     findings: list[CheckpointFinding] = []
@@ -91,14 +91,12 @@ def check_decisions(checkpoints: Iterable[Checkpoint], records: Sequence[Decisio
 
 
 def _engine_digest(rows: Sequence[Any]) -> str:
-    from workers.audit.engine_chain import summarise
-
     (summary,) = summarise(rows).values()
     return summary.digest
 
 
 def check_engine_log(checkpoints: Iterable[Checkpoint], chain: EngineChain) -> list[CheckpointFinding]:
-    per_instance: dict[int, list[object]] = defaultdict(list)
+    per_instance: dict[int, list[Any]] = defaultdict(list)
     for row in chain.rows:
         key = row[5]
         if isinstance(key, int) and key > 0:

@@ -23,11 +23,13 @@ from workers.rollout.notify.notifier import OnceStore, WebhookEndpoint
 from workers.rollout.notify.templates import Templates, parse_templates
 from workers.rollout.org_directory import OrgDirectory
 from workers.rollout.owner import OWNER_ELIGIBILITY
+from workers.rollout.schedule import ScheduleSettings
+from workers.runtime.bundled import bundled
 from workers.runtime.decisions import RuleSet
 from workers.runtime.settings import WorkerSettings
 from workers.runtime.stores import IdempotencyStore, open_engine
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "rollout"
+DEFAULT_DATA_DIR = bundled("data", "rollout")
 
 
 class RolloutSettings(BaseSettings):
@@ -63,11 +65,12 @@ class RolloutDeps:
     store: OnceStore
     webhooks: Mapping[str, WebhookEndpoint] = field(default_factory=dict)
     http_timeout_s: float = 10.0
+    demo_mode: bool = False  # PROCGOV_SCHEDULE__DEMO_MODE: durations outside the rules (workers.rollout.schedule)
 
     @classmethod
     def from_files(cls, *, org_directory: Path, exams_dir: Path, templates: Path, smtp: SmtpSettings,
                    store: OnceStore, webhooks: Mapping[str, WebhookEndpoint] | None = None,
-                   http_timeout_s: float = 10.0) -> RolloutDeps:
+                   http_timeout_s: float = 10.0, demo_mode: bool = False) -> RolloutDeps:
         return cls(
             directory=RuleSet.from_file(OWNER_ELIGIBILITY, org_directory),
             exams=RuleSet.from_text(GRADE_EXAM, catalogue_text(exams_dir)),
@@ -76,6 +79,7 @@ class RolloutDeps:
             store=store,
             webhooks=dict(webhooks or {}),
             http_timeout_s=http_timeout_s,
+            demo_mode=demo_mode,
         )
 
     @classmethod
@@ -98,4 +102,5 @@ class RolloutDeps:
                                             deduplicates=hook.deduplicates)
                       for name, hook in settings.webhooks.items()},
             http_timeout_s=rollout.http_timeout_s,
+            demo_mode=ScheduleSettings().demo_mode,
         )

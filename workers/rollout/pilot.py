@@ -2,21 +2,23 @@
 
 The pilot is mandatory; its scope is one local market, customer group, product line or department; it
 runs 3 months in a small company and 6 months in a large one (the timer's duration, ``pilot.duration``;
-a process variable ``pilotDuration`` may override it, e.g. to extend a pilot after rework). Its outputs
+a process variable ``pilotDuration`` may override it, e.g. to extend a pilot after rework, within the
+bounds of :mod:`workers.rollout.schedule`: a small company 3–6 months, a large one 6). Its outputs
 are trained people, templates and lessons, and local success — every pilot KPI met and the outputs
 there — is required before the full rollout (step 6): the model only leaves step 4 on success.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-import isodate
 from pydantic import Field, field_validator
 
 from workers.rollout._data import CamelModel, TextList
 from workers.rollout.rules import PILOT_DURATION, PILOT_OUTPUTS, CompanySize, PilotScopeKind, cite
+from workers.rollout.schedule import check_pilot_duration, parse_duration
 
 
 class PilotScope(CamelModel):
@@ -34,10 +36,7 @@ class PilotRequest(CamelModel):
     def _iso_duration(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        try:
-            isodate.parse_duration(value)
-        except (isodate.ISO8601Error, ValueError) as exc:
-            raise ValueError(f"not an ISO 8601 duration such as P3M: {value!r}") from exc
+        parse_duration(value)
         return value
 
 
@@ -52,10 +51,13 @@ class PilotPlan(CamelModel):
     pilot: Pilot
 
 
-def plan_pilot(request: PilotRequest) -> PilotPlan:
-    """Pure: the pilot's scope and its duration (3 months small / 6 months large company, 000A step 4)."""
+def plan_pilot(request: PilotRequest, *, start: datetime, demo_mode: bool = False) -> PilotPlan:
+    """Pure: the pilot's scope and its duration (3 months small / 6 months large company, 000A step 4),
+    from ``start`` (the engine's clock when the job was activated); an override out of bounds is refused."""
     if request.pilot_duration:
-        duration, rule = request.pilot_duration, f"override (variable pilotDuration); rule {cite(4)}"
+        check_pilot_duration(request.pilot_duration, request.company_size, start=start, demo_mode=demo_mode)
+        mode = "demo clock mode" if demo_mode else "within the rule's bounds"
+        duration, rule = request.pilot_duration, f"override (variable pilotDuration, {mode}); rule {cite(4)}"
     else:
         duration = PILOT_DURATION[request.company_size]
         rule = f"{cite(4)}: {request.company_size} company → {duration}"

@@ -8,11 +8,11 @@ Job type → step of the nine-step rollout (000A):
 ``rollout.notify``             1–9   mail + chat from a template (task header ``template``)
 ``rollout.prepare-exam``       3     the exam paper, without answer keys
 ``rollout.grade-exam``         3     grading (recorded decision, exam catalogue)
-``rollout.plan-pilot``         4     pilot scope and duration (3 / 6 months)
+``rollout.plan-pilot``         4     pilot scope and duration (3 / 6 months, overrides bounded)
 ``rollout.evaluate-pilot``     4     local success
 ``rollout.schedule-cutover``   6     cutover date after issuance, staging 50 % → 100 %
 ``rollout.check-readiness``    6     the four readiness criteria
-``rollout.plan-reviews``       7–8   the six monthly review months
+``rollout.plan-reviews``       7–8   the six review months, each opening on the 1st
 ``rollout.check-lock-ins``     9     behaviour, performance, IT
 =============================  ====  ==========================================================
 """
@@ -74,8 +74,8 @@ def build_router(deps: RolloutDeps) -> TaskRouter:
         return ExamPaperResult(exam_paper=exam_paper(exam))
 
     @router.task("rollout.plan-pilot")
-    def plan_the_pilot(request: PilotRequest) -> PilotPlan:
-        return plan_pilot(request)
+    def plan_the_pilot(request: PilotRequest, job: JobContext) -> PilotPlan:
+        return plan_pilot(request, start=job.activated_at, demo_mode=deps.demo_mode)
 
     @router.task("rollout.evaluate-pilot")
     def evaluate_the_pilot(request: PilotReportRequest) -> PilotEvaluationResult:
@@ -90,8 +90,8 @@ def build_router(deps: RolloutDeps) -> TaskRouter:
         return check_readiness(request)
 
     @router.task("rollout.plan-reviews")
-    def plan_the_reviews(request: ReviewPlanRequest) -> ReviewPlan:
-        return plan_reviews(request)
+    def plan_the_reviews(request: ReviewPlanRequest, job: JobContext) -> ReviewPlan:
+        return plan_reviews(request, start=job.activated_at, demo_mode=deps.demo_mode)
 
     @router.task("rollout.check-lock-ins")
     def check_the_lock_ins(request: LockInRequest) -> LockInResult:

@@ -37,6 +37,8 @@ PILOT_SCOPE_KINDS: Final[tuple[PilotScopeKind, ...]] = ("market", "customers", "
 CompanySize = Literal["small", "large"]
 PILOT_DURATION: Final[dict[str, str]] = {"small": "P3M", "large": "P6M"}
 PILOT_DURATION_MONTHS: Final[dict[str, int]] = {"small": 3, "large": 6}
+#: 000A step 4 — the longest pilot the source names (6 months, large company): the ceiling of any override.
+PILOT_MAX_MONTHS: Final = 6
 #: 000A step 4 — the pilot's outputs: trained people, templates, lessons.
 PILOT_OUTPUTS: Final = ("trainedPeople", "templates", "lessons")
 
@@ -52,7 +54,7 @@ READINESS_CRITERION_NAMES: Final = {
 STAGED_SHARES: Final = (50, 100)
 FULL_SHARE: Final = (100,)
 
-#: 000A step 7 — day-to-day management follows up monthly (default timer of each review month).
+#: 000A step 7 — day-to-day management follows up monthly: the only review interval outside demo mode.
 DEFAULT_REVIEW_INTERVAL: Final = "P1M"
 #: 000A step 8 — re-optimise (version n+1) after 6 months: six monthly reviews, then step 8.
 REOPTIMISE_AFTER_MONTHS: Final = 6

@@ -6,9 +6,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
+import sqlalchemy as sa
 from pydantic import Field
 
 from workers.runtime import JobContext, TaskRouter
+from workers.runtime.errors import PermanentError
+from workers.runtime.stores.registry import ProcessRegistry, RegistryConflict
 from workers.slm.changes import form_problems, next_version
 from workers.slm.task_support import TIMEOUT_MS, CamelModel, Input, TaskSupport
 
@@ -118,17 +121,32 @@ def register(router: TaskRouter, ctx: TaskSupport) -> None:
 
     @router.task("slm.file-change", timeout_ms=TIMEOUT_MS)
     def file_change(request: FileRequest, job: JobContext) -> Filed:
+        """Publish through the process registry: the version check, the filing (备案) and the optimisation
+        log row in one transaction. A change raised on a version that is no longer current is refused
+        with an incident naming the current version and who published it (never an overwrite)."""
         new_version = next_version(request.current_version)
         published = today(job)
-        deps.store.file_version(process_id=request.process_id, version=new_version,
-                                process_name=request.process_name, published_on=published,
-                                previous_version=request.current_version,
-                                change_request=str(job.process_instance_key), scope=request.scope,
-                                department=request.department)
-        deps.store.log_optimisation(
-            f"{request.process_id}:{new_version}", logged_on=published, process_id=request.process_id,
-            process_name=request.process_name, background=request.problem, measures=request.proposed_change,
-            effect=request.change_effect or "to be verified in the next monthly review", owner=request.department_head,
-            remarks=f"{request.current_version} → {new_version}, {request.scope} change, requested by "
-                    f"{request.requester}, instance {job.process_instance_key}")
+        change_request = str(job.process_instance_key)
+
+        def file(connection: sa.Connection) -> None:
+            deps.store.file_version(process_id=request.process_id, version=new_version,
+                                    process_name=request.process_name, published_on=published,
+                                    previous_version=request.current_version, change_request=change_request,
+                                    scope=request.scope, department=request.department, connection=connection)
+            deps.store.log_optimisation(
+                f"{request.process_id}:{new_version}", connection, logged_on=published,
+                process_id=request.process_id, process_name=request.process_name, background=request.problem,
+                measures=request.proposed_change,
+                effect=request.change_effect or "to be verified in the next monthly review",
+                owner=request.department_head,
+                remarks=f"{request.current_version} → {new_version}, {request.scope} change, requested by "
+                        f"{request.requester}, instance {job.process_instance_key}")
+
+        try:
+            ProcessRegistry(deps.store.engine).publish_change(
+                request.process_id, name=request.process_name, from_version=request.current_version,
+                new_version=new_version, change_request=change_request, published_on=published.isoformat(),
+                department=request.department, also=file)
+        except RegistryConflict as conflict:
+            raise PermanentError(str(conflict)) from None
         return Filed(new_version=new_version, change_outcome="published", published_on=published)

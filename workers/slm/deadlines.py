@@ -8,7 +8,7 @@ with ``dueCalendar``: the calendar source the due date rests on (official / over
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from workers.slm.business_calendar import (
     DEFAULT_TIMEZONE,
@@ -54,6 +54,25 @@ def due_date(rule: DeadlineRule, calendar: BusinessCalendar, *, start: date | No
         raise ValueError(f"deadline {rule.id!r} ({rule.clause}) is counted from a start date, which is missing")
     assert rule.days is not None and rule.day_count is not None
     return calendar.add_days(start, rule.days, DayCount(rule.day_count))
+
+
+def review_due_dates(self_check: DeadlineRule, summary: DeadlineRule, calendar: BusinessCalendar, *,
+                     review_month: str, opened_on: date, min_window_days: int) -> tuple[Counted[date], Counted[date]]:
+    """The self-check (100104 §2.1.1) and summary (§2.1.2) due dates of a review that opened on ``opened_on``.
+
+    The rule's days of the month after the reviewed month (15th, 25th), unless the review opened so late
+    that fewer than ``min_window_days`` would be left for the self-check: then the self-check is due
+    ``min_window_days`` after the opening and the summary keeps the rule's gap after it (25 − 15 = 10
+    days). So nobody is fined for days the system consumed before the tasks existed; a deadline is never
+    earlier than the rule's own date.
+    """
+    check = due_date(self_check, calendar, review_month=review_month)
+    sign = due_date(summary, calendar, review_month=review_month)
+    earliest = opened_on + timedelta(days=min_window_days)
+    if earliest <= check.value:
+        return check, sign
+    gap = sign.value - check.value
+    return Counted(earliest, check.source), Counted(max(sign.value, earliest + gap), sign.source)
 
 
 def timer_instant(due: date, timezone: str = DEFAULT_TIMEZONE) -> str:

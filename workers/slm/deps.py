@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from workers.runtime.bundled import bundled
 from workers.runtime.context import JobContext
 from workers.runtime.decisions import RuleSet
 from workers.runtime.reports import DirectoryStore, ReportStore, configured_store
@@ -29,8 +30,10 @@ from workers.slm.penalties import PENALTY_CALCULATION
 from workers.slm.penalty_rules import PenaltyRules
 from workers.slm.store import SlmStore
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "slm"
+DEFAULT_DATA_DIR = bundled("data", "slm")
 DEFAULT_OVERDUE_REMINDERS = 7
+#: days a self-check has at least after its review opened (100104 gives none: one week, as §2.3.2 gives a plan)
+DEFAULT_REVIEW_MIN_WINDOW_DAYS = 7
 
 
 class SlmSettings(BaseSettings):
@@ -52,6 +55,8 @@ class SlmSettings(BaseSettings):
     calendar_beyond_official: BeyondOfficial = BeyondOfficial.ESTIMATE
     # daily reminders per overdue deadline (100104 gives no number): the first at the deadline, then daily
     overdue_reminders: int = Field(default=DEFAULT_OVERDUE_REMINDERS, ge=1, le=366)
+    # a review opened late (after the 8th with the default) moves its §2.1.1/§2.1.2 deadlines: see deadlines.py
+    review_min_window_days: int = Field(default=DEFAULT_REVIEW_MIN_WINDOW_DAYS, ge=1, le=14)
 
     def business_calendar(self) -> BusinessCalendar:
         """The layered calendar: official data, this override file, then estimate or fail."""
@@ -72,6 +77,7 @@ class SlmDeps:
     timezone: str = DEFAULT_TIMEZONE
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
     overdue_reminders: int = DEFAULT_OVERDUE_REMINDERS
+    review_min_window_days: int = DEFAULT_REVIEW_MIN_WINDOW_DAYS
     reports: ReportStore | None = None  # None: a directory store at report_dir
 
     @property
@@ -83,7 +89,8 @@ class SlmDeps:
     def from_files(cls, *, penalty_rules: Path, indicators: Path, directory: Path, store: SlmStore,
                    once: OnceStore, smtp: SmtpTarget, kpi_url: str, engine_records: Path | None,
                    report_dir: Path, timezone: str = DEFAULT_TIMEZONE, calendar: BusinessCalendar | None = None,
-                   overdue_reminders: int = DEFAULT_OVERDUE_REMINDERS) -> SlmDeps:
+                   overdue_reminders: int = DEFAULT_OVERDUE_REMINDERS,
+                   review_min_window_days: int = DEFAULT_REVIEW_MIN_WINDOW_DAYS) -> SlmDeps:
         people = parse_directory(directory.read_text(encoding="utf-8"))
         return cls(
             penalties=RuleSet.from_file(PENALTY_CALCULATION, penalty_rules),
@@ -91,7 +98,7 @@ class SlmDeps:
             directory=people, store=store, mailer=Mailer(smtp, once, people), kpi_source=SqlKpiSource(kpi_url),
             engine_history=EngineHistorySource(engine_records, timezone) if engine_records else None,
             report_dir=report_dir, timezone=timezone, calendar=calendar or BusinessCalendar(),
-            overdue_reminders=overdue_reminders,
+            overdue_reminders=overdue_reminders, review_min_window_days=review_min_window_days,
         )
 
     @classmethod
@@ -109,7 +116,7 @@ class SlmDeps:
             store=SlmStore(engine), once=IdempotencyStore(engine), smtp=smtp, kpi_url=slm.kpi_url,
             engine_records=slm.engine_records, report_dir=slm.report_dir, timezone=slm.timezone,
             calendar=slm.business_calendar(),
-            overdue_reminders=slm.overdue_reminders,
+            overdue_reminders=slm.overdue_reminders, review_min_window_days=slm.review_min_window_days,
         )
         deps.reports = configured_store("sla-review", slm.report_dir)
         return deps

@@ -13,7 +13,13 @@ from pydantic import Field, field_validator
 
 from workers.runtime import JobContext, TaskRouter
 from workers.slm.business_calendar import CalendarSource, weakest
-from workers.slm.deadlines import due_date, next_month_of, previous_month, previous_month_of, timer_instant
+from workers.slm.deadlines import (
+    next_month_of,
+    previous_month,
+    previous_month_of,
+    review_due_dates,
+    timer_instant,
+)
 from workers.slm.indicators import KPI_CHECK, Actual, EngineSource, IndicatorVerdict
 from workers.slm.kpi_sources import Period, actual_from_durations
 from workers.slm.penalties import PenaltyCase
@@ -47,6 +53,7 @@ class Opened(CamelModel):
     summary_due_date: date
     summary_due_at: str
     due_calendar: CalendarSource  # both are days of the month: no holiday data (none)
+    review_opened_on: date  # the engine's date when this review opened (slm.open-review activated)
     overdue_reminders: int  # the overdue timers' repetitions: R<n>/<dueAt>/P1D
 
 
@@ -162,13 +169,18 @@ def register(router: TaskRouter, ctx: TaskSupport) -> None:
             indicators = [i.id for i in dictionary.indicators.values() if i.owner_department == owner]
         else:
             indicators = list(dictionary.indicators)
-        self_check = due_date(rules.deadline("self-check-due"), deps.calendar, review_month=month)
-        summary = due_date(rules.deadline("summary-due"), deps.calendar, review_month=month)
+        # 100104 §2.1.1/§2.1.2: the deadlines of the month after the reviewed one, counted from the day the
+        # review actually opened on the engine's clock, so a late start never costs the people the days
+        opened_on = today(job)
+        self_check, summary = review_due_dates(rules.deadline("self-check-due"), rules.deadline("summary-due"),
+                                               deps.calendar, review_month=month, opened_on=opened_on,
+                                               min_window_days=deps.review_min_window_days)
         return Opened(review_month=month, departments=departments, indicators=indicators,
                       self_check_due_date=self_check.value,
                       self_check_due_at=timer_instant(self_check.value, deps.timezone),
                       summary_due_date=summary.value, summary_due_at=timer_instant(summary.value, deps.timezone),
                       due_calendar=weakest([self_check.source, summary.source]),
+                      review_opened_on=opened_on,
                       overdue_reminders=request.overdue_reminders or deps.overdue_reminders)
 
     @router.task("slm.record-self-check", timeout_ms=TIMEOUT_MS)

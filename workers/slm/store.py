@@ -95,30 +95,36 @@ class SlmStore:
                 "store migrations to head (workers.runtime.stores.open_engine / migrate, which the worker runtime "
                 "runs at start; or `alembic upgrade head` in workers/runtime/stores/migrations)")
 
-    def _upsert(self, table: sa.Table, row: dict[str, Any]) -> None:
+    def _upsert(self, table: sa.Table, row: dict[str, Any], connection: sa.Connection | None = None) -> None:
+        """Insert or update by primary key; in ``connection``'s transaction when given (the registry's)."""
+        if connection is None:
+            with begin_write(self.engine) as own:  # reads, then writes: see begin_write
+                self._upsert(table, row, own)
+            return
         keys = {c.name: row[c.name] for c in table.primary_key.columns}
-        with begin_write(self.engine) as connection:  # reads, then writes: see begin_write
-            where = [table.c[name] == value for name, value in keys.items()]
-            if connection.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar():
-                connection.execute(sa.update(table).where(*where).values(**row))
-            else:
-                connection.execute(sa.insert(table).values(**row))
+        where = [table.c[name] == value for name, value in keys.items()]
+        if connection.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar():
+            connection.execute(sa.update(table).where(*where).values(**row))
+        else:
+            connection.execute(sa.insert(table).values(**row))
 
     # -- change requests ------------------------------------------------------------------------
     def file_version(self, *, process_id: str, version: str, process_name: str, published_on: date,
-                     previous_version: str, change_request: str, scope: str, department: str) -> None:
+                     previous_version: str, change_request: str, scope: str, department: str,
+                     connection: sa.Connection | None = None) -> None:
         """File (备案) a published version; filing the same version again for the same request is a no-op."""
         self._upsert(process_versions, {"process_id": process_id, "version": version, "process_name": process_name,
                                         "published_on": published_on, "previous_version": previous_version,
-                                        "change_request": change_request, "scope": scope, "department": department})
+                                        "change_request": change_request, "scope": scope, "department": department},
+                     connection)
 
     def filed_versions(self, process_id: str) -> list[str]:
         with self.engine.connect() as connection:
             return list(connection.execute(sa.select(process_versions.c.version).where(
                 process_versions.c.process_id == process_id).order_by(process_versions.c.published_on)).scalars())
 
-    def log_optimisation(self, entry_key: str, **row: Any) -> None:
-        self._upsert(optimisation_log, {"entry_key": entry_key, **row})
+    def log_optimisation(self, entry_key: str, connection: sa.Connection | None = None, **row: Any) -> None:
+        self._upsert(optimisation_log, {"entry_key": entry_key, **row}, connection)
 
     def optimisation_entries(self, process_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as connection:

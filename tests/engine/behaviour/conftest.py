@@ -1,4 +1,5 @@
-"""Fixtures for the behaviour suite: the raw gateway stub and a pyzeebe worker on the embedded engine."""
+"""Fixtures for the behaviour suite: the raw gateway stub and a pyzeebe worker on the `zeebe` fixture's engine
+(embedded, or the external gateway PROCGOV_TEST_GATEWAY names: tests/README.md, "Against a real Zeebe")."""
 
 from __future__ import annotations
 

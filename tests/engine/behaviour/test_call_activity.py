@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from behaviour_helpers import Gateway, bpmn, child_instances, eventually, job_variables
 from pyzeebe import ZeebeClient
 from pyzeebe.proto import gateway_pb2 as pb
 
 from engine.testing import EmbeddedEngine
+from engine.testing.external import CLOCK_REASON
 
 
 async def _child_job_of(zeebe: EmbeddedEngine, gateway: Gateway, parent: int) -> tuple[int, pb.ActivatedJob]:
@@ -26,6 +28,7 @@ async def _child_job_of(zeebe: EmbeddedEngine, gateway: Gateway, parent: int) ->
     return child, job
 
 
+@pytest.mark.record_log
 async def test_default_propagation_copies_all_variables_in_and_out(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:
@@ -46,6 +49,7 @@ async def test_default_propagation_copies_all_variables_in_and_out(
     assert zeebe.instance(pik).variables() == {"amount": 4, "secret": "s", "childResult": 8}
 
 
+@pytest.mark.record_log
 async def test_propagate_all_child_variables_false_keeps_child_variables_out(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:
@@ -64,6 +68,7 @@ async def test_propagate_all_child_variables_false_keeps_child_variables_out(
     assert zeebe.instance(pik).variables() == {"amount": 4}
 
 
+@pytest.mark.record_log
 async def test_input_and_output_mappings_decide_what_crosses_the_boundary(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:
@@ -83,6 +88,7 @@ async def test_input_and_output_mappings_decide_what_crosses_the_boundary(
     assert zeebe.instance(pik).variables() == {"amount": 4, "secret": "s", "result": 8}
 
 
+@pytest.mark.record_log
 async def test_cancelling_the_parent_terminates_the_child(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:
@@ -101,6 +107,7 @@ async def test_cancelling_the_parent_terminates_the_child(
     assert await gateway.activate("bh.child", wait=False) == []
 
 
+@pytest.mark.record_log
 async def test_incident_in_the_child_is_raised_there_and_resolving_it_completes_both(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:
@@ -126,6 +133,8 @@ async def test_incident_in_the_child_is_raised_there_and_resolving_it_completes_
     await zeebe.instance(pik).wait_completed()
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
+@pytest.mark.record_log
 async def test_interrupting_boundary_on_the_call_activity_terminates_the_child_without_its_variables(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:
@@ -149,6 +158,7 @@ async def test_interrupting_boundary_on_the_call_activity_terminates_the_child_w
     assert job.key not in {j.key for j in await gateway.activate("bh.child", wait=False)}
 
 
+@pytest.mark.record_log
 async def test_error_thrown_in_the_child_is_caught_by_a_boundary_on_the_call_activity(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:
@@ -173,6 +183,7 @@ async def test_error_thrown_in_the_child_is_caught_by_a_boundary_on_the_call_act
     assert zeebe.instance(child).snapshot().incidents == []
 
 
+@pytest.mark.record_log
 async def test_called_process_id_expression_is_evaluated_on_activation_and_a_missing_process_is_an_incident(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from behaviour_helpers import Gateway, bpmn, element_events
 from pyzeebe import ZeebeClient, ZeebeWorker
 from pyzeebe.errors import BusinessError
@@ -18,6 +19,7 @@ from pyzeebe.errors import BusinessError
 from engine.testing import EmbeddedEngine, running_worker
 
 
+@pytest.mark.record_log
 async def test_boundary_catches_the_error_with_its_code(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, worker: ZeebeWorker
 ) -> None:
@@ -61,6 +63,7 @@ async def test_error_without_a_matching_catch_event_raises_an_incident(
     assert (incident.error_type, incident.element_id) == ("UNHANDLED_ERROR_EVENT", "grade")
 
 
+@pytest.mark.record_log
 async def test_catch_all_boundary_on_a_sub_process_catches_any_code(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:
@@ -80,6 +83,7 @@ async def test_catch_all_boundary_on_a_sub_process_catches_any_code(
     assert element_events(zeebe, "checks", "ELEMENT_TERMINATED", created.process_instance_key)
 
 
+@pytest.mark.record_log
 async def test_error_event_sub_process_catches_the_error_and_interrupts_the_scope(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:

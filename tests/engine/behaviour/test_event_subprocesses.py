@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from behaviour_helpers import Gateway, bpmn, element_events, expect_exactly, settle
 from pyzeebe import ZeebeClient
 
 from engine.testing import EmbeddedEngine
+from engine.testing.external import CLOCK_REASON
 
 
+@pytest.mark.record_log
 async def test_non_interrupting_message_event_sub_process_runs_each_time_without_stopping_the_work(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:
@@ -38,6 +41,8 @@ async def test_non_interrupting_message_event_sub_process_runs_each_time_without
     assert "end" in zeebe.instance(pik).snapshot().passed_elements
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
+@pytest.mark.record_log
 async def test_interrupting_timer_event_sub_process_terminates_the_work(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:
@@ -58,6 +63,8 @@ async def test_interrupting_timer_event_sub_process_terminates_the_work(
     assert "end" not in zeebe.instance(pik).snapshot().passed_elements
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
+@pytest.mark.record_log
 async def test_non_interrupting_timer_cycle_and_interrupting_message_event_sub_processes(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:

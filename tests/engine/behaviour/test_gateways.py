@@ -15,6 +15,7 @@ from behaviour_helpers import Gateway, bpmn, settle
 from pyzeebe import ZeebeClient
 
 from engine.testing import EmbeddedEngine
+from engine.testing.external import CLOCK_REASON
 
 
 @pytest.mark.parametrize(("amount", "end"), [(5000, "big"), (150, "big"), (50, "small")])
@@ -73,6 +74,7 @@ async def test_inclusive_gateway_takes_the_default_flow_when_no_condition_is_tru
     assert "none" in zeebe.instance(created.process_instance_key).snapshot().passed_elements
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
 async def test_event_based_gateway_follows_the_first_event_message(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient
 ) -> None:
@@ -94,6 +96,7 @@ async def test_event_based_gateway_follows_the_first_event_message(
     assert "unanswered" not in instance.snapshot().passed_elements
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
 async def test_event_based_gateway_follows_the_first_event_timer(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient
 ) -> None:

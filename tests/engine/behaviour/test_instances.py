@@ -19,6 +19,7 @@ from pyzeebe.errors import ProcessInstanceNotFoundError, ProcessTimeoutError
 from engine.testing import EmbeddedEngine, running_worker
 
 
+@pytest.mark.record_log
 async def test_start_instructions_start_the_instance_at_the_given_element(
     zeebe: EmbeddedEngine, gateway: Gateway
 ) -> None:
@@ -61,6 +62,7 @@ async def test_create_with_result_returns_the_variables_at_completion(
     assert fetched.variables == {"approvedBy": "采购部"}
 
 
+@pytest.mark.record_log
 async def test_create_with_result_times_out_but_the_instance_keeps_running(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient
 ) -> None:
@@ -78,6 +80,7 @@ async def test_create_with_result_times_out_but_the_instance_keeps_running(
     await zeebe.instance(pik).wait_element_active("work")
 
 
+@pytest.mark.record_log
 async def test_cancel_terminates_the_instance_and_a_second_cancel_is_not_found(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:

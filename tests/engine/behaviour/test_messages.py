@@ -25,6 +25,7 @@ from pyzeebe import ZeebeClient
 from pyzeebe.errors import MessageAlreadyExistsError
 
 from engine.testing import EmbeddedEngine
+from engine.testing.external import CLOCK_REASON, FRESH_ENGINE_REASON
 
 
 async def test_message_correlates_by_name_and_key_and_merges_its_variables(
@@ -48,6 +49,7 @@ async def test_message_correlates_by_name_and_key_and_merges_its_variables(
     assert zeebe.instance(first.process_instance_key).snapshot().active_elements == ["approved"]
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
 async def test_message_published_before_the_subscription_is_correlated_within_its_ttl(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient
 ) -> None:
@@ -67,6 +69,7 @@ async def test_message_published_before_the_subscription_is_correlated_within_it
     assert zeebe.instance(created.process_instance_key).variables()["approver"] == "owner"
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
 async def test_message_whose_ttl_expired_is_not_correlated(zeebe: EmbeddedEngine, zeebe_client: ZeebeClient) -> None:
     """Doc "Messages" § Message buffering: after its time to live the message is removed and no longer
     correlated; with TTL 0 it is only correlated to subscriptions open at publication.
@@ -85,6 +88,7 @@ async def test_message_whose_ttl_expired_is_not_correlated(zeebe: EmbeddedEngine
     assert zeebe.instance(unbuffered.process_instance_key).snapshot().active_elements == ["approved"]
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
 async def test_message_id_is_unique_while_the_message_is_buffered(
     zeebe_client: ZeebeClient, zeebe: EmbeddedEngine
 ) -> None:
@@ -121,6 +125,7 @@ async def test_one_message_is_correlated_to_at_most_one_instance_of_a_process(
     await expect_exactly("completed instance(s)", completed, 1)
 
 
+@pytest.mark.record_log
 async def test_message_start_event_creates_an_instance_with_the_message_variables(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:
@@ -137,6 +142,7 @@ async def test_message_start_event_creates_an_instance_with_the_message_variable
     assert len(process_instances_of(zeebe, "bh-message-start")) == 1
 
 
+@pytest.mark.record_log
 async def test_message_start_creates_one_active_instance_per_correlation_key(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:
@@ -163,6 +169,8 @@ async def test_message_start_creates_one_active_instance_per_correlation_key(
     assert variables == [2, 3]
 
 
+@pytest.mark.record_log
+@pytest.mark.embedded_only(FRESH_ENGINE_REASON)
 async def test_message_published_before_deployment_does_not_start_an_instance(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient
 ) -> None:
@@ -176,6 +184,7 @@ async def test_message_published_before_deployment_does_not_start_an_instance(
     assert process_instances_of(zeebe, "bh-message-start") == []
 
 
+@pytest.mark.record_log
 async def test_message_boundary_events_non_interrupting_then_interrupting(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:

@@ -8,6 +8,7 @@ parallel, § Defining the collection to iterate over, § Collecting the output, 
 
 from __future__ import annotations
 
+import pytest
 from behaviour_helpers import Gateway, bpmn, element_events, job_variables, settle
 from pyzeebe import ZeebeClient
 
@@ -93,6 +94,7 @@ async def test_sequential_instances_run_one_at_a_time_in_collection_order(
     ]
 
 
+@pytest.mark.record_log
 async def test_completion_condition_completes_the_body_and_terminates_the_remaining_instances(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:

@@ -18,6 +18,7 @@ from behaviour_helpers import Gateway, bpmn
 from pyzeebe import ZeebeClient, ZeebeWorker
 
 from engine.testing import EmbeddedEngine, running_worker
+from engine.testing.external import CLOCK_REASON
 
 
 async def test_failed_job_with_retries_left_is_activatable_again_with_the_new_retries(
@@ -38,6 +39,7 @@ async def test_failed_job_with_retries_left_is_activatable_again_with_the_new_re
     assert (again.key, again.retries) == (job.key, 2)
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
 async def test_retry_backoff_delays_reactivation_until_the_clock_passes_it(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:
@@ -58,6 +60,7 @@ async def test_retry_backoff_delays_reactivation_until_the_clock_passes_it(
     assert (again.key, again.retries) == (job.key, 2)
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
 async def test_job_not_completed_within_its_timeout_is_activatable_again(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:

@@ -9,12 +9,14 @@ process just continues).
 
 from __future__ import annotations
 
+import pytest
 from behaviour_helpers import Gateway, bpmn, element_events, eventually, process_instances_of
 from pyzeebe import ZeebeClient
 
 from engine.testing import EmbeddedEngine
 
 
+@pytest.mark.record_log
 async def test_broadcast_signal_triggers_all_catch_events_and_signal_start_events(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient
 ) -> None:
@@ -38,6 +40,7 @@ async def test_broadcast_signal_triggers_all_catch_events_and_signal_start_event
     assert zeebe.instance(started).variables() == {"reason": "audit"}
 
 
+@pytest.mark.record_log
 async def test_escalation_non_interrupting_is_caught_and_uncaught_one_does_not_stop_the_process(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:

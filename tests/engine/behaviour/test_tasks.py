@@ -13,6 +13,7 @@ from behaviour_helpers import bpmn
 from pyzeebe import ZeebeClient
 
 from engine.testing import EmbeddedEngine
+from engine.testing.external import FRESH_ENGINE_REASON
 
 
 @pytest.mark.parametrize(("score", "grade"), [(95, "distinction"), (85, "pass"), (80, "pass"), (79, "fail")])
@@ -28,6 +29,7 @@ async def test_business_rule_task_stores_the_decision_result(
     assert result.variables == {"score": score, "grade": grade}
 
 
+@pytest.mark.embedded_only(FRESH_ENGINE_REASON)
 async def test_business_rule_task_for_an_undeployed_decision_raises_an_incident(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient
 ) -> None:

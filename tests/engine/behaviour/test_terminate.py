@@ -8,12 +8,14 @@ the process instance completes).
 
 from __future__ import annotations
 
+import pytest
 from behaviour_helpers import Gateway, bpmn, element_events
 from pyzeebe import ZeebeClient
 
 from engine.testing import EmbeddedEngine
 
 
+@pytest.mark.record_log
 async def test_terminate_end_event_in_a_sub_process_then_in_the_process(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:

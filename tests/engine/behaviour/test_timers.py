@@ -15,8 +15,10 @@ from pyzeebe import ZeebeClient
 
 from engine.api import Rejection, RejectionType
 from engine.testing import EmbeddedEngine
+from engine.testing.external import CLOCK_REASON
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
 async def test_intermediate_timers_with_feel_duration_and_feel_date(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient
 ) -> None:
@@ -46,6 +48,8 @@ async def test_intermediate_timers_with_feel_duration_and_feel_date(
     await instance.wait_completed()
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
+@pytest.mark.record_log
 async def test_timer_start_event_cycle_r3_creates_exactly_three_instances(zeebe: EmbeddedEngine) -> None:
     """Doc "Timer events" § Timer start events and § Time cycle: ``R3/PT1H`` creates a new process instance
     every hour, three times; no more instances after the repetitions are used up.
@@ -73,6 +77,8 @@ async def _until_instances(zeebe: EmbeddedEngine, count: int) -> None:
     )
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
+@pytest.mark.record_log
 async def test_non_interrupting_cycle_boundary_fires_three_times_then_interrupting_one_ends_the_task(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:
@@ -101,6 +107,8 @@ async def test_non_interrupting_cycle_boundary_fires_three_times_then_interrupti
     assert job.key not in {j.key for j in await gateway.activate("bh.review", wait=False)}
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
+@pytest.mark.record_log
 async def test_activity_completed_in_time_cancels_its_boundary_timers(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:
@@ -124,6 +132,8 @@ async def test_activity_completed_in_time_cancels_its_boundary_timers(
     assert "done" in zeebe.instance(pik).snapshot().passed_elements
 
 
+@pytest.mark.embedded_only(CLOCK_REASON)
+@pytest.mark.record_log
 async def test_timer_start_event_with_a_cron_expression_fires_at_each_matching_time(zeebe: EmbeddedEngine) -> None:
     """Doc "Timer events" § Time cycle: instead of an ISO 8601 repeating interval, a cycle can be a cron
     expression (``0 0 9 * * *``: every day at 09:00); a timer start event creates an instance at each match.

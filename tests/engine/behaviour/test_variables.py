@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from behaviour_helpers import Gateway, bpmn, element_instance_key, job_variables, scope_variables
 from pyzeebe import ZeebeClient, ZeebeWorker
 
 from engine.testing import EmbeddedEngine, running_worker
 
 
+@pytest.mark.record_log
 async def test_job_variables_update_the_nearest_local_variable_and_create_the_rest_in_the_root(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:
@@ -54,6 +56,7 @@ async def test_input_mappings_create_local_variables_that_the_job_sees(
     assert zeebe.instance(created.process_instance_key).variables() == {"amount": 70}
 
 
+@pytest.mark.record_log
 async def test_set_variables_local_stays_in_the_scope_and_non_local_propagates(
     zeebe: EmbeddedEngine, zeebe_client: ZeebeClient, gateway: Gateway
 ) -> None:

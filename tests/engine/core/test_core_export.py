@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,27 @@ async def test_export_writes_every_record_once_in_order(engine: Engine, tmp_path
 def test_export_names_a_missing_log(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"records\.db"):
         export_jsonl(tmp_path, tmp_path / "out.jsonl")
+
+
+async def test_export_writes_strict_json_even_for_records_of_older_logs(engine: Engine, tmp_path: Path) -> None:
+    """Before the engine refused NaN and lone surrogates (engine/strict_json.py), its fallback encoder
+    could write them into records; ``engine export`` still writes strict JSON for such a log."""
+    await deploy(engine, bpmn('<bpmn:startEvent id="s" />'))
+    await engine.close()
+    with sqlite3.connect(tmp_path / "data" / "records.db") as db:  # records as the older code wrote them
+        for position, text in (
+            (1001, '{"position":1001,"value":{"a":NaN,"b":[-Infinity]}}'),
+            (1002, '{"position":1002,"value":{"s":"\\ud800 and \\ud83d\\ude00"}}'),
+        ):
+            db.execute("INSERT INTO records VALUES (?, 'VARIABLE', 'CREATED', 'EVENT', 1, -1, 0, ?)", (position, text))
+
+    out = tmp_path / "records.jsonl"
+    export_jsonl(tmp_path / "data", out)
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} exported")
+
+    lines = out.read_bytes().decode("utf-8").splitlines()
+    documents = [json.loads(line, parse_constant=refuse) for line in lines]
+    assert documents[-2]["value"] == {"a": None, "b": [None]}
+    assert documents[-1]["value"] == {"s": "\ufffd and 😀"}

@@ -7,9 +7,10 @@ import logging
 from pathlib import Path
 
 import pytest
-from core_helpers import START, deploy
+from core_helpers import START, activate, bpmn, deploy, flow, service
 from test_core_restart import MIXED, build_state, fingerprint
 
+from engine import strict_json
 from engine.clock import ControlledClock
 from engine.core import Engine, snapshot
 
@@ -125,3 +126,41 @@ async def test_a_snapshot_of_another_log_is_not_restored(tmp_path: Path) -> None
 async def test_a_negative_snapshot_interval_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="snapshot_every must be 0"):
         await Engine.open(tmp_path / "d", ControlledClock(), snapshot_every=-1)
+
+
+NEEDS_A_KIND = bpmn(
+    '<bpmn:startEvent id="start" />'
+    + flow("f1", "start", "work")
+    + service("work", "=kind")
+    + flow("f2", "work", "end")
+    + '<bpmn:endEvent id="end" />',
+    "needs-a-kind",
+)
+
+
+async def test_a_snapshot_holds_open_incidents_and_deep_variables(tmp_path: Path) -> None:
+    """An incident raised by an element's activation step (here: a job type expression without its
+    variable) used to keep its retry step as a closure, so no snapshot could be written while it was
+    open ("Can't pickle local object"), and every restart replayed the whole log. Resolving it after
+    a restart from the snapshot still retries the step (Camunda docs, "Incidents" → "Resolving
+    incidents": the failed step is retried once the cause is fixed)."""
+    clock = ControlledClock(START)
+    engine = await Engine.open(tmp_path / "d", clock)
+    await deploy(engine, NEEDS_A_KIND)
+    deep: dict[str, object] = {}
+    for _ in range(strict_json.MAX_NESTING_DEPTH - 2):  # at the gateway's limit with the root document
+        deep = {"v": deep}
+    created = await engine.create_process_instance(bpmn_process_id="needs-a-kind", variables={"deep": deep})
+    [incident] = engine.processor.incidents.values()
+    assert incident.retry is not None
+    before = fingerprint(engine)
+    await engine.close()
+
+    reopened = await Engine.open(tmp_path / "d", ControlledClock(clock.now()))
+    assert reopened.snapshot_commands == 2 and reopened.replayed_commands == 0
+    assert fingerprint(reopened) == before
+    await reopened.set_variables(created.process_instance_key, {"kind": "packing"}, local=False)
+    await reopened.resolve_incident(incident.key)
+    [job] = await activate(reopened, "packing")
+    assert job.variables["deep"] == deep
+    await reopened.close()

@@ -70,6 +70,8 @@ async def test_procgov_engine_serves_on_loopback_and_stops_on_sigterm(tmp_path: 
         "engine",
         "--port",
         str(port),
+        "--rest-port",
+        "0",
         "--data",
         str(tmp_path / "engine"),
         stdout=asyncio.subprocess.DEVNULL,
@@ -106,7 +108,7 @@ async def _serve_deploy_and_stop(data: Path, *extra: str) -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     procgov = Path(sys.executable).with_name("procgov")
-    command = [str(procgov), "engine", "--port", str(port), "--data", str(data), *extra]
+    command = [str(procgov), "engine", "--port", str(port), "--rest-port", "0", "--data", str(data), *extra]
     process = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
     )

@@ -51,6 +51,20 @@ async def test_deploy_bpmn_dmn_and_form_reports_each_resource(zeebe_client: Zeeb
     assert (form.form_id, form.version, form.resource_name) == ("gw-request-form", 1, "request.form")
 
 
+async def test_deployment_metadata_lists_processes_decisions_requirements_then_forms(
+    zeebe_client: ZeebeClient,
+) -> None:
+    """Zeebe's gateway lists a deployment's metadata in a fixed order whatever the resources' order:
+    processes, then decisions, then decision requirements, then forms (gateway ``ResponseMapper``
+    ``toDeployResourceResponse``); pyzeebe's own integration tests index the list by that order."""
+    response = await zeebe_client.deploy_resource(
+        RESOURCES / "request.form", RESOURCES / "grade.dmn", RESOURCES / "three-tasks.bpmn"
+    )
+
+    kinds = [type(d).__name__ for d in response.deployments]
+    assert kinds == ["ProcessMetadata", "DecisionMetadata", "DecisionRequirementsMetadata", "FormMetadata"]
+
+
 async def test_redeploying_unchanged_resource_keeps_version_and_changed_gets_next(
     zeebe_client: ZeebeClient, tmp_path: Path
 ) -> None:

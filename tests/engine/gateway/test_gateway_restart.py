@@ -54,6 +54,8 @@ async def _engine_process(data_dir: Path, port: int) -> AsyncIterator[asyncio.su
         *(["engine"] if procgov.exists() else []),
         "--port",
         str(port),
+        "--rest-port",
+        "0",
         "--data",
         str(data_dir),
         stdout=asyncio.subprocess.DEVNULL,

@@ -18,7 +18,7 @@ Who may run the action when a claim exists:
   :class:`InProgressError`, which fails the job with the SAME retries and a back-off until the holder's
   deadline (:class:`~workers.runtime.errors.RetryLaterError`): waiting never spends a retry.
 - ``uncertain``: :class:`UncertainEffectError` again, until an operator settles it
-  (:meth:`IdempotencyStore.settle`).
+  (``procgov effects settle``, :meth:`IdempotencyStore.settle`).
 
 An action that fails with :class:`~workers.runtime.errors.MaybeDoneError` (the request went out, no
 answer came back) releases its claim only when ``redo_safe``; otherwise the claim becomes ``uncertain``
@@ -239,24 +239,53 @@ class IdempotencyStore:
             value = conn.execute(sa.select(idempotency_keys.c.status).where(idempotency_keys.c.key == key)).scalar()
         return None if value is None else str(value)
 
-    def settle(self, key: str, *, happened: bool) -> None:
+    def claims(self, status: str | None = None) -> list[EffectClaim]:
+        """The claims with ``status`` (every claim when None), oldest claim first."""
+        table = idempotency_keys
+        query = sa.select(table.c.key, table.c.status, table.c.job_key, table.c.effect_ref, table.c.claimed_at)
+        if status is not None:
+            query = query.where(table.c.status == status)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query.order_by(table.c.claimed_at, table.c.key)).all()
+        return [EffectClaim(str(r.key), str(r.status), None if r.job_key is None else int(r.job_key),
+                            r.effect_ref, float(r.claimed_at)) for r in rows]
+
+    def settle(self, key: str, *, happened: bool) -> bool:
         """An operator's verdict on an uncertain effect: ``happened`` marks it done (never repeated);
-        otherwise the claim is dropped and the job's retry runs the effect."""
+        otherwise the claim is dropped and the job's retry runs the effect. False when ``key`` was not
+        uncertain (unknown, running or done): nothing is changed."""
         with self._engine.begin() as conn:
             where = sa.and_(idempotency_keys.c.key == key, idempotency_keys.c.status == "uncertain")
             if happened:
-                conn.execute(sa.update(idempotency_keys).where(where).values(status="done", result="null"))
+                changed = conn.execute(sa.update(idempotency_keys).where(where).values(status="done", result="null"))
             else:
-                conn.execute(sa.delete(idempotency_keys).where(where))
+                changed = conn.execute(sa.delete(idempotency_keys).where(where))
+        return bool(changed.rowcount == 1)
+
+
+@dataclass(frozen=True)
+class EffectClaim:
+    """One row of the store as an operator sees it (``procgov effects list``)."""
+
+    key: str
+    status: str  # "running" | "done" | "uncertain"
+    job_key: int | None  # the job whose activation made (or last took over) the claim
+    effect_ref: str | None  # the effect's own id: a mail's Message-ID, a webhook's Idempotency-Key
+    claimed_at: float  # epoch seconds of the claim
 
 
 def _earlier(job_key: int | None) -> str:
     return f"was started by an earlier activation of job {job_key} that ended before recording whether it happened"
 
 
+def _shell_quoted(text: str) -> str:
+    """``text`` in single quotes, as a shell takes it back verbatim (the operator pastes the command)."""
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
 def _uncertain_text(key: str, effect_ref: str | None, why: str) -> str:
     ref = f" ({effect_ref})" if effect_ref else ""
+    settle = f"procgov effects settle {_shell_quoted(key)}"
     return (f"outcome uncertain: side effect {key!r}{ref} {why}, and the channel cannot recognise a repeat, so it "
-            "is not repeated automatically; check with the receiver, then settle it in the worker store "
-            "(table idempotency_keys: status 'done' if it happened, delete the row if not; "
-            "IdempotencyStore.settle does either) and retry the job")
+            f"is not repeated automatically; check with the receiver, then run `{settle} --happened` "
+            "(or `--not-happened`) and retry the job (`procgov incidents retry <incident key>`)")

@@ -1,0 +1,156 @@
+"""Jobs: activation with long polling, completion, failure with back-off, BPMN errors, updates.
+
+Camunda docs, "Job workers" → "Long polling": ``POST /jobs/activation`` waits up to ``requestTimeout``
+ms (0: the gateway's default of 10 s; negative: no waiting) for jobs and answers, possibly with none,
+a margin before that timeout passes, so that a client's own HTTP timeout set to it never fires first.
+Waiting requests share the engine's job dispatcher logic (``engine.gateway.jobs``), which only calls
+the engine's command surface.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from engine.api import ActivatedJob
+from engine.gateway.jobs import ActivationRequest
+from engine.rest.body import read_model
+from engine.rest.context import command, context, no_content, path_key, tenant
+from engine.rest.models import JobActivation, JobCompletion, JobError, JobFailure, JobUpdate
+from engine.rest.problems import invalid
+
+DEFAULT_LONG_POLL_MS = 10_000
+"""Long-polling time when ``requestTimeout`` is 0 (Zeebe gateway's ``longPolling.timeout`` default)."""
+
+
+def answer_margin_s(wait_s: float) -> float:
+    """Time kept back from the request timeout so that the answer arrives before it."""
+    return max(0.05, min(1.0, wait_s * 0.1))
+
+
+def _job(job: ActivatedJob) -> dict[str, Any]:
+    return {
+        "type": job.type,
+        "processDefinitionId": job.bpmn_process_id,
+        "processDefinitionVersion": job.process_definition_version,
+        "elementId": job.element_id,
+        "customHeaders": dict(job.custom_headers),
+        "worker": job.worker,
+        "retries": job.retries,
+        "deadline": job.deadline,
+        "variables": job.variables,
+        "tenantId": job.tenant_id,
+        "physicalTenantId": job.tenant_id,
+        "jobKey": str(job.key),
+        "processInstanceKey": str(job.process_instance_key),
+        "processDefinitionKey": str(job.process_definition_key),
+        "elementInstanceKey": str(job.element_instance_key),
+        "kind": "BPMN_ELEMENT",
+        "listenerEventType": "UNSPECIFIED",
+        "userTask": None,
+        "tags": [],
+        "rootProcessInstanceKey": None,
+        "businessId": None,
+        "priority": 0,
+        "leaseToken": None,
+    }
+
+
+async def activate_jobs(request: Request) -> JSONResponse:
+    body = await read_model(request, JobActivation)
+    if not body.type:
+        raise invalid("No type provided.")
+    if body.timeout < 1:
+        raise invalid(f"The value for timeout is '{body.timeout}' but must be greater than 0.")
+    if body.maxJobsToActivate < 1:
+        raise invalid(f"The value for maxJobsToActivate is '{body.maxJobsToActivate}' but must be greater than 0.")
+    if body.withLease:
+        raise invalid("withLease is not supported by the embedded procgov engine")
+    activation = ActivationRequest(
+        job_type=body.type,
+        worker=body.worker,
+        timeout_ms=body.timeout,
+        max_jobs=body.maxJobsToActivate,
+        fetch_variables=tuple(body.fetchVariable or ()),
+        tenant_ids=tuple(tenant(t) for t in body.tenantIds) or (tenant(None),),
+    )
+    if body.requestTimeout < 0:
+        wait_s = 0.0
+    else:
+        wanted_s = (body.requestTimeout or DEFAULT_LONG_POLL_MS) / 1000
+        wait_s = max(0.0, wanted_s - answer_margin_s(wanted_s))
+    async with command("ACTIVATE"):
+        jobs = await context(request).jobs.activate(activation, wait_s)
+    return JSONResponse({"jobs": [_job(job) for job in jobs]})
+
+
+async def complete_job(request: Request) -> Response:
+    key = path_key(request, "jobKey")
+    body = await read_model(request, JobCompletion, required=False)
+    if body.result is not None:
+        raise invalid("A job result (user task or ad-hoc sub-process) is not supported by the embedded procgov engine")
+    async with command("COMPLETE"):
+        await context(request).engine.complete_job(key, body.variables or {})
+    return no_content()
+
+
+async def fail_job(request: Request) -> Response:
+    key = path_key(request, "jobKey")
+    body = await read_model(request, JobFailure, required=False)
+    if body.retryBackOff < 0:
+        raise invalid(f"The value for retryBackOff is '{body.retryBackOff}' but must be not negative.")
+    async with command("FAIL"):
+        await context(request).engine.fail_job(
+            key,
+            retries=body.retries,
+            error_message=body.errorMessage,
+            retry_backoff_ms=body.retryBackOff,
+            variables=body.variables or {},
+        )
+    return no_content()
+
+
+async def throw_job_error(request: Request) -> Response:
+    key = path_key(request, "jobKey")
+    body = await read_model(request, JobError)
+    if not body.errorCode:
+        raise invalid("No errorCode provided.")
+    async with command("THROW_ERROR"):
+        await context(request).engine.throw_error(
+            key, error_code=body.errorCode, error_message=body.errorMessage or "", variables=body.variables or {}
+        )
+    return no_content()
+
+
+async def update_job(request: Request) -> Response:
+    """Camunda docs, "Update job": retries and/or timeout; both are checked before either is applied."""
+    key = path_key(request, "jobKey")
+    body = await read_model(request, JobUpdate)
+    changes = body.changeset
+    if changes.retries is None and changes.timeout is None:
+        raise invalid("At least one of [retries, timeout] is required.")
+    if changes.priority is not None:
+        raise invalid("Job priorities are not supported by the embedded procgov engine")
+    if changes.retries is not None and changes.retries < 1:
+        raise invalid(f"The value for changeset.retries is '{changes.retries}' but must be greater than 0.")
+    if changes.timeout is not None and changes.timeout < 0:
+        raise invalid(f"The value for changeset.timeout is '{changes.timeout}' but must be not negative.")
+    engine = context(request).engine
+    async with command("UPDATE"):
+        if changes.retries is not None:
+            await engine.update_job_retries(key, changes.retries)
+        if changes.timeout is not None:
+            await engine.update_job_timeout(key, changes.timeout)
+    return no_content()
+
+
+routes = [
+    Route("/jobs/activation", activate_jobs, methods=["POST"]),
+    Route("/jobs/{jobKey}/completion", complete_job, methods=["POST"]),
+    Route("/jobs/{jobKey}/failure", fail_job, methods=["POST"]),
+    Route("/jobs/{jobKey}/error", throw_job_error, methods=["POST"]),
+    Route("/jobs/{jobKey}", update_job, methods=["PATCH"]),
+]

@@ -1,0 +1,54 @@
+// Camunda's own TypeScript client, @camunda8/orchestration-cluster-api, against the embedded engine.
+// Run by test_rest_sdk_js.py with CAMUNDA_REST_ADDRESS pointing at the engine; strict validation of
+// requests and responses, so an answer that does not match the SDK's schemas fails the run.
+import assert from 'node:assert/strict';
+import { createCamundaClient } from '@camunda8/orchestration-cluster-api';
+
+const resources = process.argv[process.argv.length - 1];
+const camunda = createCamundaClient();
+const consistency = { consistency: { waitUpToMs: 0 } };
+const activation = (requestTimeout) => ({
+  type: 'rest-work', timeout: 30000, maxJobsToActivate: 1, worker: 'sdk-js', requestTimeout,
+});
+
+const topology = await camunda.getTopology();
+assert.equal(topology.brokers.length, 1);
+
+const deployment = await camunda.deployResourcesFromFiles([`${resources}/rest-order.bpmn`]);
+assert.equal(deployment.processes[0].processDefinitionId, 'rest-order');
+
+const created = await camunda.createProcessInstance({
+  processDefinitionId: 'rest-order', variables: { orderId: 'js-1' },
+});
+const instanceKey = created.processInstanceKey;
+
+let jobs = (await camunda.activateJobs(activation(2000))).jobs;
+assert.equal(jobs.length, 1);
+const jobKey = jobs[0].jobKey;
+assert.equal(jobs[0].variables.orderId, 'js-1');
+
+await camunda.failJob({ jobKey, retries: 1, errorMessage: 'ERP down', retryBackOff: 60000 });
+assert.equal((await camunda.activateJobs(activation(300))).jobs.length, 0);
+await camunda.pinClock({ timestamp: Date.now() + 61000 });
+jobs = (await camunda.activateJobs(activation(2000))).jobs;
+assert.deepEqual(jobs.map((j) => [j.jobKey, j.retries]), [[jobKey, 1]]);
+
+await camunda.failJob({ jobKey, retries: 0, errorMessage: 'ERP still down' });
+const incidents = await camunda.searchIncidents({ filter: { processInstanceKey: instanceKey } }, consistency);
+assert.deepEqual(incidents.items.map((i) => [i.errorType, i.errorMessage, i.state]), [
+  ['JOB_NO_RETRIES', 'ERP still down', 'ACTIVE'],
+]);
+await camunda.updateJob({ jobKey, changeset: { retries: 1 } });
+await camunda.resolveIncident({ incidentKey: incidents.items[0].incidentKey });
+await camunda.resetClock();
+
+jobs = (await camunda.activateJobs(activation(2000))).jobs;
+assert.deepEqual(jobs.map((j) => j.jobKey), [jobKey]);
+await camunda.completeJob({ jobKey, variables: { worked: true } });
+
+const correlated = await camunda.correlateMessage({ name: 'rest-paid', correlationKey: 'js-1' });
+assert.equal(correlated.processInstanceKey, instanceKey);
+
+const instance = await camunda.getProcessInstance({ processInstanceKey: instanceKey }, consistency);
+assert.equal(instance.state, 'COMPLETED');
+console.log('sdk-js flow ok');
