@@ -13,6 +13,7 @@
   source, ``replay --all`` also checks every instance of the engine's log (not only those with
   records) for a start at a start event, the nine steps in order, owner changes and unpriced fines, and
   each decision's inputs and time against the job the engine activated.
+* ``keygen -o FILE [--rotate]``: write an audit key ring, or append a new signing key to it.
 * ``report KEY -o FILE.html [--pdf FILE.pdf]``: a self-contained page organised as an auditor reads
   it (final state, diagram with the path taken, one section per step, deadlines, decisions, fines,
   replay findings), times in ``--timezone`` (default Asia/Shanghai); ``--pdf`` also prints it with
@@ -24,6 +25,7 @@ The decision registry comes from :func:`procgov.groups.decision_registry` (every
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -358,6 +360,37 @@ def checkpoint(
     if data is not None:
         engine_path, chain = checkpoint_engine_log(directory, keyring, data)
         typer.echo(f"wrote {engine_path} (engine log: {chain.records} record(s), commit {chain.head_seq})")
+
+
+@app.command()
+def keygen(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The key ring file to write.")],
+    rotate: Annotated[bool, typer.Option("--rotate", help="Append a new signing key to an existing ring.")] = False,
+) -> None:
+    """Write an audit key ring (``KEY_ID:SECRET``, mode 0600), or with --rotate append a new signing key.
+
+    Keep the file off the hosts of the databases it protects; checkpoints signed by older keys still
+    verify after a rotation, because every key of the ring verifies and only the last one signs.
+    """
+    from workers.runtime.stores.checkpoints import AuditKeyError, Keyring, new_key_entry
+
+    existing: Keyring | None = None
+    if output.exists():
+        if not rotate:
+            _fail(f"{output} exists: pass --rotate to append a new signing key, or choose another file")
+        try:
+            existing = Keyring.load(key_file=output)
+        except AuditKeyError as error:
+            _fail(str(error))
+    elif rotate:
+        _fail(f"{output} does not exist: nothing to rotate (leave out --rotate to create it)")
+    entry = new_key_entry(existing)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as file:
+        file.write(entry + "\n")
+    os.chmod(output, 0o600)
+    typer.echo(f"{'appended' if existing else 'wrote'} audit key {entry.partition(':')[0]} to {output} (mode 0600)")
 
 
 @app.command()

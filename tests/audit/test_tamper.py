@@ -334,3 +334,31 @@ def test_checkpoint_refuses_to_sign_a_chain_that_does_not_verify(run: Run) -> No
     assert result.exit_code == 1 and "not signed" in result.output, result.output
     assert len(list(run.checkpoints.glob("*.json"))) == 2
 
+
+
+def test_keygen_rotation_appends_a_signing_key_and_old_checkpoints_still_verify(run: Run) -> None:
+    refused = CliRunner().invoke(cli, ["audit", "keygen", "-o", str(run.key_file)])
+    assert refused.exit_code == 2 and "--rotate" in refused.output, refused.output
+    assert run.key_file.read_text(encoding="utf-8") == KEY + "\n"
+
+    rotated = CliRunner().invoke(cli, ["audit", "keygen", "-o", str(run.key_file), "--rotate"])
+    assert rotated.exit_code == 0, rotated.output
+    lines = run.key_file.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == KEY and len(lines) == 2 and lines[1].startswith("k2:") and len(lines[1]) > 40
+    assert run.key_file.stat().st_mode & 0o777 == 0o600
+    code, output = replay(run, with_log=True)
+    assert code == 0, output
+    signed = CliRunner().invoke(cli, ["audit", "checkpoint", "--store", run.store, "--checkpoints",
+                                      str(run.checkpoints), "--key-file", str(run.key_file)])
+    assert signed.exit_code == 0 and "key k2" in signed.output, signed.output
+
+
+def test_keygen_writes_a_new_ring_that_checkpoint_accepts(run: Run, tmp_path: Path) -> None:
+    ring = tmp_path / "keys" / "audit.key"
+    assert CliRunner().invoke(cli, ["audit", "keygen", "-o", str(ring), "--rotate"]).exit_code == 2
+    made = CliRunner().invoke(cli, ["audit", "keygen", "-o", str(ring)])
+    assert made.exit_code == 0 and "k1" in made.output, made.output
+    assert ring.stat().st_mode & 0o777 == 0o600
+    signed = CliRunner().invoke(cli, ["audit", "checkpoint", "--store", run.store, "--checkpoints",
+                                      str(tmp_path / "fresh"), "--key-file", str(ring)])
+    assert signed.exit_code == 0 and "key k1" in signed.output, signed.output

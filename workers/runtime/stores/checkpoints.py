@@ -104,6 +104,18 @@ class Keyring:
         return None
 
 
+def new_key_entry(existing: Keyring | None = None) -> str:
+    """A fresh ``KEY_ID:SECRET`` line: 256 random bits, an id not in ``existing`` (for rotation, the new
+    line is appended, so it signs while the older ones still verify)."""
+    import secrets
+
+    taken = {key_id for key_id, _ in existing.keys} if existing else set()
+    number = len(taken) + 1
+    while f"k{number}" in taken:
+        number += 1
+    return f"k{number}:{secrets.token_urlsafe(32)}"
+
+
 @dataclass(frozen=True)
 class InstanceSummary:
     records: int
