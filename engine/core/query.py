@@ -8,7 +8,7 @@ resources come from the in-memory deployment state. Nothing here changes the eng
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +59,25 @@ class IncidentView:
     process_definition_key: int = -1
     tenant_id: str = "<default>"
     created_at: int = 0  # epoch ms of the CREATED record
+
+
+def fold_incident(previous: IncidentView | None, record: Mapping[str, Any]) -> IncidentView:
+    """The incident as one more INCIDENT event leaves it (``previous`` is the view before it, if any)."""
+    value = record["value"]
+    return IncidentView(
+        key=record["key"],
+        error_type=value["errorType"],
+        error_message=value["errorMessage"],
+        element_id=value["elementId"],
+        element_instance_key=value["elementInstanceKey"],
+        job_key=value["jobKey"],
+        process_instance_key=value["processInstanceKey"],
+        state="RESOLVED" if record["intent"] == "RESOLVED" else "ACTIVE",
+        bpmn_process_id=value.get("bpmnProcessId", ""),
+        process_definition_key=value.get("processDefinitionKey", -1),
+        tenant_id=value.get("tenantId", "<default>"),
+        created_at=previous.created_at if previous else record["timestamp"],
+    )
 
 
 @dataclass(frozen=True)
@@ -225,22 +244,7 @@ class Query:
             )
         views: dict[int, IncidentView] = {}
         for record in rows:
-            value = record["value"]
-            previous = views.get(record["key"])
-            views[record["key"]] = IncidentView(
-                key=record["key"],
-                error_type=value["errorType"],
-                error_message=value["errorMessage"],
-                element_id=value["elementId"],
-                element_instance_key=value["elementInstanceKey"],
-                job_key=value["jobKey"],
-                process_instance_key=value["processInstanceKey"],
-                state="RESOLVED" if record["intent"] == "RESOLVED" else "ACTIVE",
-                bpmn_process_id=value.get("bpmnProcessId", ""),
-                process_definition_key=value.get("processDefinitionKey", -1),
-                tenant_id=value.get("tenantId", "<default>"),
-                created_at=previous.created_at if previous else record["timestamp"],
-            )
+            views[record["key"]] = fold_incident(views.get(record["key"]), record)
         result = list(views.values())
         return [v for v in result if v.state == "ACTIVE"] if active_only else result
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from engine.core.query import ElementInstanceView, IncidentView, ProcessInstanceView
+from engine.core.query import ElementInstanceView, IncidentView, ProcessInstanceView, fold_incident
 
 _REST_STATE_TO_INTENT = {"ACTIVE": "ELEMENT_ACTIVATED", "COMPLETED": "ELEMENT_COMPLETED"}
 _ENDED = {"ELEMENT_COMPLETED": "COMPLETED", "ELEMENT_TERMINATED": "TERMINATED"}
@@ -105,17 +105,7 @@ class RecordFileViews:
     def incidents(self, process_instance_key: int, *, active_only: bool = False) -> list[IncidentView]:
         views: dict[int, IncidentView] = {}
         for record in self._events(process_instance_key, "INCIDENT"):
-            value = record["value"]
-            views[record["key"]] = IncidentView(
-                key=record["key"],
-                error_type=value["errorType"],
-                error_message=value["errorMessage"],
-                element_id=value["elementId"],
-                element_instance_key=value["elementInstanceKey"],
-                job_key=value["jobKey"],
-                process_instance_key=value["processInstanceKey"],
-                state="RESOLVED" if record["intent"] == "RESOLVED" else "ACTIVE",
-            )
+            views[record["key"]] = fold_incident(views.get(record["key"]), record)
         return [v for v in views.values() if v.state == "ACTIVE" or not active_only]
 
     def instance_variables(self, process_instance_key: int) -> dict[str, Any]:
