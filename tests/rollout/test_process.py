@@ -161,6 +161,11 @@ async def test_full_rollout_all_nine_steps_in_order(
     shown = registry_show(tmp_path, "order-fulfilment")
     assert (shown["owner"], shown["state"], shown["rollout_instance"]) == ("li.ming", "in force", None)
     assert passed(zeebe, key, "Step1_RegisterRollout") == 1 and passed(zeebe, key, "Step9_EndRollout") == 1
+    history = CliRunner().invoke(cli, ["processes", "history", "order-fulfilment", "--json",
+                                       "--store", f"sqlite:///{tmp_path / 'workers.db'}"])
+    events = [(e["kind"], e["detail"].get("state")) for e in json.loads(history.output)["events"]]
+    assert events == [("registered", "draft"), ("rollout-started", None), ("state", "pilot"), ("state", "issued"),
+                      ("rollout-ended", None)]
 
 
 def registry_show(tmp_path: Path, process_id: str) -> dict[str, Any]:
@@ -387,6 +392,10 @@ async def test_a_mail_server_outage_is_retried_with_back_off_then_an_incident_na
                 and r["value"]["elementId"] == "Step5_Announce"]
     assert [f["value"]["retries"] for f in failures] == [4, 3, 2, 1, 0]
     assert len(webhooks.posts) == 4  # one chat message per employee, whatever the retries
+    # started at step 5 (a modification): not the process's registered rollout, so no state was set
+    assert instance.variables()["registryState"] == {
+        "state": "issued", "applied": False,
+        "reason": f"order-fulfilment: instance {key} is not its running rollout"}
 
 
 async def test_decisions_are_recorded_and_replay_to_the_same_outputs(

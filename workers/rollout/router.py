@@ -15,6 +15,7 @@ Job type → step of the nine-step rollout (000A):
 ``rollout.plan-reviews``       7–8   the six review months, each opening on the 1st
 ``rollout.check-lock-ins``     9     behaviour, performance, IT
 ``rollout.register-rollout``   1     the rollout in the process registry (one per process, the owner)
+``rollout.registry-state``     4–5   lifecycle state pilot / issued (task header ``state``)
 ``rollout.end-rollout``        9     the rollout ends in the registry, the process in force
 =============================  ====  ==========================================================
 """
@@ -42,9 +43,11 @@ from workers.rollout.pilot import (
 from workers.rollout.plan import PLAN_VALIDATION
 from workers.rollout.registration import (
     RegistryEntryResult,
+    RegistryStateResult,
     RolloutRef,
     RolloutRegistration,
     register_rollout,
+    set_lifecycle_state,
 )
 from workers.runtime import JobContext, RuleSet, TaskRouter
 from workers.runtime.errors import PermanentError
@@ -116,6 +119,11 @@ def build_router(deps: RolloutDeps) -> TaskRouter:
     @router.task("rollout.register-rollout")
     def register_the_rollout(request: RolloutRegistration, job: JobContext) -> RegistryEntryResult:
         return register_rollout(registry(), request, instance=str(job.process_instance_key))
+
+    @router.task("rollout.registry-state")
+    def set_the_state(request: RolloutRef, job: JobContext) -> RegistryStateResult:
+        state = job.custom_headers.get("state", "")
+        return set_lifecycle_state(registry(), request, state, instance=str(job.process_instance_key))
 
     @router.task("rollout.end-rollout")
     def end_the_rollout(request: RolloutRef, job: JobContext) -> None:
