@@ -111,7 +111,8 @@ def test_rollout_report_reads_as_nine_steps(demo: DemoReport, chrome: WebDriver,
     assert "rollout.exam-grade" in step3 and "000A step 3" in step3  # the decision with its clause
     step1_rows = chrome.find_elements(By.CSS_SELECTOR, "#step-Step1_Owner table.activities tr")
     assert [r.find_elements(By.TAG_NAME, "td")[0].text for r in step1_rows[1:]] == [
-        "Check owner eligibility (senior executive)", "Tell the owner the three duties"]  # no gateway, no events
+        "Check owner eligibility (senior executive)", "Register the rollout in the process registry",
+        "Tell the owner the three duties"]  # no gateway, no events
     # Each step draws its part of the diagram with the path taken.
     step_shape = chrome.find_element(
         By.CSS_SELECTOR, '#diagram-Step6_FullRollout g[data-element-id="Step6_GoLive50"] rect')

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from engine.testing.embedded import EmbeddedEngine
 from engine.testing.external import CLOCK_REASON
+from procgov.cli import app as cli
 from tests.rollout.conftest import PERFECT_ANSWERS
 from tests.rollout.process import (
     FORMS,
@@ -117,7 +119,7 @@ async def test_exams_with_a_retake_an_escalation_and_a_malformed_sheet(
 
 @pytest.mark.embedded_only(CLOCK_REASON)
 async def test_full_rollout_all_nine_steps_in_order(
-        zeebe: EmbeddedEngine, start_workers: StartWorkers, smtp: SmtpServer) -> None:
+        zeebe: EmbeddedEngine, start_workers: StartWorkers, smtp: SmtpServer, tmp_path: Path) -> None:
     """The happy path from the request to the lock-ins, with the six monthly reviews and version n+1."""
     await start_workers()
     async with user_task_desk(zeebe, default_scripts(zeebe)) as desk:
@@ -155,6 +157,49 @@ async def test_full_rollout_all_nine_steps_in_order(
     completed = [r["value"]["elementId"] for r in zeebe.records() if r["valueType"] == "PROCESS_INSTANCE"
                  and r["intent"] == "ELEMENT_COMPLETED" and r["value"].get("processInstanceKey") == key]
     assert completed[-3:] == ["FileAuditRecord", "RolloutClosed", "procgov-rollout"]
+    # the registry: the rollout ran and ended with the process in force, nothing left running
+    shown = registry_show(tmp_path, "order-fulfilment")
+    assert (shown["owner"], shown["state"], shown["rollout_instance"]) == ("li.ming", "in force", None)
+    assert passed(zeebe, key, "Step1_RegisterRollout") == 1 and passed(zeebe, key, "Step9_EndRollout") == 1
+    history = CliRunner().invoke(cli, ["processes", "history", "order-fulfilment", "--json",
+                                       "--store", f"sqlite:///{tmp_path / 'workers.db'}"])
+    events = [(e["kind"], e["detail"].get("state")) for e in json.loads(history.output)["events"]]
+    assert events == [("registered", "draft"), ("rollout-started", None), ("state", "pilot"), ("state", "issued"),
+                      ("rollout-ended", None)]
+
+
+def registry_show(tmp_path: Path, process_id: str) -> dict[str, Any]:
+    """``procgov processes show`` on the workers' store the rollout workers use."""
+    result = CliRunner().invoke(cli, ["processes", "show", process_id, "--json",
+                                      "--store", f"sqlite:///{tmp_path / 'workers.db'}"])
+    assert result.exit_code == 0, result.output
+    shown: dict[str, Any] = json.loads(result.output)
+    return shown
+
+
+async def test_000A_one_rollout_per_process_a_second_one_is_refused_with_an_incident(
+        zeebe: EmbeddedEngine, start_workers: StartWorkers, tmp_path: Path) -> None:
+    """rollout.register-rollout (after the owner check) registers the rollout in the process registry; a
+    second rollout of the same process while the first runs stops at an incident naming the running one
+    (an incident: Camunda 8 docs, "Incidents" — the job failed with no retries left, resolved by hand)."""
+    await start_workers()
+    async with user_task_desk(zeebe, default_scripts(zeebe)):
+        first = await start(zeebe, request_variables())
+        await zeebe.instance(first).wait_element_passed("Step1_Owner")
+        shown = registry_show(tmp_path, "order-fulfilment")
+        assert (shown["rollout_instance"], shown["owner"], shown["state"], shown["current_version"]) == (
+            str(first), "li.ming", "draft", "V2.0")
+        second = await start(zeebe, request_variables())
+        incident = await zeebe.instance(second).wait_incident("refused")
+    assert incident.error_message == (
+        f"000A: rollout {second} of order-fulfilment refused: rollout {first} of the same process is still "
+        "running (one rollout per process at a time)")
+    assert passed(zeebe, second, "Step1_NotifyOwner") == 0  # the second rollout did not go on
+    assert registry_show(tmp_path, "order-fulfilment")["rollout_instance"] == str(first)
+    history = CliRunner().invoke(cli, ["processes", "history", "order-fulfilment", "--json",
+                                       "--store", f"sqlite:///{tmp_path / 'workers.db'}"])
+    events = [(e["kind"], e["instance"]) for e in json.loads(history.output)["events"]]
+    assert events == [("registered", None), ("rollout-started", str(first)), ("rollout-refused", str(second))]
 
 
 async def test_an_ineligible_owner_is_renominated_and_an_invalid_plan_sent_back(
@@ -347,6 +392,10 @@ async def test_a_mail_server_outage_is_retried_with_back_off_then_an_incident_na
                 and r["value"]["elementId"] == "Step5_Announce"]
     assert [f["value"]["retries"] for f in failures] == [4, 3, 2, 1, 0]
     assert len(webhooks.posts) == 4  # one chat message per employee, whatever the retries
+    # started at step 5 (a modification): not the process's registered rollout, so no state was set
+    assert instance.variables()["registryState"] == {
+        "state": "issued", "applied": False,
+        "reason": f"order-fulfilment: instance {key} is not its running rollout"}
 
 
 async def test_decisions_are_recorded_and_replay_to_the_same_outputs(

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from procgov.cli import app as cli
+from tests.audit.conftest import chrome  # noqa: F401  (the headless Chromium fixture)
 from workers.runtime import open_engine
 from workers.runtime.stores.registry import METADATA, ProcessRegistry, RegistryConflict
 
@@ -117,3 +118,35 @@ def test_tiers_and_states_are_the_seed_s_words(tmp_path: Path) -> None:
         registry.register("p", name="P", version="V1.0", tier="strategic")
     with pytest.raises(ValueError, match="state must be one of draft, pilot, issued, in force, under change, retired"):
         registry.register("p", name="P", version="V1.0", state="active")
+
+
+@pytest.mark.browser
+async def test_the_monthly_report_shows_the_registered_owner_and_current_version(
+        zeebe: Any, slm: Any, slm_deps: Any, chrome: Any) -> None:  # noqa: F811
+    """slm.publish-report reads owner and current version from the registry in the workers' store: after a
+    change request published V2.2, the March report shows 李明 (li.ming) and V2.2 for order-to-delivery; a
+    process of a finding that is not registered shows "—"."""
+    from selenium.webdriver.common.by import By
+
+    url = slm_deps.store.engine.url.render_as_string(hide_password=False)
+    assert processes(url, "register", "--from", str(SEED)).exit_code == 0
+    change = await slm.start("procgov-change-request", REQUEST)
+    await slm.complete("approve-change", change, {"approved": True})
+    await slm.complete("publish-change", change, {"changeEffect": "address on the form"})
+    await zeebe.instance(change).wait_completed()
+    review = await slm.start("procgov-sla-review", {"processId": "order-to-delivery", "reviewMonth": "2026-03",
+                                                    "processName": "订单履约流程 Order to delivery",
+                                                    "ownerDepartment": "销售部 Sales"})
+    await slm.complete("submit-self-check", review, {"selfCheckRuns": "412 orders", "selfCheckExecution": "ok",
+                                                     "selfCheckDesignProblems": "none", "selfCheckViolations": "none",
+                                                     "selfCheckKpis": "ok", "selfCheckCrossDepartment": "ok"})
+    await slm.complete("sign-summary", review, {"summaryImprovements": "none", "summarySigned": True})
+    await slm.complete("record-spot-check", review, {"findings": [
+        {"department": "销售部 Sales", "processId": "returns-handling", "problem": "late-refund", "kind": "violation",
+         "directPerson": "wang.fang"}]})
+    await zeebe.instance(review).wait_completed()
+    chrome.get(Path(zeebe.instance(review).variables()["reportPath"]).as_uri())
+    rows = {tr.get_attribute("data-process-id"): [td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+            for tr in chrome.find_elements(By.CSS_SELECTOR, "#processes tr[data-process-id]")}
+    assert rows == {"order-to-delivery": ["订单履约流程 Order to delivery", "李明 (li.ming)", "V2.2"],
+                    "returns-handling": ["returns-handling", "—", "—"]}

@@ -28,6 +28,7 @@ from workers.runtime.bundled import bundled
 from workers.runtime.decisions import RuleSet
 from workers.runtime.settings import WorkerSettings
 from workers.runtime.stores import IdempotencyStore, open_engine
+from workers.runtime.stores.registry import ProcessRegistry
 
 DEFAULT_DATA_DIR = bundled("data", "rollout")
 
@@ -66,11 +67,14 @@ class RolloutDeps:
     webhooks: Mapping[str, WebhookEndpoint] = field(default_factory=dict)
     http_timeout_s: float = 10.0
     demo_mode: bool = False  # PROCGOV_SCHEDULE__DEMO_MODE: durations outside the rules (workers.rollout.schedule)
+    registry: ProcessRegistry | None = None  # the process registry (流程清单); None: the rollout.registry tasks fail
 
     @classmethod
     def from_files(cls, *, org_directory: Path, exams_dir: Path, templates: Path, smtp: SmtpSettings,
                    store: OnceStore, webhooks: Mapping[str, WebhookEndpoint] | None = None,
-                   http_timeout_s: float = 10.0, demo_mode: bool = False) -> RolloutDeps:
+                   http_timeout_s: float = 10.0, demo_mode: bool = False,
+                   registry: ProcessRegistry | None = None) -> RolloutDeps:
+        """``registry`` defaults to the one in the idempotency store's database (the workers' store)."""
         return cls(
             directory=RuleSet.from_file(OWNER_ELIGIBILITY, org_directory),
             exams=RuleSet.from_text(GRADE_EXAM, catalogue_text(exams_dir)),
@@ -80,6 +84,7 @@ class RolloutDeps:
             webhooks=dict(webhooks or {}),
             http_timeout_s=http_timeout_s,
             demo_mode=demo_mode,
+            registry=registry or (ProcessRegistry(store.engine) if isinstance(store, IdempotencyStore) else None),
         )
 
     @classmethod

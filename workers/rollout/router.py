@@ -14,6 +14,9 @@ Job type → step of the nine-step rollout (000A):
 ``rollout.check-readiness``    6     the four readiness criteria
 ``rollout.plan-reviews``       7–8   the six review months, each opening on the 1st
 ``rollout.check-lock-ins``     9     behaviour, performance, IT
+``rollout.register-rollout``   1     the rollout in the process registry (one per process, the owner)
+``rollout.registry-state``     4–5   lifecycle state pilot / issued (task header ``state``)
+``rollout.end-rollout``        9     the rollout ends in the registry, the process in force
 =============================  ====  ==========================================================
 """
 
@@ -38,7 +41,17 @@ from workers.rollout.pilot import (
     plan_pilot,
 )
 from workers.rollout.plan import PLAN_VALIDATION
+from workers.rollout.registration import (
+    RegistryEntryResult,
+    RegistryStateResult,
+    RolloutRef,
+    RolloutRegistration,
+    register_rollout,
+    set_lifecycle_state,
+)
 from workers.runtime import JobContext, RuleSet, TaskRouter
+from workers.runtime.errors import PermanentError
+from workers.runtime.stores.registry import ProcessRegistry
 
 Deps = RolloutDeps  # the name the composition root (procgov/groups.py) looks up
 
@@ -96,5 +109,24 @@ def build_router(deps: RolloutDeps) -> TaskRouter:
     @router.task("rollout.check-lock-ins")
     def check_the_lock_ins(request: LockInRequest) -> LockInResult:
         return check_lock_ins(request)
+
+    def registry() -> ProcessRegistry:
+        if deps.registry is None:
+            raise PermanentError("no process registry configured: RolloutDeps.registry (the workers' store, "
+                                 "PROCGOV_STORE_URL)")
+        return deps.registry
+
+    @router.task("rollout.register-rollout")
+    def register_the_rollout(request: RolloutRegistration, job: JobContext) -> RegistryEntryResult:
+        return register_rollout(registry(), request, instance=str(job.process_instance_key))
+
+    @router.task("rollout.registry-state")
+    def set_the_state(request: RolloutRef, job: JobContext) -> RegistryStateResult:
+        state = job.custom_headers.get("state", "")
+        return set_lifecycle_state(registry(), request, state, instance=str(job.process_instance_key))
+
+    @router.task("rollout.end-rollout")
+    def end_the_rollout(request: RolloutRef, job: JobContext) -> None:
+        registry().end_rollout(request.process_id, instance=str(job.process_instance_key))
 
     return router

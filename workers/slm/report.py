@@ -7,7 +7,7 @@ department and per person. Rendering is pure (variables in, HTML out); writing t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from workers.runtime import wording
+from workers.runtime.stores.registry import ProcessEntry
 from workers.runtime.wording import role_label
 from workers.slm.directory import Directory
 
@@ -99,9 +100,9 @@ def processes(process_name: str | None, findings: list[dict[str, Any]],
               registry: Mapping[str, Mapping[str, Any]] | None) -> list[dict[str, str]]:
     """The processes the month's review concerns, with owner and version from the process registry.
 
-    Hook for the process registry (being built separately): ``registry`` maps a process id (or the
-    reviewed process's name) to ``{"name", "owner", "version"}``. Until it is wired in, a process
-    shows what the review itself knows and "—" for owner and version.
+    ``registry`` maps a process id (or the reviewed process's name) to ``{"name", "owner", "version"}``
+    (see :func:`registry_view`); a process not in the registry shows what the review itself knows and
+    "—" for owner and version.
     """
     known = dict(registry or {})
     wanted = ([process_name] if process_name else []) + [str(f["processId"]) for f in findings if f.get("processId")]
@@ -114,9 +115,17 @@ def processes(process_name: str | None, findings: list[dict[str, Any]],
     return rows
 
 
+def registry_view(entries: Iterable[ProcessEntry], directory: Directory) -> dict[str, dict[str, str]]:
+    """The registry's entries as :func:`processes` reads them: by process id, the owner by name and id."""
+    return {entry.process_id: {"name": entry.name, "version": entry.current_version,
+                               "owner": f"{directory.name_of(entry.owner)} ({entry.owner})" if entry.owner else ""}
+            for entry in entries}
+
+
 def render_monthly_report(*, month: str, process_name: str | None, kpi: dict[str, Any], penalties: dict[str, Any],
                           findings: list[dict[str, Any]], directory: Directory, generated: str,
-                          instance_key: int, registry: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+                          instance_key: int, registry: Mapping[str, Mapping[str, Any]] | None = None,
+                          process_id: str | None = None) -> str:
     indicators = list(kpi.get("kpiResults", []))
     line_items = [{**item, "personName": f"{directory.name_of(item['person'])} ({item['person']})",
                    "roleName": role_label(str(item.get("role", "")))}
@@ -126,7 +135,7 @@ def render_monthly_report(*, month: str, process_name: str | None, kpi: dict[str
     return _ENV.get_template("monthly-report.html.j2").render(
         title=f"月度SLA评审 Monthly SLA review {month}", month=month, process_name=process_name,
         state=state, state_label=OVERALL_LABELS[state], counts=counts, verdicts=VERDICT_LABELS, number=number,
-        processes=processes(process_name, findings, registry),
+        processes=processes(process_id or process_name, findings, registry),
         total_fines=penalties.get("totalFinesYuan", "0.00"), indicators=indicators,
         chart=chart(indicators), findings=findings, departments=penalties.get("byDepartment", []),
         line_items=line_items, exemptions=penalties.get("exemptions", []),

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from workers.runtime import JobContext, TaskRouter
+from workers.runtime.stores.registry import ProcessRegistry
 from workers.slm.business_calendar import CalendarSource, weakest
 from workers.slm.deadlines import (
     next_month_of,
@@ -23,7 +24,7 @@ from workers.slm.deadlines import (
 from workers.slm.indicators import KPI_CHECK, Actual, EngineSource, IndicatorVerdict
 from workers.slm.kpi_sources import Period, actual_from_durations
 from workers.slm.penalties import PenaltyCase
-from workers.slm.report import local_time, render_monthly_report
+from workers.slm.report import local_time, registry_view, render_monthly_report
 from workers.slm.reviews import ClassifiedFinding, Finding, classify_findings, missing_self_check_items, people_of
 from workers.slm.store import Rectification
 from workers.slm.task_support import MONTH, TIMEOUT_MS, CamelModel, Input, TaskSupport, engine_now
@@ -123,6 +124,7 @@ class Tracked(CamelModel):
 
 class ReportRequest(Input):
     review_month: str = Field(pattern=MONTH)
+    process_id: str | None = None
     process_name: str | None = None
     kpi_results: list[dict[str, Any]] = Field(default_factory=list)
     kpis_met: bool = False
@@ -247,8 +249,11 @@ def register(router: TaskRouter, ctx: TaskSupport) -> None:
 
     @router.task("slm.publish-report", timeout_ms=TIMEOUT_MS)
     def publish_report(request: ReportRequest, job: JobContext) -> Published:
+        # owner and current version as the process registry (流程清单) holds them when the report is made
+        registry = registry_view(ProcessRegistry(deps.store.engine).entries(), directory)
         html = render_monthly_report(
-            month=request.review_month, process_name=request.process_name,
+            month=request.review_month, process_id=request.process_id, process_name=request.process_name,
+            registry=registry,
             kpi={"kpiResults": request.kpi_results, "kpisMet": request.kpis_met,
                  "dictionaryVersion": request.dictionary_version},
             penalties={**request.penalties, "totalFinesYuan": request.total_fines_yuan},

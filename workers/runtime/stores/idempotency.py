@@ -100,6 +100,11 @@ class IdempotencyStore:
         self._wait_s = wait_s
         self._poll_s = poll_s
 
+    @property
+    def engine(self) -> sa.Engine:
+        """The database the keys live in (the workers' store, which other stores share)."""
+        return self._engine
+
     def _insert_claim(self, key: str, now: float, claim: _Claim, effect_ref: str | None) -> Any:
         """``INSERT … ON CONFLICT DO NOTHING``: the transaction's first statement is a write, so on
         SQLite it waits for the write lock (busy_timeout) instead of failing on a stale read snapshot."""
