@@ -5,8 +5,8 @@ no ``var/`` and no ``.env``), then runs each README command line in it, in order
 ``procgov engine`` and ``procgov workers`` keep running in the background like the README's separate
 terminals; every other command must exit 0. Two things are filled in, and only these:
 
-* the engine's ``--port 26500`` becomes a free port (tests share the machine), and every command gets
-  that address as ``PROCGOV_GATEWAY_ADDRESS`` (26500 is the settings' default, which is checked), and
+* the engine's ``--port 26500`` and ``--rest-port`` become free ports (tests share the machine), and every
+  command gets the gRPC address as ``PROCGOV_GATEWAY_ADDRESS`` (26500 is the settings' default, which is checked), and
   the workers a free ``PROCGOV_HEALTH_PORT``;
 * the capitalised keys the README explains (``INSTANCE_KEY``, ``TASK_KEY``, ``INCIDENT_KEY``) are
   taken from the output of the command that prints them, which is re-run (bounded) until it does,
@@ -144,6 +144,9 @@ def test_readme_commands_run_as_written(tmp_path: Path) -> None:
                 i = args.index("--port")
                 assert args[i + 1] == ENGINE_PORT_AS_WRITTEN, line
                 args[i + 1] = argv[i + 2] = str(port)
+                if "--rest-port" in args:  # the REST port as written is Camunda's 8080; any free one here
+                    j = args.index("--rest-port")
+                    args[j + 1] = argv[j + 2] = str(_free_port())
                 background.append(
                     subprocess.Popen(argv, cwd=clone, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
                 )

@@ -67,7 +67,9 @@ def test_behaviour_suite_runs_against_a_procgov_engine_in_another_process(tmp_pa
     engine_log = tmp_path / "engine.log"
     with engine_log.open("wb") as log:  # a file, not a pipe: a full pipe would stall the engine
         engine = subprocess.Popen(
-            [str(procgov), "engine", "--port", str(port), "--data", str(data)], stdout=log, stderr=log
+            [str(procgov), "engine", "--port", str(port), "--rest-port", "0", "--data", str(data)],
+            stdout=log,
+            stderr=log,
         )
     try:
         _wait_serving(f"127.0.0.1:{port}")

@@ -33,7 +33,7 @@ class DockerContainer:
             self.port = probe.getsockname()[1]
         data = tempfile.mkdtemp(prefix="pyzeebe-suite-")
         command = [sys.executable, "-c", "from procgov.cli import main; main()", "engine"]
-        self._process = subprocess.Popen([*command, "--port", str(self.port), "--data", data])
+        self._process = subprocess.Popen([*command, "--port", str(self.port), "--rest-port", "0", "--data", data])
         channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
         try:
             grpc.channel_ready_future(channel).result(timeout=30)
