@@ -124,8 +124,11 @@ def task_size(name: str, max_lines: int, icon: bool) -> tuple[float, float]:
     At most two lines where a marker (collapsed sub-process, multi-instance) or a boundary event sits on the
     bottom edge; three elsewhere, with a first line short enough to stay clear of the task-type icon.
     """
+    # Where a marker sits on the bottom edge, a third line would run into it: measure with a wider margin,
+    # since the browser's line breaks come a little earlier than this estimate.
+    slack = 6 if max_lines > 2 else 30
     for width in range(100, 301, 20):
-        lines = wrap(name, width - 2 * TASK_PADDING - 6, TASK_FONT)
+        lines = wrap(name, width - 2 * TASK_PADDING - slack, TASK_FONT)
         if len(lines) < 3 and len(lines) <= max_lines:
             return float(width), 80.0
         if len(lines) == 3 <= max_lines and (not icon or _text_width(lines[0], TASK_FONT) <= width - 44):
