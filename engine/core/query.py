@@ -8,7 +8,7 @@ resources come from the in-memory deployment state. Nothing here changes the eng
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -94,7 +94,31 @@ class JobView:
     error_message: str
 
 
-_ENDED = {"ELEMENT_COMPLETED": "COMPLETED", "ELEMENT_TERMINATED": "TERMINATED"}
+ENDED_STATES = {"ELEMENT_COMPLETED": "COMPLETED", "ELEMENT_TERMINATED": "TERMINATED"}
+
+
+def fold_process_instances(rows: Iterable[Mapping[str, Any]]) -> dict[int, ProcessInstanceView]:
+    """Each process instance as its PROCESS_INSTANCE events leave it, by key (other element types are skipped)."""
+    views: dict[int, ProcessInstanceView] = {}
+    for record in rows:
+        value = record["value"]
+        if value.get("bpmnElementType") != "PROCESS":
+            continue
+        key = record["key"]
+        previous = views.get(key)
+        ended = ENDED_STATES.get(record["intent"])
+        views[key] = ProcessInstanceView(
+            key=key,
+            bpmn_process_id=value["bpmnProcessId"],
+            version=value["version"],
+            process_definition_key=value["processDefinitionKey"],
+            state=ended or "ACTIVE",
+            parent_process_instance_key=value.get("parentProcessInstanceKey", -1),
+            started_at=previous.started_at if previous else record["timestamp"],
+            ended_at=record["timestamp"] if ended else None,
+            tenant_id=value.get("tenantId", "<default>"),
+        )
+    return views
 
 
 class Query:
@@ -142,7 +166,7 @@ class Query:
             "SELECT json FROM records WHERE value_type='PROCESS_INSTANCE' AND key = process_instance_key "
             "AND record_type='EVENT' ORDER BY position"
         )
-        return list(self._fold_instances(rows).values())
+        return list(fold_process_instances(rows).values())
 
     def process_instance(self, key: int) -> ProcessInstanceView | None:
         rows = self._rows(
@@ -150,30 +174,7 @@ class Query:
             "AND record_type='EVENT' ORDER BY position",
             (key, key),
         )
-        return self._fold_instances(rows).get(key)
-
-    @staticmethod
-    def _fold_instances(rows: list[dict[str, Any]]) -> dict[int, ProcessInstanceView]:
-        views: dict[int, ProcessInstanceView] = {}
-        for record in rows:
-            value = record["value"]
-            if value.get("bpmnElementType") != "PROCESS":
-                continue
-            key = record["key"]
-            previous = views.get(key)
-            ended = _ENDED.get(record["intent"])
-            views[key] = ProcessInstanceView(
-                key=key,
-                bpmn_process_id=value["bpmnProcessId"],
-                version=value["version"],
-                process_definition_key=value["processDefinitionKey"],
-                state=ended or "ACTIVE",
-                parent_process_instance_key=value.get("parentProcessInstanceKey", -1),
-                started_at=previous.started_at if previous else record["timestamp"],
-                ended_at=record["timestamp"] if ended else None,
-                tenant_id=value.get("tenantId", "<default>"),
-            )
-        return views
+        return fold_process_instances(rows).get(key)
 
     def element_instances(self, process_instance_key: int) -> list[ElementInstanceView]:
         rows = self._rows(
@@ -197,7 +198,7 @@ class Query:
                 state=intent,
                 flow_scope_key=value["flowScopeKey"],
                 activated_at=previous.activated_at if previous else record["timestamp"],
-                ended_at=record["timestamp"] if intent in _ENDED else None,
+                ended_at=record["timestamp"] if intent in ENDED_STATES else None,
             )
         return list(views.values())
 

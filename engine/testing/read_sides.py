@@ -16,12 +16,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from engine.core.query import ElementInstanceView, IncidentView, ProcessInstanceView, fold_incident
+from engine.core.query import (
+    ENDED_STATES,
+    ElementInstanceView,
+    IncidentView,
+    ProcessInstanceView,
+    fold_incident,
+    fold_process_instances,
+)
 
 _REST_STATE_TO_INTENT = {"ACTIVE": "ELEMENT_ACTIVATED", "COMPLETED": "ELEMENT_COMPLETED"}
-_ENDED = {"ELEMENT_COMPLETED": "COMPLETED", "ELEMENT_TERMINATED": "TERMINATED"}
-
-
 class RecordFileViews:
     """Instance views folded from a procgov engine's exported records (its ``records.db``, read-only).
 
@@ -65,23 +69,9 @@ class RecordFileViews:
         ]
 
     def process_instance(self, key: int) -> ProcessInstanceView | None:
-        view: ProcessInstanceView | None = None
-        for record in self._events(key, "PROCESS_INSTANCE"):
-            value = record["value"]
-            if record["key"] != key or value.get("bpmnElementType") != "PROCESS":
-                continue
-            ended = _ENDED.get(record["intent"])
-            view = ProcessInstanceView(
-                key=key,
-                bpmn_process_id=value["bpmnProcessId"],
-                version=value["version"],
-                process_definition_key=value["processDefinitionKey"],
-                state=ended or "ACTIVE",
-                parent_process_instance_key=value.get("parentProcessInstanceKey", -1),
-                started_at=view.started_at if view else record["timestamp"],
-                ended_at=record["timestamp"] if ended else None,
-            )
-        return view
+        return fold_process_instances(
+            r for r in self._events(key, "PROCESS_INSTANCE") if r["key"] == key
+        ).get(key)
 
     def element_instances(self, process_instance_key: int) -> list[ElementInstanceView]:
         views: dict[int, ElementInstanceView] = {}
@@ -98,7 +88,7 @@ class RecordFileViews:
                 state=record["intent"],
                 flow_scope_key=value["flowScopeKey"],
                 activated_at=previous.activated_at if previous else record["timestamp"],
-                ended_at=record["timestamp"] if record["intent"] in _ENDED else None,
+                ended_at=record["timestamp"] if record["intent"] in ENDED_STATES else None,
             )
         return list(views.values())
 
@@ -123,7 +113,7 @@ class RecordFileViews:
             if r["recordType"] != "EVENT" or value.get("bpmnElementType") != "PROCESS":
                 continue
             if value.get("parentProcessInstanceKey", -1) in (-1, None):
-                state[r["key"]] = r["intent"] not in _ENDED and state.get(r["key"], True)
+                state[r["key"]] = r["intent"] not in ENDED_STATES and state.get(r["key"], True)
         return [key for key, active in state.items() if active]
 
 
