@@ -8,17 +8,13 @@ names what is current, and no row of the winner (filing 备案, optimisation log
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import skip_or_fail
 from workers.runtime import IdempotencyStore, open_engine
 from workers.runtime.stores.registry import ProcessRegistry, RegistryConflict
 from workers.slm.deps import SlmDeps
@@ -33,29 +29,11 @@ REQUEST = {"processId": "order-to-delivery", "processName": "订单履约流程 
 
 
 @pytest.fixture
-def pg_store_url() -> Iterator[str]:
-    base = os.environ.get("PROCGOV_TEST_PG_URL")
-    if not base:
-        skip_or_fail("PROCGOV_TEST_PG_URL is not set")
-    schema = f"registry_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
-@pytest.fixture
-def slm_deps(tmp_path: Path, mail: Any, kpi_url: str, pg_store_url: str) -> SlmDeps:
+def slm_deps(tmp_path: Path, mail: Any, kpi_url: str, pg_url: str) -> SlmDeps:
     """The slm workers' store on PostgreSQL (overrides conftest's SQLite one)."""
     from workers.slm.mail import SmtpTarget
 
-    store_engine = open_engine(pg_store_url)
+    store_engine = open_engine(pg_url)
     return SlmDeps.from_files(
         penalty_rules=DATA / "penalty-rules.yaml", indicators=DATA / "indicators.yaml",
         directory=DATA / "departments.yaml", store=SlmStore(store_engine), once=IdempotencyStore(store_engine),
@@ -119,8 +97,8 @@ def _race(calls: list[Any]) -> list[Any]:
     return results
 
 
-def test_000A_two_rollouts_of_one_process_started_at_once_one_wins(pg_store_url: str) -> None:
-    registry = ProcessRegistry(open_engine(pg_store_url))
+def test_000A_two_rollouts_of_one_process_started_at_once_one_wins(pg_url: str) -> None:
+    registry = ProcessRegistry(open_engine(pg_url))
     registry.register("order-to-delivery", name="订单履约流程", version="V2.0", tier="core", owner="li.ming")
     results = _race([lambda i=i: registry.begin_rollout("order-to-delivery", instance=f"rollout-{i}",
                                                         name="订单履约流程", version="V2.0", owner="li.ming")
@@ -137,8 +115,8 @@ def test_000A_two_rollouts_of_one_process_started_at_once_one_wins(pg_store_url:
     assert kinds == [("registered", None), ("rollout-started", entry.rollout_instance), ("rollout-refused", loser)]
 
 
-def test_100104_2_3_two_publications_of_one_version_at_once_lose_no_row(pg_store_url: str) -> None:
-    engine = open_engine(pg_store_url)
+def test_100104_2_3_two_publications_of_one_version_at_once_lose_no_row(pg_url: str) -> None:
+    engine = open_engine(pg_url)
     registry, store = ProcessRegistry(engine), SlmStore(engine)
     registry.register("order-to-delivery", name="订单履约流程", version="V2.1", tier="core", owner="li.ming")
 
