@@ -26,8 +26,6 @@ from engine.core.query import (
 )
 
 _REST_STATE_TO_INTENT = {"ACTIVE": "ELEMENT_ACTIVATED", "COMPLETED": "ELEMENT_COMPLETED"}
-
-
 class RecordFileViews:
     """Instance views folded from a procgov engine's exported records (its ``records.db``, read-only).
 
@@ -71,7 +69,9 @@ class RecordFileViews:
         ]
 
     def process_instance(self, key: int) -> ProcessInstanceView | None:
-        return fold_process_instances(r for r in self._events(key, "PROCESS_INSTANCE") if r["key"] == key).get(key)
+        return fold_process_instances(
+            r for r in self._events(key, "PROCESS_INSTANCE") if r["key"] == key
+        ).get(key)
 
     def element_instances(self, process_instance_key: int) -> list[ElementInstanceView]:
         views: dict[int, ElementInstanceView] = {}
