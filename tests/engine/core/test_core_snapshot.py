@@ -151,7 +151,7 @@ async def test_a_snapshot_holds_open_incidents_and_deep_variables(tmp_path: Path
     for _ in range(strict_json.MAX_NESTING_DEPTH - 2):  # at the gateway's limit with the root document
         deep = {"v": deep}
     created = await engine.create_process_instance(bpmn_process_id="needs-a-kind", variables={"deep": deep})
-    [incident] = engine.processor.incidents.values()
+    [incident] = engine.state.incidents.values()
     assert incident.retry is not None
     before = fingerprint(engine)
     await engine.close()
