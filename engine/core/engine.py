@@ -208,6 +208,12 @@ class Engine:
             return
         self._flush_now()
         self._closed = True
+        closing = Rejection(
+            RejectionType.PROCESSING_ERROR,
+            "the engine closed before the user task's transition ended; it goes on when the engine is open again",
+        )
+        for key in list(self._user_task_waiters):
+            self._user_task_done(key, closing)
         if isinstance(self.clock, ControlledClock):
             self.clock.remove_listener(self._clock_moved)
         if self._due_handle is not None:
