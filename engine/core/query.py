@@ -165,9 +165,11 @@ _USER_TASK_STATES = {
 _SETTLED = {"CREATING", "CREATED", "ASSIGNED", "UPDATED", "COMPLETED", "CANCELED"}
 
 
-def fold_user_tasks(rows: Iterable[Mapping[str, Any]]) -> dict[int, UserTaskView]:
-    """Each user task by key, from its USER_TASK events in log order."""
-    views: dict[int, UserTaskView] = {}
+def fold_user_tasks(
+    rows: Iterable[Mapping[str, Any]], views: dict[int, UserTaskView] | None = None
+) -> dict[int, UserTaskView]:
+    """Each user task by key, from its USER_TASK events in log order (folded onto ``views``, if given)."""
+    views = {} if views is None else views
     for record in rows:
         intent = record["intent"]
         state = _USER_TASK_STATES.get(intent)
@@ -212,6 +214,8 @@ class Query:
     def __init__(self, log: RecordLog, state: EngineState, flush: Callable[[], None]) -> None:
         self._log = log
         self._state = state
+        self._user_task_views: dict[int, UserTaskView] = {}  # folded up to _user_tasks_position
+        self._user_tasks_position = 0
         self._flush = flush
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
@@ -255,18 +259,21 @@ class Query:
         return list(fold_process_instances(rows).values())
 
     def user_tasks(self) -> list[UserTaskView]:
+        """Every user task as its records leave it. The log only grows, so the fold goes on from where the
+        previous call stopped: a task list's refresh reads only the records written since."""
         rows = self._rows(
-            "SELECT json FROM records WHERE value_type='USER_TASK' AND record_type='EVENT' ORDER BY position"
+            "SELECT json FROM records WHERE position > ? AND value_type='USER_TASK' AND record_type='EVENT' "
+            "ORDER BY position",
+            (self._user_tasks_position,),
         )
-        return list(fold_user_tasks(rows).values())
+        if rows:
+            fold_user_tasks(rows, self._user_task_views)
+            self._user_tasks_position = int(rows[-1]["position"])
+        return list(self._user_task_views.values())
 
     def user_task(self, key: int) -> UserTaskView | None:
-        rows = self._rows(
-            "SELECT json FROM records WHERE value_type='USER_TASK' AND record_type='EVENT' AND key = ? "
-            "ORDER BY position",
-            (key,),
-        )
-        return fold_user_tasks(rows).get(key)
+        self.user_tasks()
+        return self._user_task_views.get(key)
 
     def process_instance(self, key: int) -> ProcessInstanceView | None:
         rows = self._rows(
