@@ -1,13 +1,14 @@
-"""``Engine``: the command surface of engine/api.py over the processor, the record log and the clock.
+"""``Engine``: the command surface of engine/api.py over the command processors (engine/core/processing),
+the record log and the clock.
 
-Each command is processed synchronously on the event loop (the processor is single-threaded, like a
+Each command is processed synchronously on the event loop (processing is single-threaded, like a
 Zeebe partition), its records go into the writer's buffer, and the coroutine then awaits the group
 commit: one SQLite transaction holding the records of every command processed since the previous one
 was handed to the commit thread (engine/core/commit.py), which writes while the loop goes on
 processing. The result is returned only after that commit, so an acknowledged command is durable.
 
 Time-driven work (timers, job time-outs, retry back-offs, message expiry) enters as commands too: the
-engine keeps the next due time from the processor; on a :class:`SystemClock` a loop timer wakes it, on
+engine keeps the next due time from the engine state; on a :class:`SystemClock` a loop timer wakes it, on
 a :class:`ControlledClock` :meth:`increase_time` (or any move of the clock) processes what became due.
 Those commands are logged like client commands, so replay reproduces them at their original time.
 """
@@ -359,7 +360,7 @@ class Engine:
         self._announce_jobs(announced)
 
     def _stop_on_log_failure(self, error: BaseException) -> None:
-        """Fail-stop. The processor's state is now ahead of the log, and whatever it processes next
+        """Fail-stop. The engine state is now ahead of the log, and whatever it processes next
         builds on commands the log does not have, so nothing more may be written or acknowledged: the
         commands waiting for the next batch fail too, and later ones are rejected. A restart rebuilds
         the state of every acknowledged command from the log."""
