@@ -47,5 +47,7 @@ class BpmnBehaviours:
             self.compensation,
         )
         self.events = EventTriggers(ctx, elements, self.lifecycle, self.subscriptions)
-        self.user_tasks = UserTasks(ctx, self.expressions, self.jobs, self.subscriptions, self.lifecycle)
+        self.user_tasks = UserTasks(
+            ctx, self.expressions, self.jobs, self.incidents, self.subscriptions, self.lifecycle
+        )
         ctx.trigger = self.events.trigger

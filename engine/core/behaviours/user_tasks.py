@@ -37,6 +37,7 @@ from typing import Any
 
 from engine.api import Rejection, RejectionType
 from engine.core.behaviours.context import ProcessingContext, StepFailure
+from engine.core.behaviours.incidents import Incidents
 from engine.core.behaviours.jobs import TASK_LISTENER_JOB, Jobs
 from engine.core.behaviours.lifecycle import ElementLifecycle
 from engine.core.behaviours.subscriptions import EventSubscriptions
@@ -47,6 +48,7 @@ from engine.core.state import (
     DeployedForm,
     ElementInstance,
     Job,
+    RetryStep,
     UserTask,
     UserTaskTransition,
 )
@@ -76,6 +78,8 @@ _DENIAL_WORDING = {"assigning": "Assignment", "updating": "Update", "completing"
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})(\[[\w/+-]+\])?")
 
 
+LISTENER_RETRY_STEP = "user_task_listener"  # the RetryStep of an incident on a task listener's expressions
+
 _EMPTY: dict[str, Any] = {
     ASSIGNEE: "",
     CANDIDATE_GROUPS: [],
@@ -92,6 +96,7 @@ class UserTasks:
         ctx: ProcessingContext,
         expressions: Expressions,
         jobs: Jobs,
+        incidents: Incidents,
         subscriptions: EventSubscriptions,
         lifecycle: ElementLifecycle,
     ) -> None:
@@ -102,6 +107,7 @@ class UserTasks:
         self.of_instance = ctx.state.user_task_of_instance
         self.expressions = expressions
         self.jobs = jobs
+        self.incidents = incidents
         self.subscriptions = subscriptions
         self.lifecycle = lifecycle
 
@@ -364,9 +370,19 @@ class UserTasks:
         assert definition is not None
         pending = definition.listeners_of(transition.event)
         if transition.listener_index < len(pending):
-            self._create_listener_job(task, pending[transition.listener_index])
+            try:
+                self._create_listener_job(task, pending[transition.listener_index])
+            except StepFailure as failure:  # the listener's type or retries: the transition waits
+                retry = RetryStep(LISTENER_RETRY_STEP, (task.key,))
+                self.incidents.raise_incident(task.element_instance, failure, retry)
             return
         self._finish(task)
+
+    def retry_listener(self, task_key: int) -> None:
+        """An incident on a listener's job type or retries was resolved: create that listener's job again."""
+        task = self.tasks.get(task_key)
+        if task is not None and task.transition is not None:
+            self._next(task)
 
     def _finish(self, task: UserTask) -> None:
         transition = task.transition

@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.core.behaviours.bpmn import BpmnBehaviours
 from engine.core.behaviours.context import EngineHooks
+from engine.core.behaviours.user_tasks import LISTENER_RETRY_STEP
 from engine.core.elements.multi_instance import MultiInstanceBodyBehaviour
 from engine.core.elements.registry import ElementRegistry, default_registry
 from engine.core.processing.base import CommandProcessor
@@ -62,6 +63,7 @@ class EngineProcessing:
             "run_activation": lifecycle.run_activation,
             "run_completion": lifecycle.run_completion,
             "multi_instance_next": mi_body.next_inner,
+            LISTENER_RETRY_STEP: self.behaviours.user_tasks.retry_listener,
         }
         b = self.behaviours
         processors: list[CommandProcessor] = [

@@ -356,3 +356,26 @@ async def test_an_open_task_and_a_pending_listener_survive_a_restart(
         assert intents(engine, created.process_instance_key) == ["CREATING", "CREATED", "COMPLETING", "COMPLETED"]
     finally:
         await engine.close()
+
+
+async def test_a_listener_type_that_cannot_be_evaluated_is_an_incident_and_resolving_retries_it(
+    engine: Engine,
+) -> None:
+    """user-task-listeners § Expression evaluation: a listener's type is evaluated right before its job is
+    created; if that fails, the transition waits on an incident, and resolving it (after the variable is
+    set) creates the listener's job."""
+    await deploy(
+        engine,
+        simple('<zeebe:taskListeners><zeebe:taskListener eventType="creating" type="=kind" /></zeebe:taskListeners>'),
+    )
+    created = await engine.create_process_instance(bpmn_process_id="ut")
+    pik = created.process_instance_key
+    [incident] = engine.query.incidents(pik, active_only=True)
+    assert incident.error_type == "EXTRACT_VALUE_ERROR"
+    assert only_task(engine, pik).state == "CREATING"
+    await engine.set_variables(pik, {"kind": "late-listener"}, local=False)
+    await engine.resolve_incident(incident.key)
+    job = await listener_job(engine, "late-listener")
+    await engine.complete_job(job.key, {})
+    assert only_task(engine, pik).state == "CREATED"
+    assert intents(engine, pik) == ["CREATING", "CREATED"]
