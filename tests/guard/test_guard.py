@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -302,3 +303,45 @@ async def test_replay_reports_the_denied_attempt(
     assert f"user tasks: instance {instance}: issue #12.1 user task guard: user task publish-summary ({key})" \
         in result.output, result.output
     assert json.dumps("publishDueDate")[1:-1] in result.output
+
+
+async def test_procgov_guard_command_runs_until_sigterm(
+    http: httpx.AsyncClient, server: RunningServer, tmp_path: Path
+) -> None:
+    """``procgov guard`` as a process: settings from the environment (PROCGOV_REST_URL, the audit record
+    source, the rule table), ``/readyz`` once the REST API answers, a protected write denied (100104 §2.3.4),
+    an honest completion allowed, and a clean exit on SIGTERM."""
+    import os
+    import re
+    import signal
+    import subprocess
+
+    assert server.rest is not None
+    env = {**os.environ, "PROCGOV_REST_URL": server.rest.address, "PROCGOV_AUDIT_DATA_DIR": str(tmp_path / "engine"),
+           "PROCGOV_AUDIT_GUARD__RULES": str(RULES),
+           "PROCGOV_AUDIT_GUARD__DIRECTORY": str(RESOURCES / "directory.yaml"),
+           "PROCGOV_AUDIT_GUARD__POLL_MS": "500", "PROCGOV_HEALTH_PORT": "0", "PROCGOV_HEALTH_HOST": "127.0.0.1"}
+    procgov = Path(sys.executable).parent / "procgov"
+    process = subprocess.Popen([str(procgov), "guard"], env=env, stderr=subprocess.PIPE, text=True)  # noqa: ASYNC220
+    try:
+        assert process.stderr is not None
+        line = await asyncio.wait_for(asyncio.to_thread(process.stderr.readline), 30)
+        while "guard started" not in line:
+            line = await asyncio.wait_for(asyncio.to_thread(process.stderr.readline), 30)
+        port = re.search(r'health_port"?[=:] ?(\d+)', line)
+        assert port, line
+        async with httpx.AsyncClient() as probe:
+            ready = await probe.get(f"http://127.0.0.1:{port.group(1)}/readyz")
+        assert ready.status_code == 200, ready.text
+        await _deploy(http)
+        _, key = await _start(http)
+        assert (await _assign(http, key, "zhou.hua")).status_code == 204
+        reason = _denied_reason(await _complete(http, key, {**HONEST, "penaltyCases": []}), key)
+        assert "field 'penaltyCases' is protected (100104 §2.3.4" in reason
+        assert (await _complete(http, key, HONEST)).status_code == 204
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(process.wait, 20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -56,8 +56,10 @@ from workers.audit.records import Record
 from workers.audit.router import AuditSettings
 from workers.audit.sources import RecordSource, SourceError
 from workers.runtime.errors import PermanentError, RetryLaterError, TransientError
+from workers.runtime.health import HealthServer
 from workers.runtime.jobs import JobObserver
 from workers.runtime.logs import configure_logging, get_logger
+from workers.runtime.metrics import WorkerMetrics
 from workers.runtime.policy import RetryPolicy
 from workers.runtime.rest_jobs import ListenerResult, RestJob, RestJobApi, RestJobWorker, rest_auth
 from workers.runtime.settings import WorkerSettings, load_settings
@@ -89,14 +91,14 @@ class FormReader:
     """The fields of a task's linked form over REST, cached by form key."""
 
     def __init__(self, api: RestJobApi) -> None:
-        self._api = api
+        self.api = api
         self._cache: dict[str, tuple[str | None, FieldTree]] = {}
 
     async def fields(self, task_key: int, form_key: str | None) -> tuple[str | None, FieldTree | None]:
         if not form_key:
             return None, None
         if form_key not in self._cache:
-            form = await self._api.get(f"/user-tasks/{task_key}/form", f"the form of user task {task_key}")
+            form = await self.api.get(f"/user-tasks/{task_key}/form", f"the form of user task {task_key}")
             if form is None:
                 return None, None
             schema = form.get("schema")
@@ -195,16 +197,37 @@ def build_guard_worker(settings: WorkerSettings, session: aiohttp.ClientSession,
 
 
 async def run_guard(settings: WorkerSettings | None = None) -> None:
-    """Run the guard until SIGTERM/SIGINT."""
+    """Run the guard until SIGTERM/SIGINT, with ``/healthz``, ``/readyz`` (the REST API answers its
+    topology) and ``/metrics`` on the workers' health port, as every worker group has."""
     settings = settings or load_settings()
     configure_logging(settings.log_level, secrets=settings.secret_values())
+    metrics = WorkerMetrics()
     async with aiohttp.ClientSession() as session:
-        worker, _ = build_guard_worker(settings, session)
+        worker, guard = build_guard_worker(settings, session)
+        worker.observer.metrics = metrics
+
+        async def ready() -> dict[str, Any]:
+            try:
+                topology = await guard.forms.api.get("/topology", "the REST API's topology")
+            except TransientError as error:
+                raise OSError(str(error)) from None
+            return {"brokers": len((topology or {}).get("brokers", [])), "rest_url": settings.rest_url}
+
+        health = HealthServer(settings.health_host, settings.health_port, ready, metrics.registry)
+        await health.start()
         loop = asyncio.get_running_loop()
+
+        def stop() -> None:
+            health.stopping = True
+            worker.stop()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, worker.stop)
-        log.info("guard started", job_type=GUARD_JOB_TYPE, rest_url=settings.rest_url)
-        await worker.run()
+            loop.add_signal_handler(sig, stop)
+        log.info("guard started", job_type=GUARD_JOB_TYPE, rest_url=settings.rest_url, health_port=health.port)
+        try:
+            await worker.run()
+        finally:
+            await health.stop()
 
 
 if __name__ == "__main__":
