@@ -42,9 +42,12 @@ def test_default_table_parses_and_every_entry_cites_its_clause() -> None:
 
 
 def test_no_form_field_is_protected() -> None:
-    """Issue #12.1: a protected variable is never a form's field (else the guard would deny every honest
-    completion of that form): checked against every form in bpmn/."""
-    protected = {p.name for p in _default_rules().protected}
+    """Issue #12.1: a protected variable, and a variable the rules name people by (who completes a task is
+    a fact the system set), is never a form's field (else the guard would deny every honest completion of
+    that form): checked against every form in bpmn/."""
+    rules = _default_rules()
+    protected = {p.name for p in rules.protected} | set(rules.fetched_variables())
+    assert {"departmentHead", "departmentReview", "requester", "owner", "sponsor", "employee"} <= protected
     forms = sorted((ROOT / "bpmn").glob("*.form"))
     assert forms
     for path in forms:
@@ -144,3 +147,17 @@ def test_tool_adds_the_guard_listeners_last_and_is_idempotent(tmp_path: Path) ->
     job_worker = bare.replace("<zeebe:userTask />", "")
     with pytest.raises(task_listeners.ListenerToolError, match="not a Camunda user task"):
         task_listeners.convert(job_worker)
+
+
+def test_a_completion_rewriting_who_is_who_is_denied() -> None:
+    """100104 §2.3.4 segregation cannot be bent by the completion itself: ``departmentHead`` names a person
+    the publication fines, so writing it is a protected write (Zeebe 8.8 would also show the written value
+    to the listener job, shadowing the instance's)."""
+    rules = _default_rules()
+    directory = parse_directory((ROOT / "data" / "slm" / "departments.yaml").read_text(encoding="utf-8"))
+    request = GuardRequest(event=COMPLETING, process="procgov-change-request", task="publish-change",
+                           person="zhou.hua", written={"changeEffect": "x", "departmentHead": "nobody"},
+                           form_id="slm-change-publication", fields={"changeEffect": None, "departmentHead": None},
+                           facts={"departmentHead": "nobody"})
+    [offence] = judge(request, rules, directory).offences
+    assert (offence.kind, offence.subject, offence.rule) == ("protected", "departmentHead", "100104 §2.3.4")

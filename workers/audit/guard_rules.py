@@ -71,8 +71,16 @@ class GuardRules(_Strict):
     def task(self, process: str, task: str) -> TaskRule | None:
         return next((t for t in self.tasks if t.process == process and t.task == task), None)
 
-    def protected_rule(self, name: str) -> str | None:
-        return next((p.rule for p in self.protected if p.name == name), None)
+    def protected_rule(self, name: str, task: TaskRule | None = None) -> str | None:
+        """The clause protecting ``name``: the table's, else that of a task rule naming people by it (who
+        completes what is a fact the system set, e.g. ``departmentHead``: a completion rewriting it would
+        also shadow it in the listener job's variables, as Zeebe 8.8 merges the completion's in)."""
+        found = next((p.rule for p in self.protected if p.name == name), None)
+        if found is not None:
+            return found
+        candidates = ([task] if task is not None else []) + list(self.tasks)  # this task's clause first
+        return next((t.rule for t in candidates for ref in (*t.completers, *t.fined)
+                     if ref.variable and ref.variable.split(".")[0] == name), None)
 
     def fetched_variables(self) -> list[str]:
         """The instance variables the rules read (the first part of each path): all the guard fetches."""
@@ -265,18 +273,18 @@ def _people(refs: Iterable[PersonRef], facts: Mapping[str, Any], directory: Dire
 def judge(request: GuardRequest, rules: GuardRules, directory: Directory) -> Verdict:
     """The guard's verdict on one completion or assignment (pure: same facts, same verdict)."""
     offences: list[Offence] = []
+    task_rule = rules.task(request.process, request.task)
     if request.event == COMPLETING:
         form = f"form {request.form_id!r}" if request.form_id else "no form (the task takes no fields)"
         for name in outside_form(request.written, request.fields):
             offences.append(Offence("not-in-form", name, "issue #12.1",
                                     f"field {name!r} is not a field of the task's {form}"))
         for name in sorted(request.written):
-            rule = rules.protected_rule(name)
+            rule = rules.protected_rule(name, task_rule)
             if rule is not None:
                 offences.append(Offence("protected", name, rule,
                                         f"field {name!r} is protected ({rule}: computed by the system, never "
                                         "written by a person)"))
-    task_rule = rules.task(request.process, request.task)
     if task_rule is not None and (request.person or request.event == COMPLETING):
         person = request.person
         act = "complete" if request.event == COMPLETING else "be assigned"
