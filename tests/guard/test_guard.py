@@ -16,20 +16,20 @@ issue #27124's wording, as tests/engine/rest/test_rest_user_tasks.py pins it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
 import pytest
 from typer.testing import CliRunner
 
 from engine.server import RunningServer, serve
 from procgov.cli import app as procgov_app
-from workers.audit.guard import GUARD_JOB_TYPE, GuardSettings, build_guard_worker
+from workers.audit.guard import GUARD_JOB_TYPE, GuardSettings, guard_running
 from workers.audit.guard_rules import load_rules
 from workers.audit.guarded_writes import user_task_findings
 from workers.audit.router import AuditSettings
@@ -60,31 +60,25 @@ async def http(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
 
 
 class GuardRun:
-    """The guard worker running against the server, stoppable and restartable (an outage)."""
+    """The guard worker running against the server (``guard_running``), stoppable and restartable."""
 
     def __init__(self, server: RunningServer, data_dir: Path, back_off_ms: int = 300) -> None:
         assert server.rest is not None
         self.settings = load_settings(rest_url=server.rest.address, worker_name="guard-test",
                                       retry={"base_ms": back_off_ms, "max_ms": back_off_ms, "budget_ms": 0})
         self.data_dir = data_dir
-        self._session: aiohttp.ClientSession | None = None
-        self._task: asyncio.Task[None] | None = None
-        self.worker: Any = None
+        self._running: contextlib.AbstractAsyncContextManager[Any] | None = None
 
     async def start(self, data_dir: Path | None = None) -> None:
-        self._session = aiohttp.ClientSession()
         guard = GuardSettings(rules=RULES, directory=RESOURCES / "directory.yaml", poll_ms=500)
         audit = AuditSettings(data_dir=data_dir or self.data_dir)
-        self.worker, _ = build_guard_worker(self.settings, self._session, guard, audit)
-        self._task = asyncio.create_task(self.worker.run())
+        self._running = guard_running(self.settings, guard, audit)
+        await self._running.__aenter__()
 
     async def stop(self) -> None:
-        if self.worker is not None and self._task is not None:
-            self.worker.stop()
-            await asyncio.wait_for(self._task, 10)
-        if self._session is not None:
-            await self._session.close()
-        self.worker = self._task = self._session = None
+        if self._running is not None:
+            await self._running.__aexit__(None, None, None)
+        self._running = None
 
 
 @pytest.fixture

@@ -30,7 +30,8 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,6 +195,21 @@ def build_guard_worker(settings: WorkerSettings, session: aiohttp.ClientSession,
         observer=JobObserver(tracer),
     )
     return worker, guard
+
+
+@asynccontextmanager
+async def guard_running(settings: WorkerSettings, guard_settings: GuardSettings | None = None,
+                        audit: AuditSettings | None = None) -> AsyncIterator[Guard]:
+    """The guard answering listener jobs for the duration of a block, in this event loop: for the demo and
+    process tests, which complete guarded user tasks and so need it running (a completion waits for it)."""
+    async with aiohttp.ClientSession() as session:
+        worker, guard = build_guard_worker(settings, session, guard_settings, audit)
+        task = asyncio.create_task(worker.run())
+        try:
+            yield guard
+        finally:
+            worker.stop()
+            await asyncio.wait_for(task, worker.poll_ms / 1000 + 10)
 
 
 async def run_guard(settings: WorkerSettings | None = None) -> None:
