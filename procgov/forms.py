@@ -138,7 +138,8 @@ def load_form(path: Path) -> Form:
 
 # --- checking a completion ---------------------------------------------------------------------------
 
-def _lookup(data: Mapping[str, Any], path: tuple[str, ...]) -> tuple[bool, Any]:
+def value_at(data: Mapping[str, Any], path: tuple[str, ...]) -> tuple[bool, Any]:
+    """(whether ``data`` has a value at ``path``, that value)."""
     value: Any = data
     for part in path:
         if not isinstance(value, Mapping) or part not in value:
@@ -241,7 +242,7 @@ def _check(fields: tuple[FormField, ...], data: Mapping[str, Any], variables: Ma
     problems = [f"{name}: not a field of the form" for name in _unknown(data, fields, prefix)]
     for f in fields:
         name = prefix + f.name
-        given, value = _lookup(data, f.path)
+        given, value = value_at(data, f.path)
         if f.type == "dynamiclist":
             if not given or value is None:
                 continue
@@ -273,11 +274,30 @@ def check_completion(form: Form, variables: Mapping[str, Any], current: Mapping[
     now = dict(current or {})
     problems = _check(form.fields, variables, {**now, **variables}, "", complete=False)
     for f in form.fields:
-        if f.required and f.type != "dynamiclist" and not _lookup(variables, f.path)[0]:
-            present, value = _lookup(now, f.path)
+        if f.readonly and len(f.path) == 1 and f.name in variables and variables[f.name] != now.get(f.name):
+            problems.append(f"{f.name}: read-only (the task has {json.dumps(now.get(f.name), ensure_ascii=False)})")
+    for f in form.fields:
+        if f.required and f.type != "dynamiclist" and not value_at(variables, f.path)[0]:
+            present, value = value_at(now, f.path)
             if not present or _empty(f, value):
                 problems.append(f"{f.name}: required")
     return problems
+
+
+def submission(form: Form, given: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+    """What Tasklist submits: the form prefilled with the task's values, changed where the person gave one.
+
+    Only the form's top-level variables are sent; an object the person filled partly keeps its other
+    fields from the task, a list given replaces the list.
+    """
+
+    def merge(old: Any, new: Any) -> Any:
+        if isinstance(old, dict) and isinstance(new, dict):
+            return {**old, **{k: merge(old.get(k), v) for k, v in new.items()}}
+        return new
+
+    roots = dict.fromkeys(f.path[0] for f in form.fields)
+    return {root: merge(current.get(root), given[root]) for root in roots if root in given}
 
 
 # --- output mappings ---------------------------------------------------------------------------------
@@ -318,10 +338,12 @@ def _value(f: FormField, source: str) -> str:
 def output_mappings(form: Form) -> list[tuple[str, str]]:
     """``(source, target)`` output mappings that take exactly the form's fields into the process scope:
     one per top-level variable the form binds, in the form's order. A nested variable is rebuilt from
-    its fields (so no other property rides along) and a dynamic list entry by entry."""
+    its fields (so no other property rides along) and a dynamic list entry by entry. A read-only field
+    at the top level only shows a value, so it is not mapped: the process keeps its own."""
     roots: dict[str, list[FormField]] = {}
     for f in form.fields:
-        roots.setdefault(f.path[0], []).append(f)
+        if not (f.readonly and len(f.path) == 1):
+            roots.setdefault(f.path[0], []).append(f)
     mappings = []
     for root, fields in roots.items():
         if len(fields) == 1 and len(fields[0].path) == 1:

@@ -19,7 +19,7 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -42,13 +42,18 @@ def forms_for(model: Path) -> dict[str, Form]:
     return found
 
 
+def _attribute(value: str) -> str:
+    """A double-quoted XML attribute, quotes as ``&quot;`` (as ElementTree and the variant generator write)."""
+    return '"' + escape(value, {'"': "&quot;"}) + '"'
+
+
 def _extension_elements(inner: str, indent: str, form: Form | None) -> str:
     child = indent + "  "
     kept = OWN_ELEMENTS.sub("", inner.strip("\n") + "\n")
     lines = [f"{child}<zeebe:userTask />"] + [child + line.strip() for line in kept.splitlines() if line.strip()]
     if form is not None:
         lines.append(f"{child}<zeebe:ioMapping>")
-        lines += [f"{child}  <zeebe:output source={quoteattr(source)} target={quoteattr(target)} />"
+        lines += [f"{child}  <zeebe:output source={_attribute(source)} target={_attribute(target)} />"
                   for source, target in output_mappings(form)]
         lines.append(f"{child}</zeebe:ioMapping>")
     return "\n".join(lines) + "\n"

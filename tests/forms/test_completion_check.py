@@ -103,6 +103,16 @@ def test_required_fields_the_task_already_has_need_not_be_given_again() -> None:
     assert check_completion(parse_form(ORDER), {"quantity": 3}, {"accepted": True}) == ["customer.name: required"]
 
 
+def test_a_read_only_field_shows_the_task_value_and_is_not_written_back() -> None:
+    form = schema({"type": "textfield", "id": "x", "key": "document", "label": "Document", "readonly": True},
+                  {"type": "textarea", "id": "y", "key": "comment", "label": "Comment"})
+    current = {"document": "SOP-1"}
+    assert check_completion(parse_form(form), {"document": "SOP-1", "comment": "ok"}, current) == []
+    problems = check_completion(parse_form(form), {"document": "SOP-2"}, current)
+    assert problems == ['document: read-only (the task has "SOP-1")']
+    assert output_mappings(parse_form(form)) == [("=comment", "comment")]
+
+
 def test_options_from_a_variable_are_not_guessed_when_the_task_lacks_it() -> None:
     # valuesKey options live in the task's variables; without them there is nothing to hold a value against.
     assert check_completion(parse_form(ORDER), {**GOOD, "carrier": "anyone"}) == []
