@@ -2,7 +2,9 @@
 
 * ``list [PREFIX]``: every report (audit records and reports, monthly SLA reports, improvement plans)
   with its size, time and location; ``--store`` or ``PROCGOV_REPORTS_URL`` (default ``var/reports``)
-  names the store, the same one every worker replica files into.
+  names the store, the same one every worker replica files into: a directory, or
+  ``s3://bucket[/prefix]`` on S3-compatible object storage (``PROCGOV_REPORTS__ENDPOINT_URL`` and
+  the other ``PROCGOV_REPORTS__*`` settings).
 * ``get KEY -o FILE``: copy one report out of the store.
 """
 
@@ -17,11 +19,12 @@ from procgov.commands.workers import fail
 
 app = typer.Typer(name="reports", help="Reports kept in the shared report store.", no_args_is_help=True)
 
+EXIT_UNAVAILABLE = 1  # the store could not be reached: worth trying again
 EXIT_USAGE = 2
 StoreOption = Annotated[
     str | None,
-    typer.Option("--store", help="Report store: a directory or file:///path (default: PROCGOV_REPORTS_URL, "
-                                 "else var/reports)."),
+    typer.Option("--store", help="Report store: a directory, file:///path or s3://bucket/prefix "
+                                 "(default: PROCGOV_REPORTS_URL, else var/reports)."),
 ]
 
 
@@ -43,8 +46,13 @@ def list_reports(
     from rich.console import Console
     from rich.table import Table
 
+    from workers.runtime.reports import ReportStoreUnavailable
+
     opened = _store(store)
-    reports = opened.list(prefix)
+    try:
+        reports = opened.list(prefix)
+    except ReportStoreUnavailable as error:
+        fail(str(error), EXIT_UNAVAILABLE)
     if not reports:
         typer.echo(f"no reports{f' under {prefix!r}' if prefix else ''} in {opened.describe()}")
         return
@@ -63,12 +71,14 @@ def get(
     store: StoreOption = None,
 ) -> None:
     """Copy one report out of the store."""
-    from workers.runtime.reports import ReportStoreError
+    from workers.runtime.reports import ReportStoreError, ReportStoreUnavailable
 
     try:
         data = _store(store).get(key)
     except ReportStoreError as error:
         fail(str(error), EXIT_USAGE)
+    except ReportStoreUnavailable as error:
+        fail(str(error), EXIT_UNAVAILABLE)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(data)
     typer.echo(f"wrote {output} ({len(data):,} bytes)")
