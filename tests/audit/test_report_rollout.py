@@ -260,7 +260,8 @@ def test_late_change_request_shows_its_deadline_against_the_actual_time(
     assert titles[0].startswith("Check the change request form is complete → ")  # tasks in a row: one section
     (row,) = chrome.find_elements(By.CSS_SELECTOR, "table.deadlines tr.missed")
     cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
-    assert cells[0] == "Publication overdue" and cells[1] == "Planning office reviews, changes and publishes"
+    assert cells[0] == "Publication overdue (reminded daily)"
+    assert cells[1] == "Planning office reviews, changes and publishes"
     assert OFFSET_TIME.fullmatch(cells[2]) and OFFSET_TIME.fullmatch(cells[3]) and cells[3] > cells[2]
     assert cells[4].startswith("逾期 missed: due ") and " late" in cells[4]
     assert "overdueReminders" not in chrome.find_element(By.TAG_NAME, "body").text
