@@ -6,6 +6,7 @@ goes through boto3's real HTTP client, signing and retries; nothing in-process i
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import socket
@@ -24,6 +25,7 @@ from tests.audit.builders import DEFINITION_KEY, INSTANCE_KEY, certified_late_in
 from tests.audit.conftest import BPMN_DIR
 from workers.audit.router import AuditDeps, AuditSettings, file_history
 from workers.runtime import JobContext, TransientError
+from workers.runtime.logs import configure_logging
 from workers.runtime.policy import Fail, RetryPolicy, decide
 from workers.runtime.report_s3 import S3Store
 from workers.runtime.reports import (
@@ -201,6 +203,23 @@ def test_a_store_that_is_down_fails_the_filing_job_for_a_retry(
     with pytest.raises(ReportStoreUnavailable, match="storing prod/audit/audit-test-grade/"):
         file_history(AuditDeps.from_settings(settings, audit), _job())
     assert not (tmp_path / "archive").exists()  # no silent fallback to a local directory
+
+
+def test_the_secret_key_is_masked_in_every_log_line(s3_endpoint: str) -> None:
+    """The runtime's log pipeline at DEBUG, botocore's request logging included, with a real PUT."""
+    stream, root = io.StringIO(), logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    configure_logging("DEBUG", json=True, stream=stream)
+    try:
+        store = S3Store.from_url(f"s3://{BUCKET}/prod", _settings(s3_endpoint))
+        store.put("audit/p/1.json", b"{}")
+        logging.getLogger("procgov.test").warning("configured with %s", SECRET_KEY)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    text = stream.getvalue()
+    assert "botocore" in text and "configured with **********" in text
+    assert SECRET_KEY not in text
 
 
 def test_bad_settings_are_refused_with_the_setting_named() -> None:

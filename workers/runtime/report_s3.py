@@ -12,7 +12,8 @@ profile), so a Kubernetes service account can carry the permission instead of a 
 
 Errors never carry credentials: botocore's messages name the endpoint, bucket and key only, and
 every message leaving this module passes :func:`workers.runtime.redact.redact_text` (an endpoint URL
-may carry ``user:password@``).
+may carry ``user:password@``). The secret key is registered with the log redactor
+(:data:`workers.runtime.logs.redactor`), so no log line shows it, botocore's debug lines included.
 """
 
 from __future__ import annotations
@@ -126,6 +127,11 @@ def _client(settings: S3Settings) -> S3Client:
     if bool(settings.access_key_id) != bool(settings.secret_access_key):
         raise ReportStoreError("PROCGOV_REPORTS__ACCESS_KEY_ID and PROCGOV_REPORTS__SECRET_ACCESS_KEY go together: "
                                "give both, or neither to use the AWS credential chain")
+    from workers.runtime.logs import redactor
+
+    # Masked in every log line from now on, botocore's own debug logging included.
+    redactor.register(secret.get_secret_value() for secret in (settings.secret_access_key, settings.session_token)
+                      if secret is not None)
     credentials: dict[str, str] = {}
     if settings.access_key_id and settings.secret_access_key:
         credentials = {"aws_access_key_id": settings.access_key_id,
