@@ -66,8 +66,8 @@ async def test_user_task_is_created_assigned_and_completed_through_output_mappin
     assert task["name"] == "Review the order" and task["elementId"] == "review"
     assert task["candidateGroups"] == ["reviewers", "leads"] and task["candidateUsers"] == ["bob"]
     assert task["priority"] == 70 and task["assignee"] is None
-    assert task["dueDate"] == "2026-12-24T12:00:00Z"
-    assert task["followUpDate"] == "2026-12-20T09:00:00+01:00"
+    assert task["dueDate"] == "2026-12-24T12:00:00.000Z"  # dates as the API answers them: UTC, milliseconds
+    assert task["followUpDate"] == "2026-12-20T08:00:00.000Z"
     assert task["formKey"] == form_key and task["customHeaders"] == {"channel": "rest"}
     assert "candidateGroup" not in task
     by_priority = await http.post("/user-tasks/search", json={"sort": [{"field": "priority", "order": "DESC"}]})
@@ -216,7 +216,7 @@ async def test_update_changes_only_what_the_changeset_names(http: httpx.AsyncCli
     assert (await http.patch(f"/user-tasks/{key}", json=change)).status_code == 204
     got = (await http.get(f"/user-tasks/{key}")).json()
     assert (got["dueDate"], got["priority"], got["candidateGroups"]) == (None, 90, ["auditors"])
-    assert got["candidateUsers"] == ["bob"] and got["followUpDate"] == "2026-12-20T09:00:00+01:00"
+    assert got["candidateUsers"] == ["bob"] and got["followUpDate"] == "2026-12-20T08:00:00.000Z"
     bad_date = await http.patch(f"/user-tasks/{key}", json={"changeset": {"followUpDate": "tomorrow"}})
     assert bad_date.status_code == 400 and bad_date.json()["title"] == "INVALID_ARGUMENT"
     nothing = await http.patch(f"/user-tasks/{key}", json={"changeset": {}})
