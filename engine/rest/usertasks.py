@@ -36,6 +36,7 @@ from engine.rest.search import (
     number,
     search,
     text,
+    validate_filter,
 )
 
 STATES = ("CREATING", "CREATED", "ASSIGNING", "UPDATING", "COMPLETING", "COMPLETED", "CANCELING", "CANCELED", "FAILED")
@@ -128,8 +129,7 @@ def _variable_filters(value: Any, what: str) -> list[tuple[str, Any]]:
         if not isinstance(entry, dict) or set(entry) != {"name", "value"} or not isinstance(entry["name"], str):
             raise invalid(f"Each entry of the filter property {what!r} needs exactly a 'name' and a 'value'")
         condition = entry["value"]
-        if not isinstance(condition, str | dict):
-            raise invalid(f"The value filter of variable {entry['name']!r} in {what!r} must be a string filter")
+        validate_filter({"value": condition}, {"value": text()})  # a StringFilterProperty: its operators
         filters.append((entry["name"], condition))
     return filters
 

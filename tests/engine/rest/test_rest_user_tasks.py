@@ -228,7 +228,9 @@ async def test_update_changes_only_what_the_changeset_names(http: httpx.AsyncCli
 
 async def test_bad_user_task_requests_get_camunda_problems(http: httpx.AsyncClient) -> None:
     """ "Problem detail": a key that is not a number is 400, one that names no task 404; an assignment
-    without assignee is 400 "No assignee provided."; an unknown property 400 naming it."""
+    without assignee is 400 "No assignee provided."; an unknown property 400 naming it. "Search user tasks":
+    ``processInstanceVariables`` / ``localVariables`` filter on a variable's JSON value with the string
+    filter operators, an unknown operator being 400."""
     assert (await http.get("/user-tasks/abc")).status_code == 400
     missing = await http.get("/user-tasks/2251799813685249")
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
@@ -241,3 +243,11 @@ async def test_bad_user_task_requests_get_camunda_problems(http: httpx.AsyncClie
     unknown = await http.post(f"/user-tasks/{key}/completion", json={"variables": {}, "bogus": 1})
     assert unknown.status_code == 400 and "bogus" in unknown.json()["detail"]
     assert (await http.get(f"/user-tasks/{key}")).json()["state"] == "CREATED"
+    bad_operator = {"filter": {"processInstanceVariables": [{"name": "orderId", "value": {"$near": "o"}}]}}
+    refused = await http.post("/user-tasks/search", json=bad_operator)
+    assert refused.status_code == 400 and "$near" in refused.json()["detail"]
+    by_variable = {"filter": {"processInstanceVariables": [{"name": "orderId", "value": '"o-5"'}]}}
+    found = (await http.post("/user-tasks/search", json=by_variable)).json()["items"]
+    assert [t["userTaskKey"] for t in found] == [key]
+    by_local = {"filter": {"localVariables": [{"name": "reviewedOrder", "value": {"$like": '"o-*'}}]}}
+    assert [t["userTaskKey"] for t in (await http.post("/user-tasks/search", json=by_local)).json()["items"]] == [key]
