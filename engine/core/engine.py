@@ -107,6 +107,8 @@ class Engine:
         hooks.on_jobs_available = self._jobs_available
         hooks.on_due_added = self._due_added
         hooks.on_process_ended = self._process_ended
+        hooks.on_user_task_done = self._user_task_done
+        self._user_task_waiters: dict[int, list[asyncio.Future[Rejection | None]]] = {}
 
     # ------------------------------------------------------------------------------------------
     # lifecycle
@@ -207,6 +209,12 @@ class Engine:
             return
         self._flush_now()
         self._closed = True
+        closing = Rejection(
+            RejectionType.PROCESSING_ERROR,
+            "the engine closed before the user task's transition ended; it goes on when the engine is open again",
+        )
+        for key in list(self._user_task_waiters):
+            self._user_task_done(key, closing)
         if isinstance(self.clock, ControlledClock):
             self.clock.remove_listener(self._clock_moved)
         if self._due_handle is not None:
@@ -652,6 +660,8 @@ class Engine:
                     deadline=job.deadline,
                     variables=variables,
                     tenant_id=job.tenant_id,
+                    kind=job.kind,
+                    listener_event_type=job.listener_event_type,
                 )
             )
         return result
@@ -679,8 +689,67 @@ class Engine:
         result: list[ActivatedJob] = await self._run("activate", args)
         return result
 
-    async def complete_job(self, job_key: int, variables: JsonObject | None = None) -> None:
-        await self._run("complete", {"key": job_key, "variables": variables or {}})
+    async def complete_job(
+        self, job_key: int, variables: JsonObject | None = None, *, result: JsonObject | None = None
+    ) -> None:
+        args: dict[str, Any] = {"key": job_key, "variables": variables or {}}
+        if result is not None:
+            args["result"] = result
+        await self._run("complete", args)
+
+    # -- user tasks: each command answers once its transition ended (its task listeners included) -----
+    def _user_task_done(self, key: int, rejection: Rejection | None) -> None:
+        for waiter in self._user_task_waiters.pop(key, []):
+            if not waiter.done():
+                waiter.set_result(rejection)
+
+    async def _user_task_command(self, kind: str, args: dict[str, Any], timeout_ms: int) -> None:
+        assert self._loop is not None
+        key = args["key"]
+        waiter: asyncio.Future[Rejection | None] = self._loop.create_future()
+        self._user_task_waiters.setdefault(key, []).append(waiter)
+        try:
+            self._execute(kind, args)
+        except Rejection:
+            self._forget_waiter(key, waiter)
+            await self._committed()
+            raise
+        await self._committed()
+        try:
+            rejection = await asyncio.wait_for(asyncio.shield(waiter), timeout_ms / 1000 if timeout_ms > 0 else None)
+        except TimeoutError as exc:
+            self._forget_waiter(key, waiter)
+            raise RequestTimeout(
+                f"Expected the user task with key '{key}' to finish the {kind.split('_')[0]} within {timeout_ms} ms "
+                "(its task listeners have not completed yet); the transition goes on"
+            ) from exc
+        if rejection is not None:
+            raise rejection
+
+    def _forget_waiter(self, key: int, waiter: asyncio.Future[Rejection | None]) -> None:
+        waiters = self._user_task_waiters.get(key, [])
+        if waiter in waiters:
+            waiters.remove(waiter)
+        if not waiters:
+            self._user_task_waiters.pop(key, None)
+
+    async def complete_user_task(
+        self, user_task_key: int, variables: JsonObject | None = None, *, action: str = "", timeout_ms: int = 0
+    ) -> None:
+        args = {"key": user_task_key, "variables": variables or {}, "action": action}
+        await self._user_task_command("complete_user_task", args, timeout_ms)
+
+    async def assign_user_task(
+        self, user_task_key: int, assignee: str, *, action: str = "", allow_override: bool = True, timeout_ms: int = 0
+    ) -> None:
+        args = {"key": user_task_key, "assignee": assignee, "action": action, "allow_override": allow_override}
+        await self._user_task_command("assign_user_task", args, timeout_ms)
+
+    async def update_user_task(
+        self, user_task_key: int, changes: JsonObject, *, action: str = "", timeout_ms: int = 0
+    ) -> None:
+        args = {"key": user_task_key, "changes": changes, "action": action}
+        await self._user_task_command("update_user_task", args, timeout_ms)
 
     async def fail_job(
         self,

@@ -13,6 +13,7 @@ from engine.core.behaviours.jobs import Jobs
 from engine.core.behaviours.lifecycle import ElementLifecycle, ElementLookup
 from engine.core.behaviours.listeners import ExecutionListeners
 from engine.core.behaviours.subscriptions import EventSubscriptions
+from engine.core.behaviours.user_tasks import UserTasks
 from engine.core.behaviours.variables import Expressions, VariableMappings, Variables
 from engine.core.records import RecordWriter
 from engine.core.state import EngineState
@@ -46,4 +47,7 @@ class BpmnBehaviours:
             self.compensation,
         )
         self.events = EventTriggers(ctx, elements, self.lifecycle, self.subscriptions)
+        self.user_tasks = UserTasks(
+            ctx, self.expressions, self.jobs, self.incidents, self.subscriptions, self.lifecycle
+        )
         ctx.trigger = self.events.trigger

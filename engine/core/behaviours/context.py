@@ -35,6 +35,8 @@ class EngineHooks:
         self.on_jobs_available: Callable[[str], None] = lambda job_type: None
         self.on_due_added: Callable[[int], None] = lambda due: None
         self.on_process_ended: Callable[[ElementInstance, dict[str, Any] | None], None] = lambda inst, v: None
+        # a user task command's transition ended (None) or was denied or cut short (its rejection)
+        self.on_user_task_done: Callable[[int, Rejection | None], None] = lambda key, rejection: None
 
 
 class ProcessingContext:

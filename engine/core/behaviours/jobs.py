@@ -15,6 +15,8 @@ from engine.model.expressions import Expression
 
 LISTENER_JOB = "EXECUTION_LISTENER"  # Zeebe's JobKind of an execution listener's job
 LISTENER_NO_RETRIES_INCIDENT = "EXECUTION_LISTENER_NO_RETRIES"
+TASK_LISTENER_JOB = "TASK_LISTENER"  # a user task listener's job (engine/core/behaviours/user_tasks.py)
+TASK_LISTENER_NO_RETRIES_INCIDENT = "TASK_LISTENER_NO_RETRIES"
 
 
 class Jobs:
@@ -131,6 +133,8 @@ class Jobs:
 
     @staticmethod
     def no_retries_incident(job: Job) -> str:
+        if job.kind == TASK_LISTENER_JOB:
+            return TASK_LISTENER_NO_RETRIES_INCIDENT
         return LISTENER_NO_RETRIES_INCIDENT if job.kind == LISTENER_JOB else "JOB_NO_RETRIES"
 
     def incident(self, job: Job, error_type: str, message: str) -> None:

@@ -18,6 +18,7 @@ from engine.core.elements.multi_instance import MultiInstanceBodyBehaviour
 from engine.core.elements.process import ProcessBehaviour
 from engine.core.elements.sub_process import SubProcessBehaviour
 from engine.core.elements.tasks import BusinessRuleTaskBehaviour, JobWorkerBehaviour, ScriptTaskBehaviour
+from engine.core.elements.user_task import UserTaskBehaviour
 from engine.core.state import MI_BODY, ElementInstance
 
 JOB_WORKER = "JOB_WORKER"  # the registry key of the job worker behaviour
@@ -67,7 +68,7 @@ def default_registry(registry: ElementRegistry, behaviours: BpmnBehaviours) -> E
         # without a job type (docs: "undefined task"), these pass through like a manual task
         "SERVICE_TASK": pass_through,
         "SEND_TASK": pass_through,
-        "USER_TASK": pass_through,
+        "USER_TASK": UserTaskBehaviour(behaviours),  # a Camunda user task; job-based ones are job workers
         "MANUAL_TASK": pass_through,
         "TASK": pass_through,
         "SCRIPT_TASK": ScriptTaskBehaviour(behaviours),

@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.core.behaviours.bpmn import BpmnBehaviours
 from engine.core.behaviours.context import EngineHooks
+from engine.core.behaviours.user_tasks import LISTENER_RETRY_STEP
 from engine.core.elements.multi_instance import MultiInstanceBodyBehaviour
 from engine.core.elements.registry import ElementRegistry, default_registry
 from engine.core.processing.base import CommandProcessor
@@ -32,6 +33,7 @@ from engine.core.processing.message import ExpireMessage, PublishMessage
 from engine.core.processing.process_instance import CancelProcessInstance, CreateProcessInstance
 from engine.core.processing.signal import BroadcastSignal
 from engine.core.processing.timer import TriggerTimer
+from engine.core.processing.user_task import AssignUserTask, CompleteUserTask, UpdateUserTask
 from engine.core.processing.variable_document import UpdateVariableDocument
 from engine.core.records import RecordWriter
 from engine.core.state import MI_BODY, EngineState
@@ -61,6 +63,7 @@ class EngineProcessing:
             "run_activation": lifecycle.run_activation,
             "run_completion": lifecycle.run_completion,
             "multi_instance_next": mi_body.next_inner,
+            LISTENER_RETRY_STEP: self.behaviours.user_tasks.retry_listener,
         }
         b = self.behaviours
         processors: list[CommandProcessor] = [
@@ -82,6 +85,9 @@ class EngineProcessing:
             BroadcastSignal(b),
             TriggerTimer(b),
             EvaluateDecision(b),
+            CompleteUserTask(b),
+            AssignUserTask(b),
+            UpdateUserTask(b),
         ]
         self.processors: dict[str, CommandProcessor] = {p.kind: p for p in processors}
         self.by_type: dict[tuple[str, str], CommandProcessor] = {(p.value_type, p.intent): p for p in processors}

@@ -106,7 +106,7 @@ class CreateDeployment(CommandProcessor):
                 drgs.append(drg_meta)
                 decisions.extend(decision_meta)
             else:
-                forms.append(self._deploy_form(resource, model, tenant_id))
+                forms.append(self._deploy_form(resource, model, tenant_id, deployment_key))
         value["processesMetadata"] = [
             {
                 "bpmnProcessId": m.bpmn_process_id,
@@ -377,13 +377,16 @@ class CreateDeployment(CommandProcessor):
         ), decisions_meta
 
     # -- forms ---------------------------------------------------------------------------------
-    def _deploy_form(self, resource: Resource, form: dict[str, Any], tenant_id: str) -> FormMetadata:
+    def _deploy_form(
+        self, resource: Resource, form: dict[str, Any], tenant_id: str, deployment_key: int
+    ) -> FormMetadata:
         p = self.state
         w = self.w
         checksum = _checksum(resource.content)
         versions = p.forms_by_id.setdefault((form["id"], tenant_id), [])
         latest = versions[-1] if versions else None
         if latest is not None and latest.checksum == checksum:
+            p.forms_by_deployment.setdefault(deployment_key, {})[(form["id"], tenant_id)] = latest
             return FormMetadata(latest.form_id, latest.version, latest.key, latest.resource_name, tenant_id)
         deployed = DeployedForm(
             w.next_key(),
@@ -395,6 +398,7 @@ class CreateDeployment(CommandProcessor):
             tenant_id,
         )
         versions.append(deployed)
+        p.forms_by_deployment.setdefault(deployment_key, {})[(form["id"], tenant_id)] = deployed
         w.event(
             "FORM",
             "CREATED",

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.api import DEFAULT_TENANT, RejectionType
-from engine.core.behaviours.jobs import LISTENER_JOB
+from engine.core.behaviours.jobs import LISTENER_JOB, TASK_LISTENER_JOB
 from engine.core.processing.base import CommandProcessor
 from engine.core.state import (
     ACTIVATED,
@@ -104,13 +104,22 @@ class CompleteJob(JobCommand):
 
     def process(self, args: dict[str, Any]) -> None:
         job_key, variables = args["key"], args["variables"]
-        value = {"variables": dict(variables)}
+        result = args.get("result")  # a task listener's {denied, deniedReason, corrections}
+        value: dict[str, Any] = {"variables": dict(variables)}
+        if result is not None:
+            value["result"] = dict(result)
         self.w.command("JOB", "COMPLETE", job_key, value)
         job = self.job_for(job_key, value, "complete", (JOB_ACTIVATABLE, JOB_ACTIVATED))
+        user_tasks = self.b.user_tasks
+        if result is not None or job.kind == TASK_LISTENER_JOB:
+            user_tasks.check_job_completion(job, value, variables, result)
         jobs = self.b.jobs
         jobs.leave_activatable(job)
         del self.state.jobs[job_key]
         jobs.event(job, "COMPLETED", value["variables"])  # the record is serialized at once: no copy
+        if job.kind == TASK_LISTENER_JOB:
+            user_tasks.listener_completed(job, result)
+            return
         lifecycle = self.b.lifecycle
         if job.kind == LISTENER_JOB:
             step = self.b.listeners.completed(job, variables)
@@ -172,14 +181,15 @@ class ThrowJobError(JobCommand):
         value = {"errorCode": code, "errorMessage": message, "variables": dict(variables)}
         self.w.command("JOB", "THROW_ERROR", job_key, value)
         job = self.job_for(job_key, value, "throw an error for", (JOB_ACTIVATABLE, JOB_ACTIVATED))
-        if job.kind == LISTENER_JOB:
+        if job.kind in (LISTENER_JOB, TASK_LISTENER_JOB):
+            what = "an execution" if job.kind == LISTENER_JOB else "a task"
             self.ctx.reject_command(
                 "JOB",
                 "THROW_ERROR",
                 value,
                 RejectionType.INVALID_STATE,
-                f"Expected to throw an error for job with key '{job_key}', but it is an execution listener job; "
-                "throwing a BPMN error from an execution listener job is not supported",
+                f"Expected to throw an error for job with key '{job_key}', but it is {what} listener job; "
+                f"throwing a BPMN error from {what} listener job is not supported",
             )
         jobs = self.b.jobs
         jobs.leave_activatable(job)

@@ -34,6 +34,8 @@ from engine.core.state.model import (
     RetryStep,
     SignalSubscription,
     Timer,
+    UserTask,
+    UserTaskTransition,
 )
 from engine.model.bpmn import Element
 
@@ -63,6 +65,8 @@ __all__ = [
     "RetryStep",
     "SignalSubscription",
     "Timer",
+    "UserTask",
+    "UserTaskTransition",
     "VariableState",
 ]
 
@@ -89,6 +93,8 @@ class EngineState:
     decisions_by_id: dict[tuple[str, str], list[DeployedDecision]] = field(default_factory=dict)
     decisions_by_key: dict[int, DeployedDecision] = field(default_factory=dict)
     forms_by_id: dict[tuple[str, str], list[DeployedForm]] = field(default_factory=dict)
+    # deployment key → the version of each (form id, tenant) in it (formDefinition bindingType "deployment")
+    forms_by_deployment: dict[int, dict[tuple[str, str], DeployedForm]] = field(default_factory=dict)
     # element instances and their variables
     instances: dict[int, ElementInstance] = field(default_factory=dict)
     variables: VariableState = field(default_factory=VariableState)
@@ -111,6 +117,9 @@ class EngineState:
     signal_subs: dict[str, dict[int, SignalSubscription]] = field(default_factory=dict)
     # incidents
     incidents: dict[int, Incident] = field(default_factory=dict)
+    # Camunda user tasks by key, and the user task of each element instance that has one
+    user_tasks: dict[int, UserTask] = field(default_factory=dict)
+    user_task_of_instance: dict[int, int] = field(default_factory=dict)
 
     def runtime(self) -> dict[str, Any]:
         """The snapshotted part: every field but the deployments."""
@@ -149,5 +158,6 @@ DEPLOYMENT_FIELDS = frozenset(
         "decisions_by_id",
         "decisions_by_key",
         "forms_by_id",
+        "forms_by_deployment",
     }
 )

@@ -214,3 +214,34 @@ class DeployedForm:
     checksum: str
     resource: bytes
     tenant_id: str = DEFAULT_TENANT
+
+
+@dataclass(eq=False, slots=True)
+class UserTaskTransition:
+    """A Camunda user task's lifecycle transition in progress (engine/core/behaviours/user_tasks.py): the
+    attributes as it would leave them (task listeners' corrections included) and what its command asked."""
+
+    event: str  # creating | assigning | updating | completing
+    values: dict[str, Any]  # Zeebe's attribute names: assignee, candidateGroupsList, … priority
+    changed: list[str]
+    action: str
+    variables: dict[str, Any] = field(default_factory=dict)
+    listener_index: int = 0  # task listeners of the event completed so far
+
+
+@dataclass(eq=False, slots=True)
+class UserTask:
+    """A Camunda user task (``zeebe:userTask``) beside its element instance, while it is not completed or
+    canceled. ``state`` is the REST API's UserTaskStateEnum (CREATING, CREATED, ASSIGNING, UPDATING,
+    COMPLETING)."""
+
+    key: int
+    element_instance: ElementInstance
+    values: dict[str, Any]
+    form_key: int
+    external_form_reference: str
+    custom_headers: dict[str, str]
+    creation_timestamp: int
+    state: str = "CREATING"
+    transition: UserTaskTransition | None = None
+    initial_assignee: str = ""  # the modelled assignee, assigned once the task is CREATED
