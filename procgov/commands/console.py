@@ -1,0 +1,108 @@
+"""``procgov console``: the web console (task inbox, process instances, reports) over the REST API.
+
+* ``procgov console [--rest-url URL] [--host 127.0.0.1] [--port 8090]``: serve it until SIGINT/SIGTERM;
+  the address is printed at start (``--port 0``: any free port). Beyond loopback it refuses to start
+  unless login is configured (``PROCGOV_CONSOLE_USERS`` or ``PROCGOV_CONSOLE_TOKEN``; see
+  :mod:`procgov.console.settings`).
+* ``procgov console hash-password``: read a password (twice, not echoed) and print its hash for
+  ``PROCGOV_CONSOLE_USERS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Annotated, cast
+
+import typer
+
+from procgov.commands.addresses import check_host, check_port
+from procgov.commands.workers import EXIT_USAGE, fail, settings_or_exit
+
+app = typer.Typer(name="console", help="The web console: task inbox, process instances, reports (REST API v2).",
+                  invoke_without_command=True)
+
+
+@app.callback()
+def console(
+    ctx: typer.Context,
+    rest_url: Annotated[str | None, typer.Option(
+        "--rest-url", help="Orchestration Cluster REST API (default PROCGOV_CONSOLE_REST_URL, CAMUNDA_REST_ADDRESS, "
+                           "else http://127.0.0.1:8080).")] = None,
+    host: Annotated[str | None, typer.Option(
+        callback=lambda v: v if v is None else check_host(v),
+        help="Address to listen on (default 127.0.0.1; beyond loopback login is required).")] = None,
+    port: Annotated[int | None, typer.Option(
+        callback=lambda v: v if v is None else check_port(v), help="Port (default 8090; 0: any free port).")] = None,
+    store: Annotated[str | None, typer.Option(
+        "--store", help="Report store (default PROCGOV_REPORTS_URL, else var/reports).")] = None,
+) -> None:
+    """Serve the console until SIGINT/SIGTERM."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from procgov.console.settings import ConsoleSettingsError, load_console_settings
+    from workers.runtime.reports import DEFAULT_REPORTS_URL, ReportStoreError, ReportStoreSettings, open_report_store
+
+    try:
+        settings = load_console_settings(rest_url=rest_url, host=host, port=port)
+        settings.check_exposure()
+    except ConsoleSettingsError as error:
+        fail(str(error), EXIT_USAGE)
+    try:
+        reports = open_report_store(store or ReportStoreSettings().url.strip() or DEFAULT_REPORTS_URL)
+    except ReportStoreError as error:
+        fail(str(error), EXIT_USAGE)
+    worker_settings = settings_or_exit()
+    asyncio.run(_serve(settings, worker_settings, reports))  # uvicorn stops it on SIGINT/SIGTERM
+
+
+async def _serve(settings: object, worker_settings: object, reports: object) -> None:
+    import uvicorn
+
+    from procgov.console.app import Console, create_console_app
+    from procgov.console.rest import ClusterApi, rest_auth
+    from procgov.console.settings import ConsoleSettings, is_loopback
+    from workers.runtime.reports import ReportStore
+    from workers.runtime.settings import WorkerSettings
+
+    assert isinstance(settings, ConsoleSettings) and isinstance(worker_settings, WorkerSettings)
+    api = ClusterApi(settings.rest_url, rest_auth(worker_settings),
+                     verify=worker_settings.tls_root_certificates or True)
+    console = Console(settings, api, cast(ReportStore, reports))
+    family = socket.AF_INET6 if ":" in settings.host.strip("[]") else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((settings.host.strip("[]"), settings.port))
+    except OSError as error:
+        listener.close()
+        fail(f"console: could not listen on {settings.host}:{settings.port}: {error.strerror or error}")
+    bound_port = listener.getsockname()[1]
+    shown = f"[{settings.host.strip('[]')}]" if family == socket.AF_INET6 else settings.host
+    login = "login required" if console.login_required else f"no login (loopback), tasks claimed as {settings.user!r}"
+    typer.echo(f"procgov console: http://{shown}:{bound_port}/ · REST API {settings.rest_url}/v2 · {login}")
+    if not is_loopback(settings.host):
+        typer.echo("procgov console: listening beyond loopback over plain HTTP: put a TLS proxy in front", err=True)
+    config = uvicorn.Config(create_console_app(console), log_level="warning", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    try:
+        await server.serve(sockets=[listener])
+    finally:
+        await api.aclose()
+        listener.close()
+
+
+@app.command("hash-password")
+def hash_password(
+    user: Annotated[str, typer.Argument(help="The user name the hash is for (printed as a JSON entry).")] = "",
+) -> None:
+    """Read a password (twice, not echoed) and print its scrypt hash for PROCGOV_CONSOLE_USERS."""
+    import json
+
+    from procgov.console.passwords import hash_password as make_hash
+
+    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        fail("a console password needs at least 8 characters", EXIT_USAGE)
+    encoded = make_hash(password)
+    typer.echo(json.dumps({user: encoded}) if user else encoded)
