@@ -11,7 +11,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import socket
+from collections.abc import Iterator
 from typing import Annotated, cast
 
 import typer
@@ -74,6 +77,7 @@ async def _serve(settings: object, worker_settings: object, reports: object) -> 
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((settings.host.strip("[]"), settings.port))
+        listener.listen(2048)  # before the address is printed: a client may connect at once
     except OSError as error:
         listener.close()
         fail(f"console: could not listen on {settings.host}:{settings.port}: {error.strerror or error}")
@@ -84,7 +88,22 @@ async def _serve(settings: object, worker_settings: object, reports: object) -> 
     if not is_loopback(settings.host):
         typer.echo("procgov console: listening beyond loopback over plain HTTP: put a TLS proxy in front", err=True)
     config = uvicorn.Config(create_console_app(console), log_level="warning", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
+
+    class Server(uvicorn.Server):
+        """Stopped by our signal handlers, so SIGTERM ends it gracefully with exit 0 (uvicorn's own
+        handling re-raises the signal after its shutdown, which kills the process: exit -15)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+        def stop(self) -> None:
+            self.should_exit = True
+
+    server = Server(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, server.stop)
     try:
         await server.serve(sockets=[listener])
     finally:

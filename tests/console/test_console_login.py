@@ -119,6 +119,7 @@ def test_beyond_loopback_it_asks_for_login_and_checks_csrf(engine_rest: str) -> 
                 assert person.get("/tasks").status_code == 303
     finally:
         output = running.stop()
+    assert running.process.returncode == 0, "SIGTERM stops the console gracefully"
     assert "procgov console: http://0.0.0.0:" in output and "login required" in output
     assert TOKEN not in output and PASSWORD not in output and "scrypt$" not in output
 
