@@ -125,6 +125,8 @@ class ActivatedJob:
     deadline: int  # epoch ms
     variables: JsonObject
     tenant_id: str = DEFAULT_TENANT
+    kind: str = "BPMN_ELEMENT"  # Zeebe's JobKind: BPMN_ELEMENT | EXECUTION_LISTENER | TASK_LISTENER
+    listener_event_type: str = "UNSPECIFIED"  # START | END | CREATING | ASSIGNING | UPDATING | COMPLETING | CANCELING
 
 
 @dataclass(frozen=True)
@@ -240,7 +242,31 @@ class EngineApi(Protocol):
         (created, timed out, back-off elapsed, retries increased), False after ``timeout_s``."""
         ...
 
-    async def complete_job(self, job_key: int, variables: JsonObject | None = None) -> None: ...
+    async def complete_job(
+        self, job_key: int, variables: JsonObject | None = None, *, result: JsonObject | None = None
+    ) -> None:
+        """``result``: a task listener job's ``{denied, deniedReason, corrections}`` (Zeebe's JobResult)."""
+        ...
+
+    async def complete_user_task(
+        self, user_task_key: int, variables: JsonObject | None = None, *, action: str = "", timeout_ms: int = 0
+    ) -> None:
+        """Camunda user task completion; answers once the task is COMPLETED (after its completing listeners),
+        or raises the Rejection of a listener's denial; :class:`RequestTimeout` after ``timeout_ms`` (0: none)."""
+        ...
+
+    async def assign_user_task(
+        self, user_task_key: int, assignee: str, *, action: str = "", allow_override: bool = True, timeout_ms: int = 0
+    ) -> None:
+        """Assign (``assignee`` "": unassign); ``allow_override`` False refuses a task assigned to someone else."""
+        ...
+
+    async def update_user_task(
+        self, user_task_key: int, changes: JsonObject, *, action: str = "", timeout_ms: int = 0
+    ) -> None:
+        """``changes``: UserTaskRecord attribute names (candidateGroupsList, candidateUsersList, dueDate,
+        followUpDate, priority) → new values, "" / [] resetting one."""
+        ...
 
     async def fail_job(
         self,

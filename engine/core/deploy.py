@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,7 +52,10 @@ class Deployer:
         self.decisions_by_id: dict[tuple[str, str], list[DeployedDecision]] = {}
         self.decisions_by_key: dict[int, DeployedDecision] = {}
         self.forms_by_id: dict[tuple[str, str], list[DeployedForm]] = {}
+        # deployment key → the version of each (form id, tenant) in it (formDefinition bindingType "deployment")
+        self.forms_by_deployment: dict[int, dict[tuple[str, str], DeployedForm]] = {}
         processor.evaluate_called_decision = self.evaluate_called
+        processor.find_form = self.find_form
 
     # -- the command ---------------------------------------------------------------------------
     def deploy(self, resources: Sequence[Resource], tenant_id: str) -> Deployment:
@@ -108,7 +112,7 @@ class Deployer:
                 drgs.append(drg_meta)
                 decisions.extend(decision_meta)
             else:
-                forms.append(self._deploy_form(resource, model, tenant_id))
+                forms.append(self._deploy_form(resource, model, tenant_id, deployment_key))
         value["processesMetadata"] = [
             {
                 "bpmnProcessId": m.bpmn_process_id,
@@ -418,12 +422,29 @@ class Deployer:
         return result.output
 
     # -- forms ---------------------------------------------------------------------------------
-    def _deploy_form(self, resource: Resource, form: dict[str, Any], tenant_id: str) -> FormMetadata:
+    def find_form(
+        self, form_id: str, binding: str, version_tag: str | None, process: DeployedProcess
+    ) -> DeployedForm | None:
+        """The form a user task links by ``formId`` and binding type (docs: "User tasks" → "Form binding"):
+        ``latest`` version, the version in the process's ``deployment``, or the latest with ``versionTag``."""
+        key = (form_id, process.tenant_id)
+        if binding == "deployment":
+            return self.forms_by_deployment.get(process.deployment_key, {}).get(key)
+        versions = self.forms_by_id.get(key) or []
+        if binding == "versionTag":
+            tagged = [f for f in versions if json.loads(f.resource).get("versionTag") == version_tag]
+            return tagged[-1] if tagged else None
+        return versions[-1] if versions else None
+
+    def _deploy_form(
+        self, resource: Resource, form: dict[str, Any], tenant_id: str, deployment_key: int
+    ) -> FormMetadata:
         p = self.p
         checksum = _checksum(resource.content)
         versions = self.forms_by_id.setdefault((form["id"], tenant_id), [])
         latest = versions[-1] if versions else None
         if latest is not None and latest.checksum == checksum:
+            self.forms_by_deployment.setdefault(deployment_key, {})[(form["id"], tenant_id)] = latest
             return FormMetadata(latest.form_id, latest.version, latest.key, latest.resource_name, tenant_id)
         deployed = DeployedForm(
             p.w.next_key(),
@@ -435,6 +456,7 @@ class Deployer:
             tenant_id,
         )
         versions.append(deployed)
+        self.forms_by_deployment.setdefault(deployment_key, {})[(form["id"], tenant_id)] = deployed
         p.w.event(
             "FORM",
             "CREATED",

@@ -39,7 +39,7 @@ from engine.api import (
     Topology,
 )
 from engine.clock import Clock, ControlledClock, PinnableClock, SystemClock
-from engine.core import snapshot
+from engine.core import snapshot, user_tasks
 from engine.core.commit import CommitThread
 from engine.core.decisions import evaluate_decision_command
 from engine.core.deploy import Deployer
@@ -105,7 +105,12 @@ class Engine:
             "create": self._h_create,
             "cancel": lambda a: self.processor.cancel_instance(a["key"]),
             "activate": self._h_activate,
-            "complete": lambda a: self.processor.complete_job(a["key"], a["variables"]),
+            "complete": lambda a: self.processor.complete_job(a["key"], a["variables"], a.get("result")),
+            "complete_user_task": lambda a: user_tasks.complete(self.processor, a["key"], a["variables"], a["action"]),
+            "assign_user_task": lambda a: user_tasks.assign(
+                self.processor, a["key"], a["assignee"], a["action"], a["allow_override"]
+            ),
+            "update_user_task": lambda a: user_tasks.update(self.processor, a["key"], a["changes"], a["action"]),
             "fail": lambda a: self.processor.fail_job(
                 a["key"], a["retries"], a["message"], a["backoff"], a["variables"]
             ),
@@ -127,6 +132,8 @@ class Engine:
         self.processor.on_jobs_available = self._jobs_available
         self.processor.on_due_added = self._due_added
         self.processor.on_process_ended = self._process_ended
+        self.processor.on_user_task_done = self._user_task_done
+        self._user_task_waiters: dict[int, list[asyncio.Future[Rejection | None]]] = {}
 
     # ------------------------------------------------------------------------------------------
     # lifecycle
@@ -339,9 +346,7 @@ class Engine:
             return
         self._committer.submit_after(lambda: snapshot.write(self.data_dir, data), "writing the snapshot")
 
-    def _written(
-        self, waiters: list[asyncio.Future[None]], error: BaseException | None, announced: set[str]
-    ) -> None:
+    def _written(self, waiters: list[asyncio.Future[None]], error: BaseException | None, announced: set[str]) -> None:
         self._writing = False
         _resolve_commits(waiters, error)
         if error is not None:
@@ -688,6 +693,8 @@ class Engine:
                     deadline=job.deadline,
                     variables=variables,
                     tenant_id=job.tenant_id,
+                    kind=job.kind,
+                    listener_event_type=job.listener_event_type,
                 )
             )
         return result
@@ -715,8 +722,67 @@ class Engine:
         result: list[ActivatedJob] = await self._run("activate", args)
         return result
 
-    async def complete_job(self, job_key: int, variables: JsonObject | None = None) -> None:
-        await self._run("complete", {"key": job_key, "variables": variables or {}})
+    async def complete_job(
+        self, job_key: int, variables: JsonObject | None = None, *, result: JsonObject | None = None
+    ) -> None:
+        args: dict[str, Any] = {"key": job_key, "variables": variables or {}}
+        if result is not None:
+            args["result"] = result
+        await self._run("complete", args)
+
+    # -- user tasks: each command answers once its transition ended (its task listeners included) -----
+    def _user_task_done(self, key: int, rejection: Rejection | None) -> None:
+        for waiter in self._user_task_waiters.pop(key, []):
+            if not waiter.done():
+                waiter.set_result(rejection)
+
+    async def _user_task_command(self, kind: str, args: dict[str, Any], timeout_ms: int) -> None:
+        assert self._loop is not None
+        key = args["key"]
+        waiter: asyncio.Future[Rejection | None] = self._loop.create_future()
+        self._user_task_waiters.setdefault(key, []).append(waiter)
+        try:
+            self._execute(kind, args)
+        except Rejection:
+            self._forget_waiter(key, waiter)
+            await self._committed()
+            raise
+        await self._committed()
+        try:
+            rejection = await asyncio.wait_for(asyncio.shield(waiter), timeout_ms / 1000 if timeout_ms > 0 else None)
+        except TimeoutError as exc:
+            self._forget_waiter(key, waiter)
+            raise RequestTimeout(
+                f"Expected the user task with key '{key}' to finish the {kind.split('_')[0]} within {timeout_ms} ms "
+                "(its task listeners have not completed yet); the transition goes on"
+            ) from exc
+        if rejection is not None:
+            raise rejection
+
+    def _forget_waiter(self, key: int, waiter: asyncio.Future[Rejection | None]) -> None:
+        waiters = self._user_task_waiters.get(key, [])
+        if waiter in waiters:
+            waiters.remove(waiter)
+        if not waiters:
+            self._user_task_waiters.pop(key, None)
+
+    async def complete_user_task(
+        self, user_task_key: int, variables: JsonObject | None = None, *, action: str = "", timeout_ms: int = 0
+    ) -> None:
+        args = {"key": user_task_key, "variables": variables or {}, "action": action}
+        await self._user_task_command("complete_user_task", args, timeout_ms)
+
+    async def assign_user_task(
+        self, user_task_key: int, assignee: str, *, action: str = "", allow_override: bool = True, timeout_ms: int = 0
+    ) -> None:
+        args = {"key": user_task_key, "assignee": assignee, "action": action, "allow_override": allow_override}
+        await self._user_task_command("assign_user_task", args, timeout_ms)
+
+    async def update_user_task(
+        self, user_task_key: int, changes: JsonObject, *, action: str = "", timeout_ms: int = 0
+    ) -> None:
+        args = {"key": user_task_key, "changes": changes, "action": action}
+        await self._user_task_command("update_user_task", args, timeout_ms)
 
     async def fail_job(
         self,

@@ -26,7 +26,7 @@ from engine.api import (
     Rejection,
     RejectionType,
 )
-from engine.core import compensation, listeners
+from engine.core import compensation, listeners, user_tasks
 from engine.core.binding import CalledProcessNotFound, select_called_process
 from engine.core.records import RecordWriter
 from engine.core.state import (
@@ -41,6 +41,7 @@ from engine.core.state import (
     MI_BODY,
     TERMINATED,
     TERMINATING,
+    DeployedForm,
     DeployedProcess,
     ElementInstance,
     Incident,
@@ -104,6 +105,14 @@ class Processor:
         self.on_process_ended: Callable[[ElementInstance, dict[str, Any] | None], None] = lambda inst, v: None
         # supplied by the deploy module
         self.evaluate_called_decision: Callable[[str, dict[str, Any], ElementInstance], Any] | None = None
+        # Camunda user tasks (engine/core/user_tasks.py); find_form is supplied by the deploy module, and the
+        # engine hears through on_user_task_done when a command's transition ended (None) or was denied
+        self.user_tasks: dict[int, user_tasks.UserTask] = {}
+        self.user_task_of_instance: dict[int, int] = {}  # element instance key → user task key
+        self.find_form: Callable[[str, str, str | None, DeployedProcess], DeployedForm | None] = (
+            lambda form_id, binding, version_tag, process: None
+        )
+        self.on_user_task_done: Callable[[int, Rejection | None], None] = lambda key, rejection: None
 
     # ------------------------------------------------------------------------------------------
     # plumbing
@@ -536,6 +545,13 @@ class Processor:
         is_inner = inst.flow_scope is not None and inst.flow_scope.element_type == MI_BODY
         if element.boundary_events and not is_inner:
             self._subscribe_boundaries(inst)
+        if element.user_task is not None:
+            try:
+                user_tasks.create(self, inst)  # ELEMENT_ACTIVATED once the task is CREATED
+            except StepFailure:
+                self._close_subscriptions(inst)
+                raise
+            return
         if element.job_type is not None and element.script is None and element.decision_id is None:
             self._create_job(inst)
             self._transition(inst, ACTIVATED)
@@ -768,6 +784,8 @@ class Processor:
         self._close_subscriptions(inst)
         if inst.job_key:
             self._cancel_job(inst.job_key)
+        if inst.key in self.user_task_of_instance:
+            user_tasks.cancel(self, inst)
         if inst.incident_key and inst.incident_key in self.incidents:
             self._resolve_incident_record(self.incidents.pop(inst.incident_key))
         if inst.called_instance_key:
@@ -1050,13 +1068,20 @@ class Processor:
             )
         return job
 
-    def complete_job(self, job_key: int, variables: Mapping[str, Any]) -> None:
-        value = {"variables": dict(variables)}
+    def complete_job(self, job_key: int, variables: Mapping[str, Any], result: Mapping[str, Any] | None = None) -> None:
+        value: dict[str, Any] = {"variables": dict(variables)}
+        if result is not None:
+            value["result"] = dict(result)
         self.w.command("JOB", "COMPLETE", job_key, value)
         job = self._job_for(job_key, "COMPLETE", value, "complete", (JOB_ACTIVATABLE, JOB_ACTIVATED))
+        if result is not None or job.kind == user_tasks.TASK_LISTENER_JOB:
+            user_tasks.check_job_completion(self, job, value, variables, result)
         self._leave_activatable(job)
         del self.jobs[job_key]
         self._job_event(job, "COMPLETED", value["variables"])  # the record is serialized at once: no copy
+        if job.kind == user_tasks.TASK_LISTENER_JOB:
+            user_tasks.listener_completed(self, job, result)
+            return
         if job.kind == listeners.LISTENER_JOB:
             listeners.listener_completed(self, job, variables)
             return
@@ -1099,6 +1124,8 @@ class Processor:
 
     @staticmethod
     def _no_retries_incident(job: Job) -> str:
+        if job.kind == user_tasks.TASK_LISTENER_JOB:
+            return user_tasks.NO_RETRIES_INCIDENT
         return listeners.NO_RETRIES_INCIDENT if job.kind == listeners.LISTENER_JOB else "JOB_NO_RETRIES"
 
     def _job_incident(self, job: Job, error_type: str, message: str) -> None:
@@ -1152,14 +1179,15 @@ class Processor:
         value = {"errorCode": code, "errorMessage": message, "variables": dict(variables)}
         self.w.command("JOB", "THROW_ERROR", job_key, value)
         job = self._job_for(job_key, "THROW_ERROR", value, "throw an error for", (JOB_ACTIVATABLE, JOB_ACTIVATED))
-        if job.kind == listeners.LISTENER_JOB:
+        if job.kind in (listeners.LISTENER_JOB, user_tasks.TASK_LISTENER_JOB):
+            what = "an execution" if job.kind == listeners.LISTENER_JOB else "a task"
             self._reject_cmd(
                 "JOB",
                 "THROW_ERROR",
                 value,
                 RejectionType.INVALID_STATE,
-                f"Expected to throw an error for job with key '{job_key}', but it is an execution listener job; "
-                "throwing a BPMN error from an execution listener job is not supported",
+                f"Expected to throw an error for job with key '{job_key}', but it is {what} listener job; "
+                f"throwing a BPMN error from {what} listener job is not supported",
             )
         self._leave_activatable(job)
         job.error_code = code

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from engine.api import DecisionMetadata, FormMetadata, ProcessMetadata
@@ -121,6 +121,94 @@ def fold_process_instances(rows: Iterable[Mapping[str, Any]]) -> dict[int, Proce
     return views
 
 
+@dataclass(frozen=True)
+class UserTaskView:
+    """A Camunda user task as its USER_TASK events leave it; ``state`` is the REST API's UserTaskStateEnum."""
+
+    key: int
+    state: str
+    element_id: str
+    element_instance_key: int
+    process_instance_key: int
+    process_definition_key: int
+    bpmn_process_id: str
+    process_definition_version: int
+    assignee: str
+    candidate_groups: list[str]
+    candidate_users: list[str]
+    due_date: str
+    follow_up_date: str
+    form_key: int
+    external_form_reference: str
+    priority: int
+    custom_headers: dict[str, str]
+    created_at: int
+    completed_at: int | None
+    tenant_id: str
+
+
+# USER_TASK intent → the task's state after it; a transition's attributes count once it has ended
+_USER_TASK_STATES = {
+    "CREATING": "CREATING",
+    "CREATED": "CREATED",
+    "ASSIGNING": "ASSIGNING",
+    "ASSIGNED": "CREATED",
+    "UPDATING": "UPDATING",
+    "UPDATED": "CREATED",
+    "COMPLETING": "COMPLETING",
+    "COMPLETED": "COMPLETED",
+    "CANCELING": "CANCELING",
+    "CANCELED": "CANCELED",
+    "ASSIGNMENT_DENIED": "CREATED",
+    "UPDATE_DENIED": "CREATED",
+    "COMPLETION_DENIED": "CREATED",
+}
+_SETTLED = {"CREATING", "CREATED", "ASSIGNED", "UPDATED", "COMPLETED", "CANCELED"}
+
+
+def fold_user_tasks(rows: Iterable[Mapping[str, Any]]) -> dict[int, UserTaskView]:
+    """Each user task by key, from its USER_TASK events in log order."""
+    views: dict[int, UserTaskView] = {}
+    for record in rows:
+        intent = record["intent"]
+        state = _USER_TASK_STATES.get(intent)
+        if state is None:  # CORRECTED: seen by the listeners only until the transition ends
+            continue
+        key = record["key"]
+        previous = views.get(key)
+        value = record["value"]
+        if previous is not None and intent not in _SETTLED:
+            views[key] = _replace_state(previous, state)
+            continue
+        views[key] = UserTaskView(
+            key=key,
+            state=state,
+            element_id=value["elementId"],
+            element_instance_key=value["elementInstanceKey"],
+            process_instance_key=value["processInstanceKey"],
+            process_definition_key=value["processDefinitionKey"],
+            bpmn_process_id=value["bpmnProcessId"],
+            process_definition_version=value["processDefinitionVersion"],
+            assignee=value["assignee"],
+            candidate_groups=list(value["candidateGroupsList"]),
+            candidate_users=list(value["candidateUsersList"]),
+            due_date=value["dueDate"],
+            follow_up_date=value["followUpDate"],
+            form_key=value["formKey"],
+            external_form_reference=value["externalFormReference"],
+            priority=value["priority"],
+            custom_headers=dict(value["customHeaders"]),
+            created_at=value["creationTimestamp"],
+            completed_at=record["timestamp"] if intent == "COMPLETED" else None,
+            tenant_id=value.get("tenantId", "<default>"),
+        )
+    return views
+
+
+def _replace_state(view: UserTaskView, state: str) -> UserTaskView:
+    return replace(view, state=state)
+
+
 class Query:
     def __init__(self, log: RecordLog, processor: Processor, deployer: Deployer, flush: Callable[[], None]) -> None:
         self._log = log
@@ -167,6 +255,20 @@ class Query:
             "AND record_type='EVENT' ORDER BY position"
         )
         return list(fold_process_instances(rows).values())
+
+    def user_tasks(self) -> list[UserTaskView]:
+        rows = self._rows(
+            "SELECT json FROM records WHERE value_type='USER_TASK' AND record_type='EVENT' ORDER BY position"
+        )
+        return list(fold_user_tasks(rows).values())
+
+    def user_task(self, key: int) -> UserTaskView | None:
+        rows = self._rows(
+            "SELECT json FROM records WHERE value_type='USER_TASK' AND record_type='EVENT' AND key = ? "
+            "ORDER BY position",
+            (key,),
+        )
+        return fold_user_tasks(rows).get(key)
 
     def process_instance(self, key: int) -> ProcessInstanceView | None:
         rows = self._rows(
@@ -303,6 +405,12 @@ class Query:
             for versions in self._deployer.decisions_by_id.values()
             for d in versions
         ]
+
+    def element_name(self, process_definition_key: int, element_id: str) -> str | None:
+        """The modelled name of an element (None when it has none), e.g. a user task's name."""
+        process = self._processor.processes_by_key.get(process_definition_key)
+        element = process.model.elements.get(element_id) if process is not None else None
+        return (element.name or None) if element is not None else None
 
     def process_xml(self, process_definition_key: int) -> bytes | None:
         """The deployed BPMN resource of one process definition (``GET /v2/process-definitions/{key}/xml``)."""

@@ -48,6 +48,8 @@ _NOT_RUNTIME = frozenset(
         "on_due_added",
         "on_process_ended",
         "evaluate_called_decision",
+        "find_form",
+        "on_user_task_done",
         "processes_by_key",
         "processes_by_id",
         "processes_by_deployment",

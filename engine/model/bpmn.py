@@ -110,6 +110,8 @@ _KNOWN_EXTENSIONS = {
     "userTask",
     "taskSchedule",
     "executionListeners",
+    "taskListeners",
+    "priorityDefinition",
 }
 JOB_TASKS = {"SERVICE_TASK", "USER_TASK", "SEND_TASK"}
 ACTIVITIES = {
@@ -162,6 +164,43 @@ class ExecutionListener:
     headers: dict[str, str]
 
 
+TASK_LISTENER_EVENTS = ("creating", "assigning", "updating", "completing", "canceling")
+# Camunda 8.7's names of two of them, still read by Zeebe 8.8
+_LEGACY_TASK_LISTENER_EVENTS = {"assignment": "assigning", "complete": "completing"}
+
+
+@dataclass(frozen=True)
+class TaskListener:
+    """``zeebe:taskListener``: a job of ``job_type`` that blocks the user task's transition of ``event_type``."""
+
+    event_type: str  # one of TASK_LISTENER_EVENTS
+    job_type: Expression
+    retries: Expression
+
+
+@dataclass(frozen=True)
+class UserTaskDef:
+    """A Camunda user task (``zeebe:userTask``): what the engine evaluates when the task is created.
+
+    Candidate users and groups are lists: a static value is Zeebe's comma-separated list, a FEEL one must
+    give a list of strings. Dates are ISO 8601 date-times with offset; priority is 0..100 (default 50)."""
+
+    assignee: Expression | None = None
+    candidate_groups: Expression | None = None
+    candidate_users: Expression | None = None
+    due_date: Expression | None = None
+    follow_up_date: Expression | None = None
+    priority: Expression | None = None
+    form_id: str | None = None  # zeebe:formDefinition formId: a form deployed to the engine
+    form_binding: str = "latest"  # latest | deployment | versionTag
+    form_version_tag: str | None = None
+    external_reference: Expression | None = None  # zeebe:formDefinition externalReference
+    listeners: tuple[TaskListener, ...] = ()
+
+    def listeners_of(self, event_type: str) -> tuple[TaskListener, ...]:
+        return tuple(listener for listener in self.listeners if listener.event_type == event_type)
+
+
 @dataclass(frozen=True)
 class MultiInstance:
     sequential: bool
@@ -211,6 +250,7 @@ class Element:
     propagate_all_child: bool = True
     propagate_all_parent: bool = True
     multi_instance: MultiInstance | None = None
+    user_task: UserTaskDef | None = None  # a Camunda user task (zeebe:userTask); job-based ones have job_type
     start_listeners: list[ExecutionListener] = field(default_factory=list)
     end_listeners: list[ExecutionListener] = field(default_factory=list)
     # events
@@ -460,6 +500,13 @@ class _Parser:
                         f"'zeebe:calledElement' bindingType '{binding}' is not one of 'latest', 'deployment', "
                         "'versionTag'",
                     )
+            elif tag == "formDefinition" and el.element_type == "USER_TASK" and ext.find(_Z + "userTask") is not None:
+                if binding not in (None, "latest", "deployment", "versionTag"):
+                    self.fail(
+                        el.id,
+                        f"'zeebe:formDefinition' bindingType '{binding}' is not one of 'latest', 'deployment', "
+                        "'versionTag'",
+                    )
             elif binding not in (None, "latest"):
                 self.fail(el.id, f"'zeebe:{tag}' bindingType '{binding}' is not supported (only 'latest')")
 
@@ -495,22 +542,21 @@ class _Parser:
         el.job_retries = self.expr(el.id, task_def.get("retries") or "3", "job retries")
 
     def user_task(self, ext: ET.Element | None, el: Element) -> None:
-        """Job-based user tasks, as Zeebe runs them: job type io.camunda.zeebe:userTask, form and
-        assignment in the custom headers (docs.camunda.io/docs/components/modeler/bpmn/user-tasks/)."""
+        """A user task: a Camunda user task with ``zeebe:userTask`` (docs: components/modeler/bpmn/user-tasks,
+        "Camunda user tasks"), else job-based, as Zeebe runs those: job type io.camunda.zeebe:userTask, form
+        and assignment in the custom headers."""
+        if ext is not None and ext.find(_Z + "userTask") is not None:
+            self.camunda_user_task(ext, el)
+            return
+        if ext is not None and ext.find(_Z + "taskListeners") is not None:
+            self.fail(
+                el.id,
+                "task listeners ('zeebe:taskListeners') are only supported on Camunda user tasks ('zeebe:userTask')",
+            )
         el.job_type = Expression(USER_TASK_JOB_TYPE)
         el.job_retries = Expression("1")
         if ext is None:
             return
-        if ext.find(_Z + "userTask") is not None:
-            # Zeebe completes Camunda user tasks only over its REST API, which this engine does not serve
-            # (its gRPC gateway has no user task call), so such a task could never be completed here.
-            self.fail(
-                el.id,
-                "Camunda user tasks ('zeebe:userTask') are not supported by this engine: Zeebe completes them only "
-                "through the REST API (POST /v2/user-tasks/{userTaskKey}/completion), which this engine does not "
-                "serve; remove 'zeebe:userTask' to make it a job-based user task (job type "
-                "'io.camunda.zeebe:userTask', completed with CompleteJob over gRPC)",
-            )
         form = ext.find(_Z + "formDefinition")
         if form is not None:
             if form.get("formKey"):
@@ -532,6 +578,96 @@ class _Parser:
                 value = assignment.get(attr)
                 if value:
                     el.headers[header] = _list_header(value) if attr != "assignee" else value
+
+    def camunda_user_task(self, ext: ET.Element, el: Element) -> None:
+        """``zeebe:userTask`` with its assignment, schedule, priority, linked form and task listeners, each
+        static or FEEL (``=``); static values Zeebe checks at deploy time are checked here too."""
+        assignment = ext.find(_Z + "assignmentDefinition")
+        schedule = ext.find(_Z + "taskSchedule")
+        priority_node = ext.find(_Z + "priorityDefinition")
+
+        def attr(node: ET.Element | None, name: str) -> Expression | None:
+            raw = (node.get(name) or "").strip() if node is not None else ""
+            return self.expr(el.id, raw, name) if raw else None
+
+        priority = attr(priority_node, "priority")
+        if priority is not None and not priority.is_feel:
+            text = priority.source
+            if not text.lstrip("-").isdigit() or not 0 <= int(text) <= 100:
+                self.fail(el.id, f"the priority '{text}' must be an integer between 0 and 100")
+        for name in ("dueDate", "followUpDate"):
+            value = attr(schedule, name)
+            if value is not None and not value.is_feel and not _is_date_time(value.source):
+                self.fail(
+                    el.id,
+                    f"the {name} '{value.source}' must be an ISO 8601 date-time with offset "
+                    "(e.g. 2026-12-02T12:00:00Z) or a FEEL expression",
+                )
+        form = ext.find(_Z + "formDefinition")
+        form_id = form_binding = version_tag = None
+        external = None
+        if form is not None:
+            if form.get("formKey"):
+                self.fail(
+                    el.id,
+                    "'zeebe:formDefinition formKey' is for job-based user tasks; a Camunda user task "
+                    "links a form with 'formId' or 'externalReference'",
+                )
+            form_id = (form.get("formId") or "").strip() or None
+            external = attr(form, "externalReference")
+            if form_id is not None and external is not None:
+                self.fail(el.id, "'zeebe:formDefinition' takes either 'formId' or 'externalReference', not both")
+            form_binding = form.get("bindingType") or "latest"
+            version_tag = form.get("versionTag")
+            if form_binding == "versionTag" and not version_tag:
+                self.fail(el.id, "'zeebe:formDefinition' with bindingType 'versionTag' needs a versionTag")
+        el.user_task = UserTaskDef(
+            assignee=attr(assignment, "assignee"),
+            candidate_groups=attr(assignment, "candidateGroups"),
+            candidate_users=attr(assignment, "candidateUsers"),
+            due_date=attr(schedule, "dueDate"),
+            follow_up_date=attr(schedule, "followUpDate"),
+            priority=priority,
+            form_id=form_id,
+            form_binding=form_binding or "latest",
+            form_version_tag=version_tag,
+            external_reference=external,
+            listeners=self.task_listeners(ext, el),
+        )
+
+    def task_listeners(self, ext: ET.Element, el: Element) -> tuple[TaskListener, ...]:
+        """``zeebe:taskListeners`` (docs: components/concepts/user-task-listeners): each with an eventType of
+        Camunda 8.8 and a job type; they run in model order per event type."""
+        container = ext.find(_Z + "taskListeners")
+        if container is None:
+            return ()
+        found: list[TaskListener] = []
+        for node in container.findall(_Z + "taskListener"):
+            raw_event = node.get("eventType") or ""
+            event_type = _LEGACY_TASK_LISTENER_EVENTS.get(raw_event, raw_event)
+            job_type = (node.get("type") or "").strip()
+            if event_type not in TASK_LISTENER_EVENTS:
+                self.fail(
+                    el.id,
+                    f"task listener eventType '{raw_event}' must be one of "
+                    f"{', '.join(repr(e) for e in TASK_LISTENER_EVENTS)}",
+                )
+                continue
+            if not job_type:
+                self.fail(el.id, f"a {event_type} task listener needs a job type")
+                continue
+            if event_type == "canceling":
+                self.fail(
+                    el.id,
+                    "canceling task listeners are not supported by this engine (it cancels a user task "
+                    "at once when its element is terminated)",
+                )
+                continue
+            listener_type = self.expr(el.id, job_type, "task listener type")
+            retries = self.expr(el.id, node.get("retries") or "3", "task listener retries")
+            if listener_type is not None and retries is not None:
+                found.append(TaskListener(event_type, listener_type, retries))
+        return tuple(found)
 
     def io_mappings(self, ext: ET.Element | None, el: Element) -> None:
         io = ext.find(_Z + "ioMapping") if ext is not None else None
@@ -855,6 +991,16 @@ def _task_headers(parent: ET.Element | None) -> dict[str, str]:
     if node is None:
         return {}
     return {header.get("key") or "": header.get("value") or "" for header in node.findall(_Z + "header")}
+
+
+_DATE_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}(\[[\w/+-]+\])?|\[[\w/+-]+\])"
+)
+
+
+def _is_date_time(text: str) -> bool:
+    """A static due/follow-up date as Zeebe takes it: ISO 8601 date-time with an offset or zone id."""
+    return _DATE_TIME.fullmatch(text) is not None
 
 
 def _list_header(value: str) -> str:

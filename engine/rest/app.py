@@ -16,13 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 
-from engine.rest import cluster, instances, jobs, messages, resources
+from engine.rest import cluster, instances, jobs, messages, resources, usertasks
 from engine.rest.context import RestContext
 from engine.rest.problems import Problem, problem_response
 
 log = logging.getLogger(__name__)
 
-ROUTERS: Sequence[ModuleType] = (cluster, resources, instances, jobs, messages)
+ROUTERS: Sequence[ModuleType] = (cluster, resources, instances, jobs, messages, usertasks)
 
 _HTTP_TITLES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 

@@ -260,7 +260,7 @@ async def get_element_instance(request: Request) -> JSONResponse:
 # -- variables ---------------------------------------------------------------------------------------
 
 
-def _variables(ctx: RestContext) -> list[dict[str, Any]]:
+def variable_items(ctx: RestContext) -> list[dict[str, Any]]:
     latest: dict[tuple[int, str], dict[str, Any]] = {}
     for record in ctx.query.records(value_type="VARIABLE"):
         if record.get("recordType", "EVENT") != "EVENT":
@@ -298,13 +298,13 @@ async def search_variables(request: Request) -> JSONResponse:
     if truncate not in ("true", "false"):
         raise invalid(f"The query parameter truncateValues is '{truncate}' but must be true or false.")
     query = await read_model(request, SearchQuery, required=False)
-    items = _variables(context(request))
+    items = variable_items(context(request))
     return JSONResponse(search(query, items, _VARIABLE_FIELDS, _VARIABLE_SORT))
 
 
 async def get_variable(request: Request) -> JSONResponse:
     key = path_key(request, "variableKey")
-    for item in _variables(context(request)):
+    for item in variable_items(context(request)):
         if item["variableKey"] == str(key):
             return JSONResponse({k: v for k, v in item.items() if k != "isTruncated"})
     raise not_found(f"Variable with key '{key}' not found")

@@ -9,6 +9,7 @@ the engine's command surface.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.requests import Request
@@ -17,9 +18,9 @@ from starlette.routing import Route
 
 from engine.api import ActivatedJob
 from engine.gateway.jobs import ActivationRequest
-from engine.rest.body import read_model
+from engine.rest.body import parse_model, read_model
 from engine.rest.context import command, context, no_content, path_key, tenant
-from engine.rest.models import JobActivation, JobCompletion, JobError, JobFailure, JobUpdate
+from engine.rest.models import JobActivation, JobCompletion, JobError, JobFailure, JobResultUserTask, JobUpdate
 from engine.rest.problems import invalid
 
 DEFAULT_LONG_POLL_MS = 10_000
@@ -48,15 +49,59 @@ def _job(job: ActivatedJob) -> dict[str, Any]:
         "processInstanceKey": str(job.process_instance_key),
         "processDefinitionKey": str(job.process_definition_key),
         "elementInstanceKey": str(job.element_instance_key),
-        "kind": "BPMN_ELEMENT",
-        "listenerEventType": "UNSPECIFIED",
-        "userTask": None,
+        "kind": job.kind,
+        "listenerEventType": job.listener_event_type,
+        "userTask": _user_task_properties(job),
         "tags": [],
         "rootProcessInstanceKey": None,
         "businessId": None,
         "priority": 0,
         "leaseToken": None,
     }
+
+
+def _user_task_properties(job: ActivatedJob) -> dict[str, Any] | None:
+    """A task listener job's UserTaskProperties, from the ``io.camunda.zeebe:*`` headers the engine sets."""
+    headers = job.custom_headers
+    if job.kind != "TASK_LISTENER" or "io.camunda.zeebe:userTaskKey" not in headers:
+        return None
+
+    def listed(name: str) -> list[str]:
+        raw = headers.get(name)
+        return list(json.loads(raw)) if raw else []
+
+    priority = headers.get("io.camunda.zeebe:priority")
+    return {
+        "action": headers.get("io.camunda.zeebe:action", ""),
+        "assignee": headers.get("io.camunda.zeebe:assignee"),
+        "candidateGroups": listed("io.camunda.zeebe:candidateGroups"),
+        "candidateUsers": listed("io.camunda.zeebe:candidateUsers"),
+        "changedAttributes": listed("io.camunda.zeebe:changedAttributes"),
+        "dueDate": headers.get("io.camunda.zeebe:dueDate"),
+        "followUpDate": headers.get("io.camunda.zeebe:followUpDate"),
+        "formKey": headers.get("io.camunda.zeebe:formKey"),
+        "priority": int(priority) if priority is not None else None,
+        "userTaskKey": headers["io.camunda.zeebe:userTaskKey"],
+    }
+
+
+# a task listener's corrections: the REST API's names → Zeebe's UserTaskRecord attribute names
+_CORRECTION_NAMES = {"candidateUsers": "candidateUsersList", "candidateGroups": "candidateGroupsList"}
+
+
+def _job_result(result: dict[str, Any]) -> dict[str, Any]:
+    """``JobResultUserTask`` as the engine's job result (``{denied, deniedReason, corrections}``)."""
+    kind = result.get("type", "userTask")
+    if kind == "adHocSubProcess":
+        raise invalid("Ad-hoc sub-process job results are not supported by the embedded procgov engine")
+    if kind != "userTask":
+        raise invalid(f"The job result type '{kind}' is not one of 'userTask', 'adHocSubProcess'")
+    parsed = parse_model(JobResultUserTask, result)
+    engine_result: dict[str, Any] = {"denied": bool(parsed.denied), "deniedReason": parsed.deniedReason or ""}
+    if parsed.corrections is not None:
+        given = parsed.corrections.model_dump(exclude_none=True)
+        engine_result["corrections"] = {_CORRECTION_NAMES.get(k, k): v for k, v in given.items()}
+    return engine_result
 
 
 async def activate_jobs(request: Request) -> JSONResponse:
@@ -90,10 +135,9 @@ async def activate_jobs(request: Request) -> JSONResponse:
 async def complete_job(request: Request) -> Response:
     key = path_key(request, "jobKey")
     body = await read_model(request, JobCompletion, required=False)
-    if body.result is not None:
-        raise invalid("A job result (user task or ad-hoc sub-process) is not supported by the embedded procgov engine")
+    result = _job_result(body.result) if body.result is not None else None
     async with command("COMPLETE"):
-        await context(request).engine.complete_job(key, body.variables or {})
+        await context(request).engine.complete_job(key, body.variables or {}, result=result)
     return no_content()
 
 

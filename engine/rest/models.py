@@ -169,3 +169,53 @@ class DecisionEvaluation(Body):
 
 class ClockPin(Body):
     timestamp: Timestamp
+
+
+class UserTaskAssignment(Body):
+    nullable = frozenset({"allowOverride", "action"})
+    assignee: StrictStr | None = None
+    allowOverride: StrictBool | None = None
+    action: StrictStr | None = None
+
+
+class UserTaskCompletion(Body):
+    nullable = frozenset({"variables", "action"})
+    variables: Variables | None = None
+    action: StrictStr | None = None
+
+
+class UserTaskChangeset(BaseModel):
+    """``Changeset``: the spec allows other properties ("additional attributes will be ignored")."""
+
+    model_config = ConfigDict(extra="allow")
+    dueDate: StrictStr | None = None
+    followUpDate: StrictStr | None = None
+    candidateUsers: list[StrictStr] | None = None
+    candidateGroups: list[StrictStr] | None = None
+    priority: Annotated[StrictInt, Field(ge=0, le=100)] | None = None
+
+
+class UserTaskUpdate(Body):
+    nullable = frozenset({"changeset", "action"})
+    changeset: UserTaskChangeset | None = None
+    action: StrictStr | None = None
+
+
+class JobResultCorrections(BaseModel):
+    """A task listener's corrections; "additional attributes will be ignored" (the spec)."""
+
+    model_config = ConfigDict(extra="ignore")
+    assignee: StrictStr | None = None
+    dueDate: StrictStr | None = None
+    followUpDate: StrictStr | None = None
+    candidateUsers: list[StrictStr] | None = None
+    candidateGroups: list[StrictStr] | None = None
+    priority: Annotated[StrictInt, Field(ge=0, le=100)] | None = None
+
+
+class JobResultUserTask(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: StrictStr | None = None
+    denied: StrictBool | None = None
+    deniedReason: StrictStr | None = None
+    corrections: JobResultCorrections | None = None

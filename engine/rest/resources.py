@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from engine.api import Deployment, FormMetadata, ProcessMetadata, Resource
 from engine.rest.body import MAX_BODY_BYTES, read_model, too_large
-from engine.rest.context import command, context, key_str, path_key, tenant
+from engine.rest.context import RestContext, command, context, key_str, path_key, tenant
 from engine.rest.problems import bad_request, invalid, not_found
 from engine.rest.search import Fields, SearchQuery, enum, flag, key, number, search, tenant_id, text
 
@@ -191,22 +191,26 @@ async def get_process_definition_xml(request: Request) -> Response:
     return Response(xml, media_type="text/xml")
 
 
+def form_result(ctx: RestContext, form_key: int) -> dict[str, Any] | None:
+    """The FormResult of one deployed form version (also the answer of ``GET /user-tasks/{key}/form``)."""
+    for f in ctx.query.forms():
+        if f.form_key == form_key:
+            return {
+                "tenantId": f.tenant_id,
+                "formId": f.form_id,
+                "schema": json.dumps(ctx.query.form_by_key(form_key)),
+                "version": f.version,
+                "formKey": key_str(f.form_key),
+            }
+    return None
+
+
 async def get_form(request: Request) -> JSONResponse:
     key = path_key(request, "formKey")
-    ctx = context(request)
-    for f in ctx.query.forms():
-        if f.form_key == key:
-            schema = ctx.query.form_by_key(key)
-            return JSONResponse(
-                {
-                    "tenantId": f.tenant_id,
-                    "formId": f.form_id,
-                    "schema": json.dumps(schema),
-                    "version": f.version,
-                    "formKey": key_str(f.form_key),
-                }
-            )
-    raise not_found(f"Form with key '{key}' not found")
+    found = form_result(context(request), key)
+    if found is None:
+        raise not_found(f"Form with key '{key}' not found")
+    return JSONResponse(found)
 
 
 routes = [

@@ -71,7 +71,12 @@ def _ordered(actual: Any, expected: Any, op: Callable[[Any, Any], bool]) -> bool
     return op(a, e)
 
 
-def _matches_condition(actual: Any, condition: Any) -> bool:
+def matches_condition(actual: Any, condition: Any) -> bool:
+    """Whether one value meets a filter property's condition (a list value: whether one of its elements does)."""
+    if isinstance(actual, list):
+        if not actual:
+            return matches_condition(None, condition)
+        return any(matches_condition(element, condition) for element in actual)
     if not isinstance(condition, dict):
         return _equal(actual, condition)
     checks = {
@@ -198,7 +203,7 @@ def _matches(item: Item, filter_: dict[str, Any]) -> bool:  # filter_ already va
             if condition and not any(_matches(item, alternative) for alternative in condition):
                 return False
             continue
-        if not _matches_condition(item.get(name), condition):
+        if not matches_condition(item.get(name), condition):
             return False
     return True
 

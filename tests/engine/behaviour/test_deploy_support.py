@@ -11,7 +11,6 @@ import pytest
 from behaviour_helpers import Gateway, bpmn
 from pyzeebe import ZeebeClient
 
-from engine.api import Rejection, RejectionType
 from engine.testing import EmbeddedEngine
 
 
@@ -66,24 +65,21 @@ async def test_compensation_handler_runs_for_a_completed_activity(
 
 
 @pytest.mark.embedded_only(
-    "a deliberate limit of this engine (engine/core/STATUS.md, known limits): Camunda 8.8 deploys zeebe:userTask"
+    "completes the Camunda user task through the engine's command surface; against a cluster, "
+    "tests/engine/rest/test_rest_user_tasks.py drives the same over the REST API"
 )
-async def test_camunda_user_task_is_rejected_at_deploy_naming_the_element(zeebe: EmbeddedEngine) -> None:
+async def test_camunda_user_task_deploys_and_waits_for_its_completion(
+    zeebe: EmbeddedEngine, zeebe_client: ZeebeClient
+) -> None:
     """Doc "User tasks" § Camunda user tasks https://docs.camunda.io/docs/components/modeler/bpmn/user-tasks/:
-    ``zeebe:userTask`` marks a Camunda user task, the recommended implementation since 8.5.
-
-    Deliberately rejected here (engine/core/STATUS.md, known limits): Zeebe completes a Camunda user task only
-    through the REST API ``POST /v2/user-tasks/{userTaskKey}/completion``
-    (https://docs.camunda.io/docs/apis-tools/camunda-api-rest/specifications/complete-user-task/); the gRPC
-    gateway, the only protocol this engine serves, has no user task call. Accepting the model would create
-    tasks no client could ever complete, so the deployment fails naming the element and the way out (a
-    job-based user task, completed with CompleteJob like in Zeebe)."""
-    with pytest.raises(Rejection) as rejected:
-        await zeebe.deploy(bpmn("camunda-user-task.bpmn"))
-    assert rejected.value.type == RejectionType.INVALID_ARGUMENT
-    reason = rejected.value.reason
-    assert "'camunda-user-task.bpmn': Element: approve: Camunda user tasks ('zeebe:userTask') are not supported" in (
-        reason
-    )
-    assert "POST /v2/user-tasks/{userTaskKey}/completion" in reason
-    assert "job-based user task" in reason
+    ``zeebe:userTask`` marks a Camunda user task, the recommended implementation since 8.5; its assignee may
+    be a FEEL expression, and the instance waits at the task until it is completed (over the REST API:
+    ``POST /v2/user-tasks/{userTaskKey}/completion``); no job of type ``io.camunda.zeebe:userTask`` is made."""
+    await zeebe.deploy(bpmn("camunda-user-task.bpmn"))
+    created = await zeebe_client.run_process("bh-camunda-user-task", variables={"owner": "ann"})
+    [task] = [t for t in zeebe.engine.query.user_tasks() if t.process_instance_key == created.process_instance_key]
+    assert (task.state, task.assignee, task.element_id) == ("CREATED", "ann", "approve")
+    assert zeebe.engine.query.jobs(created.process_instance_key) == []
+    await zeebe.engine.complete_user_task(task.key, {"approved": True})
+    await zeebe.instance(created.process_instance_key).wait_completed()
+    assert zeebe.instance(created.process_instance_key).variables()["approved"] is True

@@ -15,7 +15,8 @@ spec's examples are not the only ones it knows. Not checked:
 The spec's ``oneOf`` over key types (``ScopeKey``) is read as ``anyOf`` (see ``_key_alternatives``). One documented
 deviation from the spec file: ``POST /process-instances`` for a process that does not exist answers
 404 NOT_FOUND, as Camunda's gateway maps every NOT_FOUND rejection (the spec lists no 404 for that
-operation); the body is still checked against ProblemDetail.
+operation); so does ``POST /user-tasks/{key}/variables/search`` for a task that does not exist (the
+variables of no task are not an empty list). The body is still checked against ProblemDetail.
 
 Camunda docs, "Orchestration Cluster API" → "Overview" (the OpenAPI description) and "Problem detail".
 """
@@ -63,6 +64,14 @@ IMPLEMENTED = {
     "correlateMessage",
     "broadcastSignal",
     "evaluateDecision",
+    "searchUserTasks",
+    "getUserTask",
+    "updateUserTask",
+    "assignUserTask",
+    "unassignUserTask",
+    "completeUserTask",
+    "getUserTaskForm",
+    "searchUserTaskVariables",
 }
 
 EXCLUDED_CHECKS = (
@@ -104,7 +113,14 @@ def rest_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = server.start()
     files = [
         ("resources", (name, (RESOURCES / name).read_bytes()))
-        for name in ("rest-order.bpmn", "rest-grade.dmn", "rest-form.form", "rest-timer.bpmn")
+        for name in (
+            "rest-order.bpmn",
+            "rest-grade.dmn",
+            "rest-form.form",
+            "rest-timer.bpmn",
+            "rest-review.bpmn",
+            "rest-guarded.bpmn",
+        )
     ]
     with httpx.Client(base_url=base, timeout=30) as client:
         assert client.post("/deployments", files=files).status_code == 200
@@ -115,6 +131,13 @@ def rest_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "/jobs/activation", json={"type": "rest-work", "timeout": 600_000, "maxJobsToActivate": 1}
         ).json()["jobs"]
         client.post(f"/jobs/{jobs[0]['jobKey']}/failure", json={"retries": 0, "errorMessage": "for the run"})
+        for n in range(2):  # user tasks, one of them waiting for its assigning listener
+            body = {
+                "processDefinitionId": "rest-review",
+                "variables": {"orderId": f"r-{n}", "urgency": n, "requester": "s"},
+            }
+            assert client.post("/process-instances", json=body).status_code == 200
+        assert client.post("/process-instances", json={"processDefinitionId": "rest-guarded"}).status_code == 200
     try:
         yield base
     finally:
@@ -135,6 +158,11 @@ def _bound_waiting(case: schemathesis.Case) -> None:
         body["requestTimeout"] = min(body["requestTimeout"], 200) or 1
 
 
+# operations that answer 404 for a key naming nothing, as Camunda's gateway maps NOT_FOUND, though the spec
+# lists no 404 for them (see the module docstring)
+_NOT_FOUND_UNLISTED = {"createProcessInstance", "searchUserTaskVariables"}
+
+
 @schema.parametrize()
 @settings(
     max_examples=10,
@@ -148,7 +176,7 @@ def test_every_operation_conforms_to_the_spec(case: schemathesis.Case, rest_base
 
     response = case.call(base_url=rest_base, timeout=30)
     excluded = list(EXCLUDED_CHECKS)
-    if case.operation.definition.raw["operationId"] == "createProcessInstance" and response.status_code == 404:
+    if case.operation.definition.raw["operationId"] in _NOT_FOUND_UNLISTED and response.status_code == 404:
         assert response.json()["title"] == "NOT_FOUND"
         excluded.append(schemathesis.checks.status_code_conformance)
     case.validate_response(response, excluded_checks=excluded)

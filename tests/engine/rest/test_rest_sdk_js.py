@@ -1,12 +1,14 @@
 """Camunda's own TypeScript client (``@camunda8/orchestration-cluster-api``, tools/package.json),
 unchanged but for the address, drives the embedded engine over REST (``js/sdk_flow.mjs``): deploy,
 create an instance, a service task (activate, fail with back-off past a pinned clock, complete), an
-incident (search, update retries, resolve) and a message correlation. The SDK validates requests and
+incident (search, update retries, resolve), a message correlation, and a Camunda user task (search, assign,
+a completing listener that denies, complete). The SDK validates requests and
 responses strictly against its schemas generated from Camunda's spec.
 
 Camunda docs, "Orchestration Cluster API" (REST, v2): "Deploy resources", "Create process instance",
 "Activate jobs", "Fail job", "Complete job", "Search incidents", "Update job", "Resolve incident",
-"Correlate message", "Pin internal clock", "Reset internal clock"; TypeScript SDK, "Validation".
+"Correlate message", "Pin internal clock", "Reset internal clock", "Search user tasks", "Assign user task",
+"Complete user task"; "User task listeners" → "Deny a state transition"; TypeScript SDK, "Validation".
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ Camunda docs, "Orchestration Cluster API" (REST, v2): "Deploy resources", "Creat
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from camunda_orchestration_sdk import CamundaAsyncClient
@@ -23,6 +24,9 @@ from camunda_orchestration_sdk.models import (
     JobUpdateRequest,
     MessageCorrelationRequest,
     ProcessCreationById,
+    UserTaskAssignmentRequest,
+    UserTaskCompletionRequest,
+    UserTaskSearchQuery,
 )
 from rest_helpers import RESOURCES
 
@@ -81,6 +85,70 @@ async def test_python_sdk_drives_a_service_task_message_and_incident(rest_url: s
         )
         assert str(correlated.process_instance_key) == instance_key
 
+        instance = await client.get_process_instance(instance_key)
+        assert str(instance.state) == "COMPLETED"
+    finally:
+        await client.aclose()
+
+
+async def test_python_sdk_searches_assigns_and_completes_a_user_task_and_sees_a_listener_deny(
+    rest_url: str,
+) -> None:
+    """Camunda docs, "Orchestration Cluster API" → "Search user tasks", "Assign user task", "Complete user
+    task", "Activate jobs", "Complete job" (a ``userTask`` result that denies); "User task listeners" → "Deny a
+    state transition": the denied completion fails with 409 and the task stays CREATED."""
+    client = _client(rest_url)
+    try:
+        await client.deploy_resources_from_files([RESOURCES / "rest-guarded.bpmn"])
+        created = await client.create_process_instance(
+            data=ProcessCreationById.from_dict({"processDefinitionId": "rest-guarded"})
+        )
+        instance_key = str(created.process_instance_key)
+        # the modelled assignee's assigning listener: let it through unchanged
+        [assign_guard] = (
+            await client.activate_jobs(
+                data=JobActivationRequest(type_="rest-assign-guard", timeout=30_000, max_jobs_to_activate=1)
+            )
+        ).jobs
+        assert str(assign_guard.kind) == "TASK_LISTENER"
+        await client.complete_job(assign_guard.job_key, data=JobCompletionRequest.from_dict({}))
+
+        found = await client.search_user_tasks(
+            data=UserTaskSearchQuery.from_dict({"filter": {"processInstanceKey": instance_key, "state": "CREATED"}})
+        )
+        assert [(t.element_id, t.assignee) for t in found.items] == [("approve", "ann")]
+        task_key = found.items[0].user_task_key
+
+        async def pass_assignment() -> None:  # the assignment request waits for its listener
+            request = JobActivationRequest(
+                type_="rest-assign-guard", timeout=30_000, max_jobs_to_activate=1, request_timeout=5_000
+            )
+            [job] = (await client.activate_jobs(data=request)).jobs
+            await client.complete_job(job.job_key, data=JobCompletionRequest.from_dict({}))
+
+        await asyncio.gather(
+            client.assign_user_task(task_key, data=UserTaskAssignmentRequest(assignee="bea")), pass_assignment()
+        )
+        assert (await client.get_user_task(task_key)).assignee == "bea"
+
+        async def guard(denied: bool) -> None:
+            request = JobActivationRequest(
+                type_="rest-complete-guard", timeout=30_000, max_jobs_to_activate=1, request_timeout=5_000
+            )
+            [job] = (await client.activate_jobs(data=request)).jobs
+            result = {"type": "userTask", "denied": denied, "deniedReason": "not yet" if denied else ""}
+            await client.complete_job(job.job_key, data=JobCompletionRequest.from_dict({"result": result}))
+
+        completion = UserTaskCompletionRequest.from_dict({"variables": {"decision": "ok"}})
+        outcome = await asyncio.gather(
+            client.complete_user_task(task_key, data=completion), guard(True), return_exceptions=True
+        )
+        assert isinstance(outcome[0], Exception) and "409" in str(outcome[0]), outcome
+        assert outcome[1] is None
+        assert str((await client.get_user_task(task_key)).state) == "CREATED"
+
+        await asyncio.gather(client.complete_user_task(task_key, data=completion), guard(False))
+        assert str((await client.get_user_task(task_key)).state) == "COMPLETED"
         instance = await client.get_process_instance(instance_key)
         assert str(instance.state) == "COMPLETED"
     finally:

@@ -51,4 +51,38 @@ assert.equal(correlated.processInstanceKey, instanceKey);
 
 const instance = await camunda.getProcessInstance({ processInstanceKey: instanceKey }, consistency);
 assert.equal(instance.state, 'COMPLETED');
+
+// a Camunda user task: its modelled assignee's assigning listener, search, reassign, a completing
+// listener that denies, then one that lets the completion through
+await camunda.deployResourcesFromFiles([`${resources}/rest-guarded.bpmn`]);
+const guarded = await camunda.createProcessInstance({ processDefinitionId: 'rest-guarded' });
+const listen = async (type, result) => {
+  const [job] = (await camunda.activateJobs({ type, timeout: 30000, maxJobsToActivate: 1, requestTimeout: 5000 })).jobs;
+  assert.equal(job.kind, 'TASK_LISTENER');
+  await camunda.completeJob(result ? { jobKey: job.jobKey, result } : { jobKey: job.jobKey });
+  return job;
+};
+await listen('rest-assign-guard');
+const found = await camunda.searchUserTasks(
+  { filter: { processInstanceKey: guarded.processInstanceKey, state: 'CREATED' } }, consistency,
+);
+assert.deepEqual(found.items.map((t) => [t.elementId, t.assignee]), [['approve', 'ann']]);
+const userTaskKey = found.items[0].userTaskKey;
+const [, reassigned] = await Promise.all([
+  camunda.assignUserTask({ userTaskKey, assignee: 'bea' }), listen('rest-assign-guard'),
+]);
+assert.equal(reassigned.userTask.assignee, 'bea');
+const denial = await Promise.allSettled([
+  camunda.completeUserTask({ userTaskKey, variables: { decision: 'ok' } }),
+  listen('rest-complete-guard', { type: 'userTask', denied: true, deniedReason: 'not yet' }),
+]);
+assert.equal(denial[0].status, 'rejected');
+assert.equal(denial[1].status, 'fulfilled');
+assert.equal((await camunda.getUserTask({ userTaskKey }, consistency)).state, 'CREATED');
+await Promise.all([
+  camunda.completeUserTask({ userTaskKey, variables: { decision: 'ok' } }), listen('rest-complete-guard'),
+]);
+assert.equal((await camunda.getUserTask({ userTaskKey }, consistency)).state, 'COMPLETED');
+const done = await camunda.getProcessInstance({ processInstanceKey: guarded.processInstanceKey }, consistency);
+assert.equal(done.state, 'COMPLETED');
 console.log('sdk-js flow ok');
