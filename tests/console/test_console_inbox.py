@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -86,11 +87,15 @@ def test_claim_fill_and_complete_a_task_through_the_inbox(
     browser.find_element(By.ID, "complete").click()
     WebDriverWait(browser, 10).until(expected_conditions.visibility_of_element_located((By.ID, "message")))
     assert "Please correct the marked fields" in browser.find_element(By.ID, "message").text
+    assert browser.find_elements(By.CSS_SELECTOR, "#form .fjs-form-field-error")  # form-js marks the field
     assert rest.get(f"/user-tasks/{task_key}").json()["state"] == "CREATED"
 
     comment = browser.find_element(By.CSS_SELECTOR, "#form input[type=text]")
-    comment.send_keys("同意试点 Pilot approved")
-    browser.find_element(By.CSS_SELECTOR, "#form input[type=checkbox]").click()
+    comment.send_keys("同意试点 Pilot approved", Keys.TAB)  # leaving the field clears its error: the form moves up
+    WebDriverWait(browser, 10).until_not(lambda d: d.find_elements(By.CSS_SELECTOR, "#form .fjs-form-field-error"))
+    approved = browser.find_element(By.CSS_SELECTOR, "#form input[type=checkbox]")
+    approved.click()
+    assert approved.is_selected()
     browser.find_element(By.ID, "complete").click()
     WebDriverWait(browser, 20).until(expected_conditions.url_contains("/tasks?done="))
     assert not [r for r in browser.find_elements(By.CSS_SELECTOR, "#tasks tr.task") if key in r.text]
