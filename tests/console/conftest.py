@@ -62,7 +62,7 @@ def start(args: list[str], marker: str, env: dict[str, str] | None = None) -> Ru
         if line is None:
             raise AssertionError(f"procgov {args[0]} exited {process.wait()}: {''.join(output)}")
         if marker in line:
-            url = next(word for word in line.split() if word.startswith("http://"))
+            url = next((word for word in line.split() if word.startswith("http://")), "")
             return Running(process, url.rstrip("/"), output)
 
 
