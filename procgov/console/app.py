@@ -19,6 +19,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import jinja2
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -44,6 +45,19 @@ INSTANCE_STATES = ("ACTIVE", "COMPLETED", "TERMINATED")
 _templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
 )
+STATE_NAMES = {"ACTIVE": "运行中", "COMPLETED": "已完成", "TERMINATED": "已终止", "CREATED": "待办",
+               "CANCELED": "已取消", "RESOLVED": "已解决", "PENDING": "处理中", "MIGRATED": "已迁移"}
+
+
+def state_badge(state: str | None) -> Markup:
+    """A state as a badge: its Chinese name and the API's value (``已完成 COMPLETED``)."""
+    value = state or "UNKNOWN"
+    name = STATE_NAMES.get(value)
+    label = Markup('{} <span class="en">{}</span>').format(name, value) if name else Markup("{}").format(value)
+    return Markup('<span class="badge {}">{}</span>').format(value, label)
+
+
+_templates.globals["state_badge"] = state_badge
 
 
 class Console:

@@ -196,7 +196,7 @@ def test_a_whole_change_request_through_the_console(stack: dict[str, Any], brows
     drawn = browser.execute_async_script("const done = arguments[arguments.length - 1];"
                                          "window.procgovDiagram.ready.then(done, (e) => done({error: String(e)}));")
     assert "error" not in drawn, drawn
-    assert browser.find_element(By.ID, "instance-state").text == "COMPLETED"
+    assert browser.find_element(By.ID, "instance-state").text == "已完成 COMPLETED"
     assert {"submit-change-plan", "approve-change", "discuss-change", "publish-change",
             "file-audit-record"} <= set(drawn["markers"]["pg-completed"])
     assert "pg-active" not in drawn["markers"] and "pg-incident" not in drawn["markers"]

@@ -91,7 +91,7 @@ def test_an_instance_with_an_incident_shows_it_on_the_diagram_and_retries_it(
     drawn = diagram(browser)
     assert sorted(drawn["markers"]["pg-completed"]) == ["check", "end", "start"]
     assert "pg-active" not in drawn["markers"]
-    assert browser.find_element(By.ID, "instance-state").text == "COMPLETED"
+    assert browser.find_element(By.ID, "instance-state").text == "已完成 COMPLETED"
 
 
 def test_an_unknown_instance_is_a_page_saying_so(console_url: str, browser: WebDriver) -> None:
