@@ -199,7 +199,9 @@ async def inbox(request: Request) -> Response:
         tasks = await console.api.search("user-tasks", filter, [{"field": "creationDate", "order": "DESC"}])
     except RestError as error:
         return _error_page(request, error)
-    return _page(request, "inbox.html.j2", tasks=tasks, state=state, assignee=mine, q=text, states=TASK_STATES)
+    done = request.query_params.get("done", "")
+    return _page(request, "inbox.html.j2", tasks=tasks, state=state, assignee=mine, q=text, states=TASK_STATES,
+                 done=done if done.isdigit() else "")
 
 
 async def task_page(request: Request) -> Response:

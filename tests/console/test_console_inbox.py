@@ -98,6 +98,7 @@ def test_claim_fill_and_complete_a_task_through_the_inbox(
     assert approved.is_selected()
     browser.find_element(By.ID, "complete").click()
     WebDriverWait(browser, 20).until(expected_conditions.url_contains("/tasks?done="))
+    assert f"Task {task_key} completed" in browser.find_element(By.ID, "done").text
     assert not [r for r in browser.find_elements(By.CSS_SELECTOR, "#tasks tr.task") if key in r.text]
 
     task = rest.get(f"/user-tasks/{task_key}").json()

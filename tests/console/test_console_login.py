@@ -128,3 +128,28 @@ def test_on_loopback_a_foreign_host_name_is_refused(console_url: str) -> None:
     with httpx.Client(base_url=console_url, timeout=30) as client:
         assert client.get("/tasks", headers={"Host": "attacker.example"}).status_code == 400  # DNS rebinding
         assert client.post("/api/incidents/1/resolve").status_code == 403  # no CSRF token
+
+
+def test_hash_password_prints_a_users_entry_that_verifies() -> None:
+    from typer.testing import CliRunner
+
+    from procgov.cli import app
+
+    result = CliRunner().invoke(app, ["console", "hash-password", "alice"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    entry = json.loads(result.output.strip().splitlines()[-1])
+    assert list(entry) == ["alice"] and verify_password(PASSWORD, entry["alice"])
+    assert PASSWORD not in result.output  # the prompt does not echo it
+    short = CliRunner().invoke(app, ["console", "hash-password"], input="short\nshort\n")
+    assert short.exit_code == 2 and "at least 8 characters" in short.output
+
+
+def test_help_names_the_options_and_their_defaults() -> None:
+    from typer.testing import CliRunner
+
+    from procgov.cli import app
+
+    result = CliRunner().invoke(app, ["console", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    for text in ("--rest-url", "--host", "--port", "--store", "127.0.0.1", "8090", "hash-password"):
+        assert text in result.output
