@@ -196,11 +196,12 @@ async def inbox(request: Request) -> Response:
     if text:
         filter["name"] = {"$like": f"*{text}*"}
     try:
-        tasks = await console.api.search("user-tasks", filter, [{"field": "creationDate", "order": "DESC"}])
+        tasks, total = await console.api.search_page("user-tasks", filter, [{"field": "creationDate", "order": "DESC"}])
     except RestError as error:
         return _error_page(request, error)
     done = request.query_params.get("done", "")
-    return _page(request, "inbox.html.j2", tasks=tasks, state=state, assignee=mine, q=text, states=TASK_STATES,
+    return _page(request, "inbox.html.j2", tasks=tasks, total=total, state=state, assignee=mine, q=text,
+                 states=TASK_STATES,
                  done=done if done.isdigit() else "")
 
 
@@ -260,10 +261,11 @@ async def instances(request: Request) -> Response:
     if incidents_only:
         filter["hasIncident"] = True
     try:
-        found = await console.api.search("process-instances", filter, [{"field": "startDate", "order": "DESC"}])
+        found, total = await console.api.search_page("process-instances", filter,
+                                                     [{"field": "startDate", "order": "DESC"}])
     except RestError as error:
         return _error_page(request, error)
-    return _page(request, "instances.html.j2", instances=found, state=state, process=process,
+    return _page(request, "instances.html.j2", instances=found, total=total, state=state, process=process,
                  incidents_only=incidents_only, states=INSTANCE_STATES)
 
 

@@ -127,14 +127,20 @@ class ClusterApi:
             return None
         return response.json()
 
-    async def search(self, resource: str, filter: Json | None = None, sort: list[Json] | None = None,
-                     limit: int = 100) -> list[Json]:
-        """``POST /v2/{resource}/search``: the first ``limit`` items."""
+    async def search_page(self, resource: str, filter: Json | None = None, sort: list[Json] | None = None,
+                          limit: int = 100) -> tuple[list[Json], int]:
+        """``POST /v2/{resource}/search``: the first ``limit`` items and how many match in all."""
         body: Json = {"filter": filter or {}, "page": {"limit": limit}}
         if sort:
             body["sort"] = sort
         answer = await self._call("POST", f"/{resource}/search", body)
-        return list(answer.get("items", []))
+        items = list(answer.get("items", []))
+        return items, int((answer.get("page") or {}).get("totalItems", len(items)))
+
+    async def search(self, resource: str, filter: Json | None = None, sort: list[Json] | None = None,
+                     limit: int = 100) -> list[Json]:
+        """The first ``limit`` items of :meth:`search_page`."""
+        return (await self.search_page(resource, filter, sort, limit))[0]
 
     # -- user tasks (Camunda docs, "Orchestration Cluster API" → "User task") --------------------------
     async def user_task(self, key: str) -> Json:

@@ -62,6 +62,7 @@ def test_an_instance_with_an_incident_shows_it_on_the_diagram_and_retries_it(
     browser.get(f"{console_url}/instances?incidents=1")
     row = browser.find_element(By.CSS_SELECTOR, f"#instances tr.instance[data-key='{key}']")
     assert "事故 Incident" in row.text
+    assert "in all" in browser.find_element(By.ID, "count").text
     row.find_element(By.TAG_NAME, "a").click()
 
     drawn = diagram(browser)
@@ -92,6 +93,26 @@ def test_an_instance_with_an_incident_shows_it_on_the_diagram_and_retries_it(
     assert sorted(drawn["markers"]["pg-completed"]) == ["check", "end", "start"]
     assert "pg-active" not in drawn["markers"]
     assert browser.find_element(By.ID, "instance-state").text == "已完成 COMPLETED"
+
+
+def test_resolving_a_job_incident_without_retries_raises_it_again(
+    rest: httpx.Client, console_url: str, browser: WebDriver
+) -> None:
+    """Camunda docs, "Resolve incident": for a job incident the job needs retries first (what *retry*
+    does); *resolve* alone, with none left, makes the engine raise the incident anew."""
+    deploy(rest, "console-work.bpmn")
+    key = create_instance(rest, "console-work")
+    job = activate(rest, "console-check")
+    assert rest.post(f"/jobs/{job['jobKey']}/failure", json={"retries": 0, "errorMessage": "still down"}
+                     ).status_code == 204
+    browser.get(f"{console_url}/instances/{key}")
+    diagram(browser)
+    browser.find_element(By.CSS_SELECTOR, "#incidents tr.incident.ACTIVE button.resolve").click()
+    WebDriverWait(browser, 20).until(expected_conditions.presence_of_element_located(
+        (By.CSS_SELECTOR, "#incidents tr.incident.RESOLVED")))
+    active = browser.find_elements(By.CSS_SELECTOR, "#incidents tr.incident.ACTIVE")
+    assert len(active) == 1 and "still down" in active[0].text
+    assert diagram(browser)["markers"]["pg-incident"] == ["check"]
 
 
 def test_an_unknown_instance_is_a_page_saying_so(console_url: str, browser: WebDriver) -> None:
