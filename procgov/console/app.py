@@ -281,6 +281,8 @@ async def instance_page(request: Request) -> Response:
                                     limit=10_000)
         incidents = await api.search("incidents", by_instance, [{"field": "creationTime", "order": "DESC"}])
         variables = await api.search("variables", by_instance, limit=1000)
+        called = await api.search("process-instances", {"parentProcessInstanceKey": key},
+                                  [{"field": "startDate", "order": "ASC"}])
     except RestError as error:
         return _error_page(request, error)
     try:
@@ -290,7 +292,7 @@ async def instance_page(request: Request) -> Response:
             return _error_page(request, error)
         tasks = []
     return _page(request, "instance.html.j2", instance=instance, xml=xml, elements=elements, incidents=incidents,
-                 variables=variables, tasks=tasks)
+                 variables=variables, tasks=tasks, called=called)
 
 
 async def retry_incident(request: Request) -> Response:

@@ -113,11 +113,17 @@ def create_instance(rest: httpx.Client, process_id: str, variables: dict[str, An
     return str(response.json()["processInstanceKey"])
 
 
-def activate(rest: httpx.Client, job_type: str) -> dict[str, Any]:
-    response = rest.post("/jobs/activation", json={"type": job_type, "maxJobsToActivate": 1, "timeout": 60_000,
+def activate(rest: httpx.Client, job_type: str, instance: str) -> dict[str, Any]:
+    """The job of ``instance`` (tests share an engine: another test's jobs go back untouched)."""
+    response = rest.post("/jobs/activation", json={"type": job_type, "maxJobsToActivate": 32, "timeout": 60_000,
                                                    "worker": "console-test", "requestTimeout": 10_000})
     assert response.status_code == 200, response.text
     jobs = response.json()["jobs"]
-    assert jobs, f"no {job_type} job to activate"
-    job: dict[str, Any] = jobs[0]
+    mine = [job for job in jobs if str(job["processInstanceKey"]) == instance]
+    for job in jobs:
+        if job not in mine:
+            rest.post(f"/jobs/{job['jobKey']}/failure", json={"retries": job["retries"], "errorMessage": "",
+                                                              "retryBackOff": 0})
+    assert mine, f"no {job_type} job of instance {instance} to activate"
+    job: dict[str, Any] = mine[0]
     return job

@@ -55,7 +55,7 @@ def test_an_instance_with_an_incident_shows_it_on_the_diagram_and_retries_it(
 ) -> None:
     deploy(rest, "console-work.bpmn")
     key = create_instance(rest, "console-work", {"requestTitle": "新流程 New process"})
-    job = activate(rest, "console-check")
+    job = activate(rest, "console-check", key)
     failed = rest.post(f"/jobs/{job['jobKey']}/failure", json={"retries": 0, "errorMessage": "directory down"})
     assert failed.status_code == 204, failed.text
 
@@ -85,7 +85,7 @@ def test_an_instance_with_an_incident_shows_it_on_the_diagram_and_retries_it(
     assert not browser.find_elements(By.CSS_SELECTOR, "#incidents button.retry")
 
     # the job is back: a worker completes it and the instance completes
-    job = activate(rest, "console-check")
+    job = activate(rest, "console-check", key)
     assert rest.post(f"/jobs/{job['jobKey']}/completion", json={"variables": {}}).status_code == 204
     wait_until(lambda: rest.get(f"/process-instances/{key}").json()["state"] == "COMPLETED", "the instance to complete")
     browser.get(f"{console_url}/instances/{key}")
@@ -102,7 +102,7 @@ def test_resolving_a_job_incident_without_retries_raises_it_again(
     does); *resolve* alone, with none left, makes the engine raise the incident anew."""
     deploy(rest, "console-work.bpmn")
     key = create_instance(rest, "console-work")
-    job = activate(rest, "console-check")
+    job = activate(rest, "console-check", key)
     assert rest.post(f"/jobs/{job['jobKey']}/failure", json={"retries": 0, "errorMessage": "still down"}
                      ).status_code == 204
     browser.get(f"{console_url}/instances/{key}")
@@ -113,6 +113,19 @@ def test_resolving_a_job_incident_without_retries_raises_it_again(
     active = browser.find_elements(By.CSS_SELECTOR, "#incidents tr.incident.ACTIVE")
     assert len(active) == 1 and "still down" in active[0].text
     assert diagram(browser)["markers"]["pg-incident"] == ["check"]
+
+
+def test_a_called_instance_is_linked_both_ways(rest: httpx.Client, console_url: str, browser: WebDriver) -> None:
+    deploy(rest, "console-work.bpmn", "console-parent.bpmn")
+    parent = create_instance(rest, "console-parent")
+    children = wait_until(lambda: rest.post("/process-instances/search", json={
+        "filter": {"parentProcessInstanceKey": parent}}).json()["items"], "the called instance")
+    child = str(children[0]["processInstanceKey"])
+    browser.get(f"{console_url}/instances/{parent}")
+    assert diagram(browser)["markers"]["pg-active"] == ["call-work"]
+    browser.find_element(By.CSS_SELECTOR, f"#called a[href='/instances/{child}']").click()
+    assert diagram(browser)["markers"]["pg-active"] == ["check"]
+    assert browser.find_element(By.CSS_SELECTOR, f"a[href='/instances/{parent}']")
 
 
 def test_an_unknown_instance_is_a_page_saying_so(console_url: str, browser: WebDriver) -> None:

@@ -134,9 +134,8 @@ def _prepare(engine_rest: str) -> tuple[str, str, list[Json], str]:
     with httpx.Client(base_url=f"{engine_rest}/v2", timeout=30) as rest:
         deploy(rest, "console-work.bpmn", "console-approval.bpmn", "console-approval.form")
         work = create_instance(rest, "console-work")
-        create_instance(rest, "console-work")
-        for _ in range(2):
-            job = activate(rest, "console-check")
+        for instance in (work, create_instance(rest, "console-work")):
+            job = activate(rest, "console-check", instance)
             rest.post(f"/jobs/{job['jobKey']}/failure", json={"retries": 0, "errorMessage": "down"})
         approval = create_instance(rest, "console-approval", {"requestTitle": "t", "requester": "r"})
         incidents = rest.post("/incidents/search", json={"filter": {"state": "ACTIVE"}}).json()["items"]
