@@ -7,7 +7,7 @@ the snapshot carries real runtime state, and ``--incidents`` (default 10) instan
 stuck in an open incident at their task's activation (a job type expression without its variable),
 whose retry step the snapshot must hold too. It then measures, in the same run and on the same files:
 
-* baseline: ``Engine.open(snapshot_every=0)``, the whole log folded through the processor;
+* baseline: ``Engine.open(snapshot_every=0)``, the whole log folded through the command processors;
 * snapshot: ``Engine.open()`` restoring the snapshot written on close plus the (empty) tail;
 * the snapshot's size and the time to take it (pickling on the loop thread).
 
@@ -73,8 +73,8 @@ async def build_log(data: Path, instances: int, live: int, incidents: int = 0) -
 
 
 def live_state(engine: Engine) -> tuple[int, int, int, int, int]:
-    p = engine.processor
-    return (engine.writer.position, len(p.instances), len(p.jobs), len(p.vars.values), len(p.incidents))
+    p = engine.state
+    return (engine.writer.position, len(p.instances), len(p.jobs), len(p.variables.values), len(p.incidents))
 
 
 async def measure(args: argparse.Namespace) -> int:
@@ -92,7 +92,7 @@ async def measure(args: argparse.Namespace) -> int:
             expected = live_state(replayed)
             t0 = time.perf_counter()
             taken = snapshot.dumps(
-                replayed.processor,
+                replayed.state,
                 replayed._commands_logged,
                 replayed._last_command,
                 replayed.writer.position,

@@ -1,13 +1,14 @@
-"""``Engine``: the command surface of engine/api.py over the processor, the record log and the clock.
+"""``Engine``: the command surface of engine/api.py over the command processors (engine/core/processing),
+the record log and the clock.
 
-Each command is processed synchronously on the event loop (the processor is single-threaded, like a
+Each command is processed synchronously on the event loop (processing is single-threaded, like a
 Zeebe partition), its records go into the writer's buffer, and the coroutine then awaits the group
 commit: one SQLite transaction holding the records of every command processed since the previous one
 was handed to the commit thread (engine/core/commit.py), which writes while the loop goes on
 processing. The result is returned only after that commit, so an acknowledged command is durable.
 
 Time-driven work (timers, job time-outs, retry back-offs, message expiry) enters as commands too: the
-engine keeps the next due time from the processor; on a :class:`SystemClock` a loop timer wakes it, on
+engine keeps the next due time from the engine state; on a :class:`SystemClock` a loop timer wakes it, on
 a :class:`ControlledClock` :meth:`increase_time` (or any move of the clock) processes what became due.
 Those commands are logged like client commands, so replay reproduces them at their original time.
 """
@@ -39,15 +40,13 @@ from engine.api import (
     Topology,
 )
 from engine.clock import Clock, ControlledClock, PinnableClock, SystemClock
-from engine.core import snapshot, user_tasks
+from engine.core import snapshot
 from engine.core.commit import CommitThread
-from engine.core.decisions import evaluate_decision_command
-from engine.core.deploy import Deployer
 from engine.core.log import RecordLog
-from engine.core.processor import Processor
+from engine.core.processing import EngineProcessing
 from engine.core.query import Query
 from engine.core.records import KEY_BASE, RecordWriter
-from engine.core.state import ElementInstance
+from engine.core.state import ElementInstance, Job
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +75,9 @@ class Engine:
         self.broker_port = broker_port
         self.log = RecordLog(data_dir)
         self.writer = RecordWriter()
-        self.processor = Processor(self.writer)
-        self.deployer = Deployer(self.processor)
-        self.query = Query(self.log, self.processor, self.deployer, self._flush_now)
+        self.processing = EngineProcessing(self.writer)
+        self.state = self.processing.state
+        self.query = Query(self.log, self.state, self._flush_now)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._commit_waiters: list[asyncio.Future[None]] = []  # answered by the next batch
         self._committer: CommitThread | None = None
@@ -100,39 +99,15 @@ class Engine:
         self._commands_at_snapshot = 0
         self._last_command = (0, 0)  # (position, timestamp) of the newest logged command
         self.replay_divergences = 0  # commands whose replay produced more records than the original run
-        self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
-            "deploy": self._h_deploy,
-            "create": self._h_create,
-            "cancel": lambda a: self.processor.cancel_instance(a["key"]),
-            "activate": self._h_activate,
-            "complete": lambda a: self.processor.complete_job(a["key"], a["variables"], a.get("result")),
-            "complete_user_task": lambda a: user_tasks.complete(self.processor, a["key"], a["variables"], a["action"]),
-            "assign_user_task": lambda a: user_tasks.assign(
-                self.processor, a["key"], a["assignee"], a["action"], a["allow_override"]
-            ),
-            "update_user_task": lambda a: user_tasks.update(self.processor, a["key"], a["changes"], a["action"]),
-            "fail": lambda a: self.processor.fail_job(
-                a["key"], a["retries"], a["message"], a["backoff"], a["variables"]
-            ),
-            "throw_error": lambda a: self.processor.throw_error(a["key"], a["code"], a["message"], a["variables"]),
-            "update_retries": lambda a: self.processor.update_job_retries(a["key"], a["retries"]),
-            "update_timeout": lambda a: self.processor.update_job_timeout(a["key"], a["timeout"]),
-            "set_variables": lambda a: self.processor.set_variables(a["key"], a["variables"], a["local"]),
-            "resolve": lambda a: self.processor.resolve_incident(a["key"]),
-            "publish": lambda a: self.processor.publish_message(
-                a["name"], a["correlation_key"], a["ttl"], a["message_id"], a["variables"], a["tenant_id"]
-            ),
-            "signal": lambda a: self.processor.broadcast_signal(a["name"], a["variables"]),
-            "decision": lambda a: evaluate_decision_command(self.deployer, a),
-            "timer": lambda a: self.processor.trigger_timer(a["key"]),
-            "job_timeout": lambda a: self.processor.job_timeout(a["key"]),
-            "job_backoff": lambda a: self.processor.job_backoff(a["key"]),
-            "message_expire": lambda a: self.processor.expire_message(a["key"]),
-        }
-        self.processor.on_jobs_available = self._jobs_available
-        self.processor.on_due_added = self._due_added
-        self.processor.on_process_ended = self._process_ended
-        self.processor.on_user_task_done = self._user_task_done
+        # command kind (as logged) → its processor (engine/core/processing); activate is wrapped here to
+        # answer with the jobs' variables
+        self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = self.processing.handlers()
+        self._handlers["activate"] = self._h_activate
+        hooks = self.processing.hooks
+        hooks.on_jobs_available = self._jobs_available
+        hooks.on_due_added = self._due_added
+        hooks.on_process_ended = self._process_ended
+        hooks.on_user_task_done = self._user_task_done
         self._user_task_waiters: dict[int, list[asyncio.Future[Rejection | None]]] = {}
 
     # ------------------------------------------------------------------------------------------
@@ -189,7 +164,7 @@ class Engine:
             if restored is not None:
                 for row in self.log.commands(upto=restored.commands, kind="deploy"):
                     self._replay_command(*row)  # deployments are rebuilt, not restored
-                restored.restore(self.processor)
+                restored.restore(self.state)
                 w.position, w.key_counter = restored.position, restored.key_counter
                 self._last_command = restored.last_command
                 after = self.snapshot_commands = restored.commands
@@ -222,18 +197,24 @@ class Engine:
         w.source_position = -1
         try:
             self._handlers[kind](args)
-            self.processor.drain()
+            self.processing.drain()
         except Rejection:
             log.warning("replayed command %s at position %d was rejected", kind, position)
         except Exception:
             log.exception("replaying command %s at position %d failed", kind, position)
-            self.processor.queue.clear()
+            self.processing.clear_queue()
 
     async def close(self) -> None:
         if self._closed:
             return
         self._flush_now()
         self._closed = True
+        closing = Rejection(
+            RejectionType.PROCESSING_ERROR,
+            "the engine closed before the user task's transition ended; it goes on when the engine is open again",
+        )
+        for key in list(self._user_task_waiters):
+            self._user_task_done(key, closing)
         if isinstance(self.clock, ControlledClock):
             self.clock.remove_listener(self._clock_moved)
         if self._due_handle is not None:
@@ -272,15 +253,15 @@ class Engine:
         key_counter = w.key_counter
         try:
             result = self._handlers[kind](args)
-            self.processor.drain()
+            self.processing.drain()
         except Rejection:
-            self.processor.queue.clear()
+            self.processing.clear_queue()
             self._schedule_commit()
             raise
         except Exception as exc:
             # State may be partly changed: log the command so replay reproduces the same state.
             log.exception("processing %s failed", kind)
-            self.processor.queue.clear()
+            self.processing.clear_queue()
             w.log_command(start_position, kind, dict(args, _key=key_counter))
             self._commands_logged += 1
             self._last_command = (start_position, w.now)
@@ -333,7 +314,7 @@ class Engine:
     def _snapshot_bytes(self) -> bytes:
         self._commands_at_snapshot = self._commands_logged  # also on failure: no retry at every batch
         w = self.writer
-        return snapshot.dumps(self.processor, self._commands_logged, self._last_command, w.position, w.key_counter)
+        return snapshot.dumps(self.state, self._commands_logged, self._last_command, w.position, w.key_counter)
 
     def _snapshot_behind_batch(self) -> None:
         """Everything processed so far was just handed over: take the state now, write it once that
@@ -379,7 +360,7 @@ class Engine:
         self._announce_jobs(announced)
 
     def _stop_on_log_failure(self, error: BaseException) -> None:
-        """Fail-stop. The processor's state is now ahead of the log, and whatever it processes next
+        """Fail-stop. The engine state is now ahead of the log, and whatever it processes next
         builds on commands the log does not have, so nothing more may be written or acknowledged: the
         commands waiting for the next batch fail too, and later ones are rejected. A restart rebuilds
         the state of every acknowledged command from the log."""
@@ -413,7 +394,7 @@ class Engine:
     def _schedule_due(self) -> None:
         if self._closed:
             return
-        due = self.processor.next_due()
+        due = self.processing.behaviours.due.next()
         if due is None:
             self._due_at = None
             return
@@ -442,7 +423,7 @@ class Engine:
             return
         processed = False
         while True:
-            item = self.processor.pop_due(self.clock.now_ms())
+            item = self.processing.behaviours.due.pop(self.clock.now_ms())
             if item is None:
                 break
             kind, key = item
@@ -540,7 +521,7 @@ class Engine:
     async def wait_for_jobs(self, job_type: str, timeout_s: float) -> bool:
         # A bare future and one timer handle: ``asyncio.wait_for(event.wait())`` costs an extra task per
         # wait, and the job dispatcher waits once per activation batch (bench/README.md, profile).
-        if self.processor.has_activatable(job_type):
+        if self.processing.behaviours.jobs.has_activatable(job_type):
             return True
         assert self._loop is not None
         waiter: asyncio.Future[bool] = self._loop.create_future()
@@ -557,24 +538,10 @@ class Engine:
     # ------------------------------------------------------------------------------------------
     # commands (engine/api.py)
     # ------------------------------------------------------------------------------------------
-    def _h_deploy(self, a: dict[str, Any]) -> Deployment:
-        resources = [Resource(r["name"], base64.b64decode(r["content"])) for r in a["resources"]]
-        return self.deployer.deploy(resources, a["tenant_id"])
-
     async def deploy(self, resources: Sequence[Resource], tenant_id: str = DEFAULT_TENANT) -> Deployment:
         encoded = [{"name": r.name, "content": base64.b64encode(r.content).decode()} for r in resources]
         result: Deployment = await self._run("deploy", {"resources": encoded, "tenant_id": tenant_id})
         return result
-
-    def _h_create(self, a: dict[str, Any]) -> ProcessInstanceCreated:
-        return self.processor.create_instance(
-            bpmn_process_id=a["bpmn_process_id"],
-            process_definition_key=a["process_definition_key"],
-            version=a["version"],
-            variables=a["variables"],
-            start_element_ids=a["start_element_ids"],
-            tenant_id=a["tenant_id"],
-        )
 
     def _create_args(
         self,
@@ -632,7 +599,7 @@ class Engine:
         except Rejection:
             await self._committed()
             raise
-        if created.process_instance_key in self.processor.instances:
+        if created.process_instance_key in self.state.instances:
             self._result_waiters.setdefault(created.process_instance_key, []).append(future)
         else:  # completed within the creating command
             future.set_result(self.query.instance_variables(created.process_instance_key))
@@ -666,7 +633,7 @@ class Engine:
         await self._run("cancel", {"key": process_instance_key})
 
     def _h_activate(self, a: dict[str, Any]) -> list[ActivatedJob]:
-        jobs = self.processor.activate_jobs(a["type"], a["worker"], a["timeout"], a["max"], a["tenant_ids"])
+        jobs: list[Job] = self.processing.processors["activate"].process(a)
         if self.writer.replaying:
             return []
         fetch = set(a["fetch"]) if a["fetch"] else None
@@ -674,7 +641,7 @@ class Engine:
         for job in jobs:
             inst = job.element_instance
             process = inst.process
-            variables = self.processor.vars.visible(inst)
+            variables = self.processing.behaviours.vars.visible(inst)
             if fetch is not None:
                 variables = {k: v for k, v in variables.items() if k in fetch}
             result.append(
@@ -709,7 +676,7 @@ class Engine:
         fetch_variables: Sequence[str] = (),
         tenant_ids: Sequence[str] = (),
     ) -> list[ActivatedJob]:
-        if not self.processor.has_activatable(job_type):
+        if not self.processing.behaviours.jobs.has_activatable(job_type):
             return []  # nothing to activate: no command, no record (Zeebe's gateway also skips empty batches)
         args = {
             "type": job_type,

@@ -7,7 +7,7 @@ Two tables are written in one transaction per group commit:
 - ``commands`` — the commands that entered the engine from outside (client requests and the clock's
   triggers: timer due, job time-out, back-off elapsed, message expired), with their arguments and the
   timestamp and first record position they were processed at. State is the fold of these commands
-  through the deterministic processor: replaying them on open rebuilds exactly the state the records
+  through the deterministic command processors: replaying them on open rebuilds exactly the state the records
   describe (keys, positions and timestamps included), which is Zeebe's "state is what replaying the log
   gives" without an event applier per record type.
 

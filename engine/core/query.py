@@ -16,8 +16,7 @@ from engine.api import DecisionMetadata, FormMetadata, ProcessMetadata
 from engine.core.log import RecordLog
 
 if TYPE_CHECKING:
-    from engine.core.deploy import Deployer
-    from engine.core.processor import Processor
+    from engine.core.state import EngineState
 
 
 @dataclass(frozen=True)
@@ -166,9 +165,11 @@ _USER_TASK_STATES = {
 _SETTLED = {"CREATING", "CREATED", "ASSIGNED", "UPDATED", "COMPLETED", "CANCELED"}
 
 
-def fold_user_tasks(rows: Iterable[Mapping[str, Any]]) -> dict[int, UserTaskView]:
-    """Each user task by key, from its USER_TASK events in log order."""
-    views: dict[int, UserTaskView] = {}
+def fold_user_tasks(
+    rows: Iterable[Mapping[str, Any]], views: dict[int, UserTaskView] | None = None
+) -> dict[int, UserTaskView]:
+    """Each user task by key, from its USER_TASK events in log order (folded onto ``views``, if given)."""
+    views = {} if views is None else views
     for record in rows:
         intent = record["intent"]
         state = _USER_TASK_STATES.get(intent)
@@ -210,10 +211,11 @@ def _replace_state(view: UserTaskView, state: str) -> UserTaskView:
 
 
 class Query:
-    def __init__(self, log: RecordLog, processor: Processor, deployer: Deployer, flush: Callable[[], None]) -> None:
+    def __init__(self, log: RecordLog, state: EngineState, flush: Callable[[], None]) -> None:
         self._log = log
-        self._processor = processor
-        self._deployer = deployer
+        self._state = state
+        self._user_task_views: dict[int, UserTaskView] = {}  # folded up to _user_tasks_position
+        self._user_tasks_position = 0
         self._flush = flush
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
@@ -257,18 +259,21 @@ class Query:
         return list(fold_process_instances(rows).values())
 
     def user_tasks(self) -> list[UserTaskView]:
+        """Every user task as its records leave it. The log only grows, so the fold goes on from where the
+        previous call stopped: a task list's refresh reads only the records written since."""
         rows = self._rows(
-            "SELECT json FROM records WHERE value_type='USER_TASK' AND record_type='EVENT' ORDER BY position"
+            "SELECT json FROM records WHERE position > ? AND value_type='USER_TASK' AND record_type='EVENT' "
+            "ORDER BY position",
+            (self._user_tasks_position,),
         )
-        return list(fold_user_tasks(rows).values())
+        if rows:
+            fold_user_tasks(rows, self._user_task_views)
+            self._user_tasks_position = int(rows[-1]["position"])
+        return list(self._user_task_views.values())
 
     def user_task(self, key: int) -> UserTaskView | None:
-        rows = self._rows(
-            "SELECT json FROM records WHERE value_type='USER_TASK' AND record_type='EVENT' AND key = ? "
-            "ORDER BY position",
-            (key,),
-        )
-        return fold_user_tasks(rows).get(key)
+        self.user_tasks()
+        return self._user_task_views.get(key)
 
     def process_instance(self, key: int) -> ProcessInstanceView | None:
         rows = self._rows(
@@ -307,7 +312,7 @@ class Query:
     # -- variables -----------------------------------------------------------------------------
     def variables(self, scope_key: int) -> dict[str, Any]:
         """The variables of one scope (the latest value of each), including ended scopes."""
-        alive = self._processor.instances.get(scope_key)
+        alive = self._state.instances.get(scope_key)
         if alive is not None:
             return self.variables_by_scope(alive.process_instance_key).get(scope_key, {})
         rows = self._rows(
@@ -393,7 +398,7 @@ class Query:
     def processes(self) -> list[ProcessMetadata]:
         return [
             ProcessMetadata(p.bpmn_process_id, p.version, p.key, p.resource_name, p.tenant_id)
-            for versions in self._processor.processes_by_id.values()
+            for versions in self._state.processes_by_id.values()
             for p in versions
         ]
 
@@ -402,36 +407,36 @@ class Query:
             DecisionMetadata(
                 d.decision_id, d.name, d.version, d.key, d.requirements_id, d.requirements_key, d.tenant_id
             )
-            for versions in self._deployer.decisions_by_id.values()
+            for versions in self._state.decisions_by_id.values()
             for d in versions
         ]
 
     def element_name(self, process_definition_key: int, element_id: str) -> str | None:
         """The modelled name of an element (None when it has none), e.g. a user task's name."""
-        process = self._processor.processes_by_key.get(process_definition_key)
+        process = self._state.processes_by_key.get(process_definition_key)
         element = process.model.elements.get(element_id) if process is not None else None
         return (element.name or None) if element is not None else None
 
     def process_xml(self, process_definition_key: int) -> bytes | None:
         """The deployed BPMN resource of one process definition (``GET /v2/process-definitions/{key}/xml``)."""
-        process = self._processor.processes_by_key.get(process_definition_key)
+        process = self._state.processes_by_key.get(process_definition_key)
         return process.resource if process is not None else None
 
     def forms(self) -> list[FormMetadata]:
         return [
             FormMetadata(f.form_id, f.version, f.key, f.resource_name, f.tenant_id)
-            for versions in self._deployer.forms_by_id.values()
+            for versions in self._state.forms_by_id.values()
             for f in versions
         ]
 
     def form_by_key(self, form_key: int) -> dict[str, Any] | None:
         """The schema of one deployed form version (``GET /v2/forms/{formKey}``)."""
-        for versions in self._deployer.forms_by_id.values():
+        for versions in self._state.forms_by_id.values():
             for f in versions:
                 if f.key == form_key:
                     return dict(json.loads(f.resource))
         return None
 
     def form(self, form_id: str, tenant_id: str = "<default>") -> dict[str, Any] | None:
-        versions = self._deployer.forms_by_id.get((form_id, tenant_id))
+        versions = self._state.forms_by_id.get((form_id, tenant_id))
         return json.loads(versions[-1].resource) if versions else None

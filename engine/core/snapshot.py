@@ -7,9 +7,11 @@ log stays complete: a snapshot is a shortcut, never the only copy. One that is m
 written by different engine code (see :data:`CODE_FINGERPRINT`) or ahead of the log is ignored and the
 whole log replayed, which gives the same state.
 
-What goes in: the processor's runtime state (element instances, jobs, timers, messages,
-subscriptions, incidents, variables) and the writer's position and key counter. What does not:
-deployments. Their parsed models hold compiled FEEL, so they are rebuilt by replaying the deploy
+What goes in: the runtime part of the explicit :class:`engine.core.state.EngineState` (element
+instances, variables, jobs, timers, messages, subscriptions, incidents; ``EngineState.runtime``) and the
+writer's position and key counter, nothing else (no behaviour, no closure: an incident's retry is a
+named :class:`engine.core.state.RetryStep`, so snapshots are written with incidents open). What does
+not: deployments. Their parsed models hold compiled FEEL, so they are rebuilt by replaying the deploy
 commands the snapshot covers, and runtime objects refer to them by identity (process key, element or
 flow id) through pickle's persistent ids.
 
@@ -29,33 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.core.processor import Processor
+from engine.core.state import EngineState
 
 SNAPSHOT_FILE = "snapshot.bin"
 SNAPSHOT_EVERY_COMMANDS = 100_000
 """Default: a snapshot after this many commands since the last one (and one on close); 0 turns them off."""
 
-_MAGIC = b"procgov-engine-snapshot/1\n"
-
-# Runtime attributes of the processor that the snapshot does not carry: the deployments (rebuilt from
-# their commands), wiring to the engine, the work queue (empty between commands) and a cache.
-_NOT_RUNTIME = frozenset(
-    {
-        "w",
-        "vars",
-        "queue",
-        "on_jobs_available",
-        "on_due_added",
-        "on_process_ended",
-        "evaluate_called_decision",
-        "find_form",
-        "on_user_task_done",
-        "processes_by_key",
-        "processes_by_id",
-        "processes_by_deployment",
-        "reach_cache",
-    }
-)
+_MAGIC = b"procgov-engine-snapshot/2\n"
 
 
 def _code_fingerprint() -> str:
@@ -86,9 +68,9 @@ class Snapshot:
     key_counter: int
     payload: bytes
 
-    def restore(self, processor: Processor) -> None:
-        """Put the runtime state into ``processor``, whose deployments must already be rebuilt."""
-        objects = _identities(processor)
+    def restore(self, state: EngineState) -> None:
+        """Put the runtime state into ``state``, whose deployments must already be rebuilt."""
+        objects = _identities(state)
 
         class Unpickler(pickle.Unpickler):
             def persistent_load(self, pid: Any) -> Any:
@@ -98,22 +80,18 @@ class Snapshot:
                     raise SnapshotError(f"the snapshot refers to {pid!r}, which no deployment defines") from None
 
         try:
-            state = Unpickler(io.BytesIO(self.payload)).load()
-            processor_state, variables_state = dict(state["processor"]), dict(state["variables"])
+            runtime = Unpickler(io.BytesIO(self.payload)).load()
+            state.restore_runtime(dict(runtime))
         except SnapshotError:
             raise
         except Exception as exc:
             raise SnapshotError(f"the snapshot's state cannot be read: {type(exc).__name__}: {exc}") from exc
-        for name, value in processor_state.items():
-            setattr(processor, name, value)
-        for name, value in variables_state.items():
-            setattr(processor.vars, name, value)
 
 
-def _identities(processor: Processor) -> dict[tuple[Any, ...], Any]:
+def _identities(state: EngineState) -> dict[tuple[Any, ...], Any]:
     """Persistent id → deployment object, for every process, element and sequence flow deployed."""
     objects: dict[tuple[Any, ...], Any] = {}
-    for process in processor.processes_by_key.values():
+    for process in state.processes_by_key.values():
         objects[("process", process.key)] = process
         model = process.model
         objects[("element", process.key, model.root.id)] = model.root
@@ -124,21 +102,17 @@ def _identities(processor: Processor) -> dict[tuple[Any, ...], Any]:
     return objects
 
 
-def dumps(processor: Processor, commands: int, last_command: tuple[int, int], position: int, key_counter: int) -> bytes:
-    """The snapshot file's bytes for the processor's state after the log's first ``commands`` commands,
+def dumps(state: EngineState, commands: int, last_command: tuple[int, int], position: int, key_counter: int) -> bytes:
+    """The snapshot file's bytes for the engine state after the log's first ``commands`` commands,
     the last of which has ``last_command`` = (position, timestamp)."""
-    ids = {id(obj): pid for pid, obj in _identities(processor).items()}
+    ids = {id(obj): pid for pid, obj in _identities(state).items()}
 
     class Pickler(pickle.Pickler):
         def persistent_id(self, obj: Any) -> Any:
             return ids.get(id(obj))
 
-    state = {
-        "processor": {k: v for k, v in vars(processor).items() if k not in _NOT_RUNTIME},
-        "variables": {k: v for k, v in vars(processor.vars).items() if k != "w"},
-    }
     body = io.BytesIO()
-    Pickler(body, protocol=pickle.HIGHEST_PROTOCOL).dump(state)
+    Pickler(body, protocol=pickle.HIGHEST_PROTOCOL).dump(state.runtime())
     header = f"{CODE_FINGERPRINT} {commands} {last_command[0]} {last_command[1]} {position} {key_counter}\n".encode()
     return _MAGIC + header + body.getvalue()
 

@@ -27,6 +27,7 @@ from engine.api import DEFAULT_TENANT, ActivatedJob, EngineApi, Rejection, Reque
 from engine.gateway import convert
 from engine.gateway.convert import InvalidRequest, parse_variables
 from engine.gateway.errors import rejection_status
+from engine.gateway.job_result import InvalidJobResult, job_result
 from engine.gateway.jobs import ActivationRequest, JobDispatcher
 
 log = logging.getLogger(__name__)
@@ -290,7 +291,11 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
 
     async def CompleteJob(self, request: pb.CompleteJobRequest, context: Context) -> pb.CompleteJobResponse:
         async with _command(context, "COMPLETE"):
-            await self._engine.complete_job(request.jobKey, parse_variables(request.variables))
+            try:
+                result = job_result(request)  # Camunda 8.8's CompleteJobRequest.result (a task listener's)
+            except InvalidJobResult as error:
+                raise InvalidRequest(str(error)) from None
+            await self._engine.complete_job(request.jobKey, parse_variables(request.variables), result=result)
         return pb.CompleteJobResponse()
 
     async def FailJob(self, request: pb.FailJobRequest, context: Context) -> pb.FailJobResponse:

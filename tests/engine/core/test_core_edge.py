@@ -104,7 +104,7 @@ async def test_cancel_with_open_incident_resolves_it(engine: Engine) -> None:
     await engine.fail_job(job.key, retries=0, error_message="down")
     await engine.cancel_process_instance(pik)
     assert [i.state for i in engine.query.incidents(pik)] == ["RESOLVED"]
-    assert engine.processor.incidents == {}
+    assert engine.state.incidents == {}
 
 
 async def test_signal_after_event_based_gateway(engine: Engine) -> None:

@@ -79,6 +79,6 @@ async def check_reopened(data: Path, acknowledged: list[int], *, from_snapshot: 
         created = [r["key"] for r in engine.query.records(value_type="PROCESS_INSTANCE_CREATION", intent="CREATED")]
         assert len(created) == len(set(created))
         assert set(acknowledged) <= set(created)
-        assert len(engine.processor.jobs) == len(created)  # one open job per instance, none lost or doubled
+        assert len(engine.state.jobs) == len(created)  # one open job per instance, none lost or doubled
     finally:
         await engine.close()

@@ -73,9 +73,9 @@ async def drive(engine: Engine, rng: random.Random, steps: int) -> None:
                     time_to_live_ms=rng.choice([0, 60_000]),
                     message_id=rng.choice(["", "m1", "m2"]),
                 )
-            elif action == "resolve" and engine.processor.incidents:
-                key = rng.choice(sorted(engine.processor.incidents))
-                incident = engine.processor.incidents[key]
+            elif action == "resolve" and engine.state.incidents:
+                key = rng.choice(sorted(engine.state.incidents))
+                incident = engine.state.incidents[key]
                 if incident.job_key > 0:
                     await engine.update_job_retries(incident.job_key, 1)
                 await engine.resolve_incident(key)

@@ -47,7 +47,7 @@ MIXED = bpmn(
 
 def fingerprint(engine: Engine) -> dict[str, Any]:
     """Everything alive in the engine, in comparable form."""
-    p = engine.processor
+    p = engine.state
     return {
         "position": engine.writer.position,
         "keys": engine.writer.key_counter,
@@ -62,7 +62,7 @@ def fingerprint(engine: Engine) -> dict[str, Any]:
         ),
         "subscriptions": sorted((s.key, s.name, s.correlation_key, s.owner.key) for s in p.subscriptions.values()),
         "incidents": sorted((i.key, i.error_type, i.error_message) for i in p.incidents.values()),
-        "variables": {k: dict(v) for k, v in p.vars.values.items()},
+        "variables": {k: dict(v) for k, v in p.variables.values.items()},
     }
 
 

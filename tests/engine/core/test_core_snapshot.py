@@ -3,8 +3,12 @@ opening the data directory replays the whole command log instead and gives the s
 
 from __future__ import annotations
 
+import io
 import logging
+import pickle
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import pytest
 from core_helpers import START, activate, bpmn, deploy, flow, service
@@ -13,6 +17,7 @@ from test_core_restart import MIXED, build_state, fingerprint
 from engine import strict_json
 from engine.clock import ControlledClock
 from engine.core import Engine, snapshot
+from engine.core.state import DEPLOYMENT_FIELDS, EngineState
 
 
 async def _closed_with_snapshot(data: Path) -> tuple[dict[str, object], ControlledClock]:
@@ -151,7 +156,7 @@ async def test_a_snapshot_holds_open_incidents_and_deep_variables(tmp_path: Path
     for _ in range(strict_json.MAX_NESTING_DEPTH - 2):  # at the gateway's limit with the root document
         deep = {"v": deep}
     created = await engine.create_process_instance(bpmn_process_id="needs-a-kind", variables={"deep": deep})
-    [incident] = engine.processor.incidents.values()
+    [incident] = engine.state.incidents.values()
     assert incident.retry is not None
     before = fingerprint(engine)
     await engine.close()
@@ -164,3 +169,33 @@ async def test_a_snapshot_holds_open_incidents_and_deep_variables(tmp_path: Path
     [job] = await activate(reopened, "packing")
     assert job.variables["deep"] == deep
     await reopened.close()
+
+
+async def test_a_snapshot_holds_the_explicit_engine_state_only(tmp_path: Path) -> None:
+    """What a snapshot pickles is :class:`EngineState`'s runtime part: its typed records and plain data,
+    never a behaviour, a closure or an attribute of some processor object (which a deny-list used to
+    filter). Taken with incidents open: a job out of retries and a failed activation step."""
+    clock = ControlledClock(START)
+    engine = await Engine.open(tmp_path / "d", clock)
+    await build_state(engine)  # leaves a JOB_NO_RETRIES incident open
+    await deploy(engine, NEEDS_A_KIND)
+    await engine.create_process_instance(bpmn_process_id="needs-a-kind")  # an activation step's incident
+    assert {i.error_type for i in engine.state.incidents.values()} == {"JOB_NO_RETRIES", "EXTRACT_VALUE_ERROR"}
+    await engine.close()
+
+    data = (tmp_path / "d" / snapshot.SNAPSHOT_FILE).read_bytes()
+    body = data[data.index(b"\n", data.index(b"\n") + 1) + 1 :]
+    classes: set[tuple[str, str]] = set()
+
+    class Recording(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            classes.add((module, name))
+            return super().find_class(module, name)
+
+        def persistent_load(self, pid: Any) -> Any:
+            return pid  # a deployed process, element or flow, by identity
+
+    runtime = Recording(io.BytesIO(body)).load()
+    assert set(runtime) == {f.name for f in fields(EngineState)} - DEPLOYMENT_FIELDS
+    assert {module for module, _ in classes} <= {"engine.core.state.model", "engine.core.state", "builtins"}
+    assert ("engine.core.state.model", "RetryStep") in classes and ("engine.core.state.model", "Incident") in classes

@@ -190,8 +190,8 @@ CALLS = st.sampled_from([m.name for m in SERVICE.methods] + [CLOCK]).flatmap(
 
 
 def _live_keys(engine: Engine) -> list[int]:
-    p = engine.processor
-    return sorted({*p.jobs, *p.instances, *p.incidents, *p.processes_by_key, *engine.deployer.decisions_by_key})
+    p = engine.state
+    return sorted({*p.jobs, *p.instances, *p.incidents, *p.processes_by_key, *engine.state.decisions_by_key})
 
 
 def _fill(message: Any, fields: dict[str, Any], keys: list[int]) -> Any:
@@ -239,7 +239,7 @@ def _state(engine: Engine) -> dict[str, Any]:
     """The engine's live state in comparable form. Not the key counter: a rejected command may have
     drawn keys that no record carries and a replay does not draw again (harmless; what matters, that
     no key in the log is handed out again, is checked by :func:`_assert_keys_are_fresh`)."""
-    p = engine.processor
+    p = engine.state
     return {
         "position": engine.writer.position,
         "instances": sorted((i.key, i.element.id, i.state) for i in p.instances.values()),
@@ -248,9 +248,9 @@ def _state(engine: Engine) -> dict[str, Any]:
         "messages": sorted((m.key, m.name, m.deadline) for m in p.messages.values()),
         "subscriptions": sorted((s.key, s.name, s.correlation_key) for s in p.subscriptions.values()),
         "incidents": sorted((i.key, i.error_type, i.error_message) for i in p.incidents.values()),
-        "variables": {k: dict(v) for k, v in p.vars.values.items()},
+        "variables": {k: dict(v) for k, v in p.variables.values.items()},
         "processes": sorted(p.processes_by_key),
-        "decisions": sorted(engine.deployer.decisions_by_key),
+        "decisions": sorted(engine.state.decisions_by_key),
     }
 
 

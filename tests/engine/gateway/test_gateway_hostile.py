@@ -316,7 +316,7 @@ async def test_a_request_cancelled_while_its_activation_commits_gives_the_jobs_b
 
     poll = asyncio.create_task(dispatcher.activate(request, long_poll_s=0))
     for _ in range(100):  # loop passes until the activation is processed (its commit still pending)
-        if any(job.state == JOB_ACTIVATED for job in zeebe.engine.processor.jobs.values()):
+        if any(job.state == JOB_ACTIVATED for job in zeebe.engine.state.jobs.values()):
             break
         await asyncio.sleep(0)
     assert not poll.done()

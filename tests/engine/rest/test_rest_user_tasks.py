@@ -145,7 +145,9 @@ async def test_task_listeners_correct_the_assignee_and_deny_a_completion(
     assignment until its job (kind TASK_LISTENER, event ASSIGNING, the task's data in ``userTask``) completes,
     and its ``corrections`` change the assignee; a completing listener that completes its job with
     ``denied`` leaves the task CREATED (COMPLETION_DENIED, with the reason) and the completion request gets
-    409 INVALID_STATE; the next completion, not denied, completes the task."""
+    409 INVALID_STATE with the reason in the detail (the problem detail Camunda gives:
+    github.com/camunda/camunda/issues/28870, and #25419 for a command on a task whose listener still runs);
+    the next completion, not denied, completes the task."""
     await deploy(http, "rest-guarded.bpmn")
     instance = await _create(http, "rest-guarded", {})
     [task] = await _tasks(http, processInstanceKey=instance)
@@ -164,6 +166,12 @@ async def test_task_listeners_correct_the_assignee_and_deny_a_completion(
     [guard] = await _activate(http, "rest-complete-guard")
     assert guard["listenerEventType"] == "COMPLETING"
     assert (await http.get(f"/user-tasks/{key}")).json()["state"] == "COMPLETING"
+    busy = await http.post(f"/user-tasks/{key}/completion", json={})
+    assert busy.status_code == 409
+    assert busy.json()["detail"] == (
+        f"Command 'COMPLETE' rejected with code 'INVALID_STATE': Expected to complete user task with key '{key}', "
+        "but it is in state 'COMPLETING'"
+    )
     deny = {"result": {"denied": True, "deniedReason": "four eyes needed"}}
     assert (await http.post(f"/jobs/{guard['jobKey']}/completion", json=deny)).status_code == 204
     denied = await completion

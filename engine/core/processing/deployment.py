@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,16 +23,15 @@ from engine.api import (
     RejectionType,
     Resource,
 )
-from engine.core.processor import Processor, StepFailure
+from engine.core.processing.base import CommandProcessor
 from engine.core.state import (
     DeployedDecision,
     DeployedDrg,
     DeployedForm,
     DeployedProcess,
-    ElementInstance,
     SignalSubscription,
 )
-from engine.dmn import DmnEvaluationError, DmnParseError, evaluate_decision, parse_dmn
+from engine.dmn import DmnParseError, parse_dmn
 from engine.model.bpmn import ModelError, parse_bpmn
 from engine.model.expressions import ExpressionError
 from engine.model.timers import TimerFormatError, schedule
@@ -43,23 +41,19 @@ def _checksum(content: bytes) -> str:
     return hashlib.md5(content, usedforsecurity=False).hexdigest()
 
 
-class Deployer:
-    """Deployment state (decisions, forms) and the DEPLOYMENT command; processes live in the Processor."""
+class CreateDeployment(CommandProcessor):
+    """DEPLOYMENT CREATE: parse, validate and version every resource, all or none."""
 
-    def __init__(self, processor: Processor) -> None:
-        self.p = processor
-        self.drgs_by_id: dict[tuple[str, str], list[DeployedDrg]] = {}
-        self.decisions_by_id: dict[tuple[str, str], list[DeployedDecision]] = {}
-        self.decisions_by_key: dict[int, DeployedDecision] = {}
-        self.forms_by_id: dict[tuple[str, str], list[DeployedForm]] = {}
-        # deployment key → the version of each (form id, tenant) in it (formDefinition bindingType "deployment")
-        self.forms_by_deployment: dict[int, dict[tuple[str, str], DeployedForm]] = {}
-        processor.evaluate_called_decision = self.evaluate_called
-        processor.find_form = self.find_form
+    kind = "deploy"
+    value_type = "DEPLOYMENT"
+    intent = "CREATE"
 
-    # -- the command ---------------------------------------------------------------------------
+    def process(self, args: dict[str, Any]) -> Deployment:
+        resources = [Resource(r["name"], base64.b64decode(r["content"])) for r in args["resources"]]
+        return self.deploy(resources, args["tenant_id"])
+
     def deploy(self, resources: Sequence[Resource], tenant_id: str) -> Deployment:
-        w = self.p.w
+        w = self.w
         value: dict[str, Any] = {
             "resources": [
                 {"resourceName": r.name, "resource": base64.b64encode(r.content).decode()} for r in resources
@@ -159,7 +153,7 @@ class Deployer:
         return Deployment(deployment_key, processes, decisions, drgs, forms, tenant_id)
 
     def _reject(self, value: dict[str, Any], reason: str) -> None:
-        self.p.w.rejection("DEPLOYMENT", "CREATE", -1, value, RejectionType.INVALID_ARGUMENT.value, reason)
+        self.w.rejection("DEPLOYMENT", "CREATE", -1, value, RejectionType.INVALID_ARGUMENT.value, reason)
         raise Rejection(RejectionType.INVALID_ARGUMENT, reason)
 
     def _parse(self, resource: Resource) -> tuple[str, Any]:
@@ -187,7 +181,8 @@ class Deployer:
     def _deploy_processes(
         self, resource: Resource, models: list[Any], tenant_id: str, deployment_key: int
     ) -> list[ProcessMetadata]:
-        p = self.p
+        p = self.state
+        w = self.w
         checksum = _checksum(resource.content)
         result = []
         for model in models:
@@ -200,7 +195,7 @@ class Deployer:
                 )
                 continue
             process = DeployedProcess(
-                key=p.w.next_key(),
+                key=w.next_key(),
                 bpmn_process_id=model.bpmn_process_id,
                 version=(latest.version + 1) if latest else 1,
                 resource_name=resource.name,
@@ -213,8 +208,8 @@ class Deployer:
             versions.append(process)
             p.processes_by_key[process.key] = process
             p.processes_by_deployment.setdefault(deployment_key, {})[process.bpmn_process_id] = process
-            if not p.w.replaying:
-                p.w.event(
+            if not w.replaying:
+                w.event(
                     "PROCESS",
                     "CREATED",
                     process.key,
@@ -232,7 +227,7 @@ class Deployer:
                     },
                 )
             else:
-                p.w.position += 1
+                w.position += 1
             self._subscribe_start_events(process, latest)
             result.append(
                 ProcessMetadata(process.bpmn_process_id, process.version, process.key, process.resource_name, tenant_id)
@@ -241,12 +236,13 @@ class Deployer:
 
     def _subscribe_start_events(self, process: DeployedProcess, previous: DeployedProcess | None) -> None:
         """Timer, message and signal start events of the new latest version replace the previous one's."""
-        p = self.p
+        p = self.state
+        w = self.w
         key = (process.bpmn_process_id, process.tenant_id)
         for timer_key in p.start_timers.pop(key, []):
             timer = p.timers.pop(timer_key, None)
             if timer is not None:
-                p._timer_event(timer, "CANCELED")
+                self.b.subscriptions.timer_event(timer, "CANCELED")
         for (name, tenant), starts in list(p.message_starts.items()):
             kept = [(proc, el) for proc, el in starts if proc.bpmn_process_id != process.bpmn_process_id]
             if len(kept) != len(starts):
@@ -255,23 +251,23 @@ class Deployer:
             for sub_key, sub in list(subs.items()):
                 if sub.owner is None and sub.process.bpmn_process_id == process.bpmn_process_id:
                     del subs[sub_key]
-                    p._signal_sub_event(sub, "DELETED")
+                    self.b.subscriptions.signal_event(sub, "DELETED")
         for start in process.model.start_events:
             if start.event_type == "TIMER":
                 assert start.timer is not None
                 try:
-                    text = start.timer.expression.evaluate({}, p.feel_clock)
-                    plan = schedule(start.timer.kind, str(text), p.w.now)
+                    text = start.timer.expression.evaluate({}, self.ctx.feel_clock)
+                    plan = schedule(start.timer.kind, str(text), w.now)
                 except (ExpressionError, TimerFormatError):
                     continue  # validated at parse time for static values; a FEEL timer start needs no variables
-                timer = p._create_timer(process, start, None, plan)
+                timer = self.b.subscriptions.create_timer(process, start, None, plan)
                 p.start_timers.setdefault(key, []).append(timer.key)
             elif start.event_type == "MESSAGE":
                 assert start.message is not None
-                name = str(start.message.name.evaluate({}, p.feel_clock))
+                name = str(start.message.name.evaluate({}, self.ctx.feel_clock))
                 p.message_starts.setdefault((name, process.tenant_id), []).append((process, start))
-                if not p.w.replaying:
-                    p.w.event(
+                if not w.replaying:
+                    w.event(
                         "MESSAGE_START_EVENT_SUBSCRIPTION",
                         "CREATED",
                         process.key,
@@ -284,28 +280,29 @@ class Deployer:
                         },
                     )
                 else:
-                    p.w.position += 1
+                    w.position += 1
             elif start.event_type == "SIGNAL":
                 assert start.signal_name is not None
-                name = str(start.signal_name.evaluate({}, p.feel_clock))
-                sub = SignalSubscription(p.w.next_key(), name, None, start, process)
+                name = str(start.signal_name.evaluate({}, self.ctx.feel_clock))
+                sub = SignalSubscription(w.next_key(), name, None, start, process)
                 p.signal_subs.setdefault(name, {})[sub.key] = sub
-                p._signal_sub_event(sub, "CREATED")
+                self.b.subscriptions.signal_event(sub, "CREATED")
 
     # -- decisions -----------------------------------------------------------------------------
     def _deploy_drg(
         self, resource: Resource, model: Any, tenant_id: str
     ) -> tuple[DecisionRequirementsMetadata, list[DecisionMetadata]]:
-        p = self.p
+        p = self.state
+        w = self.w
         checksum = _checksum(resource.content)
         drg_id, drg_name = model_id("dmn", model), getattr(model, "name", "") or model_id("dmn", model)
-        versions = self.drgs_by_id.setdefault((drg_id, tenant_id), [])
+        versions = p.drgs_by_id.setdefault((drg_id, tenant_id), [])
         latest = versions[-1] if versions else None
         decisions_meta: list[DecisionMetadata] = []
         if latest is not None and latest.checksum == checksum:
             drg = latest
             for decision_id in decision_ids(model):
-                d = self.decisions_by_id[(decision_id, tenant_id)][-1]
+                d = p.decisions_by_id[(decision_id, tenant_id)][-1]
                 decisions_meta.append(
                     DecisionMetadata(d.decision_id, d.name, d.version, d.key, drg.drg_id, drg.key, tenant_id)
                 )
@@ -313,7 +310,7 @@ class Deployer:
                 drg.drg_id, drg.name, drg.version, drg.key, drg.resource_name, tenant_id
             ), decisions_meta
         drg = DeployedDrg(
-            p.w.next_key(),
+            w.next_key(),
             drg_id,
             drg_name,
             (latest.version + 1) if latest else 1,
@@ -324,7 +321,7 @@ class Deployer:
             tenant_id,
         )
         versions.append(drg)
-        p.w.event(
+        w.event(
             "DECISION_REQUIREMENTS",
             "CREATED",
             drg.key,
@@ -342,9 +339,9 @@ class Deployer:
             },
         )
         for decision_id, decision_name in decision_entries(model):
-            dversions = self.decisions_by_id.setdefault((decision_id, tenant_id), [])
+            dversions = p.decisions_by_id.setdefault((decision_id, tenant_id), [])
             decision = DeployedDecision(
-                p.w.next_key(),
+                w.next_key(),
                 decision_id,
                 decision_name,
                 (dversions[-1].version + 1) if dversions else 1,
@@ -354,8 +351,8 @@ class Deployer:
                 tenant_id,
             )
             dversions.append(decision)
-            self.decisions_by_key[decision.key] = decision
-            p.w.event(
+            p.decisions_by_key[decision.key] = decision
+            w.event(
                 "DECISION",
                 "CREATED",
                 decision.key,
@@ -379,75 +376,20 @@ class Deployer:
             drg.drg_id, drg.name, drg.version, drg.key, drg.resource_name, tenant_id
         ), decisions_meta
 
-    def find_decision(
-        self, decision_id: str | None, decision_key: int | None, tenant_id: str
-    ) -> DeployedDecision | None:
-        if decision_key:
-            return self.decisions_by_key.get(decision_key)
-        versions = self.decisions_by_id.get((decision_id or "", tenant_id))
-        return versions[-1] if versions else None
-
-    def evaluate_called(self, decision_id: str, variables: dict[str, Any], inst: ElementInstance) -> Any:
-        """A business rule task's decision (docs: business-rule-tasks): its output, recorded as a
-        DECISION_EVALUATION event, or a StepFailure that becomes an incident."""
-        from engine.core.decisions import decision_record, evaluated_decisions
-
-        tenant_id = inst.process.tenant_id
-        decision = self.find_decision(decision_id, None, tenant_id)
-        if decision is None:
-            raise StepFailure(
-                "CALLED_DECISION_ERROR",
-                f"Expected to evaluate decision '{decision_id}', but no decision found for id '{decision_id}'",
-            )
-        try:
-            result = evaluate_decision(decision.model, decision_id, variables, clock=self.p.feel_clock)
-        except DmnEvaluationError as exc:
-            raise StepFailure(
-                "DECISION_EVALUATION_ERROR", f"Expected to evaluate decision '{decision_id}', but {exc}"
-            ) from exc
-        if not self.p.w.replaying:
-            evaluated = evaluated_decisions(self, decision, result.evaluated_decisions)
-            record = decision_record(decision, result.output, evaluated, variables, "", "")
-            record.update(
-                processInstanceKey=inst.process_instance_key,
-                elementInstanceKey=inst.key,
-                elementId=inst.element.id,
-                bpmnProcessId=inst.process.bpmn_process_id,
-                processDefinitionKey=inst.process.key,
-            )
-            self.p.w.event("DECISION_EVALUATION", "EVALUATED", self.p.w.next_key(), record, inst.process_instance_key)
-        else:
-            self.p.w.next_key()
-            self.p.w.position += 1
-        return result.output
-
     # -- forms ---------------------------------------------------------------------------------
-    def find_form(
-        self, form_id: str, binding: str, version_tag: str | None, process: DeployedProcess
-    ) -> DeployedForm | None:
-        """The form a user task links by ``formId`` and binding type (docs: "User tasks" → "Form binding"):
-        ``latest`` version, the version in the process's ``deployment``, or the latest with ``versionTag``."""
-        key = (form_id, process.tenant_id)
-        if binding == "deployment":
-            return self.forms_by_deployment.get(process.deployment_key, {}).get(key)
-        versions = self.forms_by_id.get(key) or []
-        if binding == "versionTag":
-            tagged = [f for f in versions if json.loads(f.resource).get("versionTag") == version_tag]
-            return tagged[-1] if tagged else None
-        return versions[-1] if versions else None
-
     def _deploy_form(
         self, resource: Resource, form: dict[str, Any], tenant_id: str, deployment_key: int
     ) -> FormMetadata:
-        p = self.p
+        p = self.state
+        w = self.w
         checksum = _checksum(resource.content)
-        versions = self.forms_by_id.setdefault((form["id"], tenant_id), [])
+        versions = p.forms_by_id.setdefault((form["id"], tenant_id), [])
         latest = versions[-1] if versions else None
         if latest is not None and latest.checksum == checksum:
-            self.forms_by_deployment.setdefault(deployment_key, {})[(form["id"], tenant_id)] = latest
+            p.forms_by_deployment.setdefault(deployment_key, {})[(form["id"], tenant_id)] = latest
             return FormMetadata(latest.form_id, latest.version, latest.key, latest.resource_name, tenant_id)
         deployed = DeployedForm(
-            p.w.next_key(),
+            w.next_key(),
             form["id"],
             (latest.version + 1) if latest else 1,
             resource.name,
@@ -456,8 +398,8 @@ class Deployer:
             tenant_id,
         )
         versions.append(deployed)
-        self.forms_by_deployment.setdefault(deployment_key, {})[(form["id"], tenant_id)] = deployed
-        p.w.event(
+        p.forms_by_deployment.setdefault(deployment_key, {})[(form["id"], tenant_id)] = deployed
+        w.event(
             "FORM",
             "CREATED",
             deployed.key,

@@ -1,8 +1,6 @@
-"""EvaluateDecision: evaluate a deployed decision outside of a process instance and record it.
-
-Follows Zeebe's DECISION_EVALUATION record (docs.camunda.io/docs/apis-tools/zeebe-api/gateway-service/
-#evaluatedecision-rpc): a failed evaluation is not a rejection but an EVALUATION_FAILED record and a
-result carrying ``failed_decision_id`` and ``failure_message``.
+"""Decisions (DMN): finding a deployed decision, evaluating a business rule task's decision, and the
+DECISION_EVALUATION record value shared with the EvaluateDecision command
+(docs.camunda.io/docs/apis-tools/zeebe-api/gateway-service/#evaluatedecision-rpc).
 """
 
 from __future__ import annotations
@@ -10,20 +8,64 @@ from __future__ import annotations
 from typing import Any
 
 from engine.api import (
-    DecisionEvaluationResult,
     EvaluatedDecision,
     EvaluatedDecisionInput,
     EvaluatedDecisionOutput,
     MatchedRule,
-    Rejection,
-    RejectionType,
 )
-from engine.core.deploy import Deployer
-from engine.core.state import DeployedDecision
+from engine.core.behaviours.context import ProcessingContext, StepFailure
+from engine.core.state import DeployedDecision, ElementInstance
+from engine.dmn import DmnEvaluationError, evaluate_decision
 
 
-def _evaluated(deployer: Deployer, decision: DeployedDecision, evaluated: Any) -> EvaluatedDecision:
-    found = deployer.find_decision(evaluated.decision_id, None, decision.tenant_id)
+class Decisions:
+    def __init__(self, ctx: ProcessingContext) -> None:
+        self.ctx = ctx
+        self.w = ctx.w
+        self.state = ctx.state
+
+    def find(self, decision_id: str | None, decision_key: int | None, tenant_id: str) -> DeployedDecision | None:
+        if decision_key:
+            return self.state.decisions_by_key.get(decision_key)
+        versions = self.state.decisions_by_id.get((decision_id or "", tenant_id))
+        return versions[-1] if versions else None
+
+    def evaluate_called(self, decision_id: str, variables: dict[str, Any], inst: ElementInstance) -> Any:
+        """A business rule task's decision (docs: business-rule-tasks): its output, recorded as a
+        DECISION_EVALUATION event, or a StepFailure that becomes an incident."""
+        tenant_id = inst.process.tenant_id
+        decision = self.find(decision_id, None, tenant_id)
+        if decision is None:
+            raise StepFailure(
+                "CALLED_DECISION_ERROR",
+                f"Expected to evaluate decision '{decision_id}', but no decision found for id '{decision_id}'",
+            )
+        try:
+            result = evaluate_decision(decision.model, decision_id, variables, clock=self.ctx.feel_clock)
+        except DmnEvaluationError as exc:
+            raise StepFailure(
+                "DECISION_EVALUATION_ERROR", f"Expected to evaluate decision '{decision_id}', but {exc}"
+            ) from exc
+        w = self.w
+        if not w.replaying:
+            evaluated = evaluated_decisions(self, decision, result.evaluated_decisions)
+            record = decision_record(decision, result.output, evaluated, variables, "", "")
+            record.update(
+                processInstanceKey=inst.process_instance_key,
+                elementInstanceKey=inst.key,
+                elementId=inst.element.id,
+                bpmnProcessId=inst.process.bpmn_process_id,
+                processDefinitionKey=inst.process.key,
+            )
+            w.event("DECISION_EVALUATION", "EVALUATED", w.next_key(), record, inst.process_instance_key)
+        else:
+            w.next_key()
+            w.position += 1
+        return result.output
+
+
+def _evaluated(decisions: Decisions, decision: DeployedDecision, evaluated: Any) -> EvaluatedDecision:
+    found = decisions.find(evaluated.decision_id, None, decision.tenant_id)
     return EvaluatedDecision(
         decision_id=evaluated.decision_id,
         decision_name=evaluated.decision_name,
@@ -76,9 +118,11 @@ def _record_decisions(decisions: list[EvaluatedDecision]) -> list[dict[str, Any]
     ]
 
 
-def evaluated_decisions(deployer: Deployer, decision: DeployedDecision, evaluated_raw: Any) -> list[EvaluatedDecision]:
+def evaluated_decisions(
+    decisions: Decisions, decision: DeployedDecision, evaluated_raw: Any
+) -> list[EvaluatedDecision]:
     """The DMN evaluation's decisions (``decision`` and those it required), with their deployed keys."""
-    return [_evaluated(deployer, decision, d) for d in evaluated_raw]
+    return [_evaluated(decisions, decision, d) for d in evaluated_raw]
 
 
 def decision_record(
@@ -106,46 +150,3 @@ def decision_record(
         "elementInstanceKey": -1,
         "tenantId": decision.tenant_id,
     }
-
-
-def evaluate_decision_command(deployer: Deployer, args: dict[str, Any]) -> DecisionEvaluationResult:
-    from engine.dmn import DmnEvaluationError, evaluate_decision
-
-    w = deployer.p.w
-    value: dict[str, Any] = {
-        "decisionKey": args["decision_key"] or -1,
-        "decisionId": args["decision_id"] or "",
-        "variables": args["variables"],
-        "tenantId": args["tenant_id"],
-    }
-    w.command("DECISION_EVALUATION", "EVALUATE", -1, value)
-    decision = deployer.find_decision(args["decision_id"], args["decision_key"], args["tenant_id"])
-    if decision is None:
-        what = f"key '{args['decision_key']}'" if args["decision_key"] else f"id '{args['decision_id']}'"
-        reason = f"Expected to evaluate decision with {what}, but no such decision found"
-        w.rejection("DECISION_EVALUATION", "EVALUATE", -1, value, RejectionType.NOT_FOUND.value, reason)
-        raise Rejection(RejectionType.NOT_FOUND, reason)
-    key = w.next_key()
-    failed_id, failure = "", ""
-    try:
-        result = evaluate_decision(decision.model, decision.decision_id, args["variables"], clock=deployer.p.feel_clock)
-        output, evaluated_raw = result.output, result.evaluated_decisions
-    except DmnEvaluationError as exc:
-        output, failed_id, failure, evaluated_raw = None, exc.decision_id, str(exc), exc.evaluated_decisions
-    evaluated = evaluated_decisions(deployer, decision, evaluated_raw)
-    record = decision_record(decision, output, evaluated, args["variables"], failed_id, failure)
-    w.event("DECISION_EVALUATION", "EVALUATED" if not failure else "FAILED", key, record)
-    return DecisionEvaluationResult(
-        decision_id=decision.decision_id,
-        decision_name=decision.name,
-        decision_key=decision.key,
-        decision_version=decision.version,
-        decision_requirements_id=decision.requirements_id,
-        decision_requirements_key=decision.requirements_key,
-        decision_output=output,
-        evaluated_decisions=evaluated,
-        failed_decision_id=failed_id,
-        failure_message=failure,
-        decision_instance_key=key,
-        tenant_id=decision.tenant_id,
-    )

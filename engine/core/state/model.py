@@ -1,12 +1,12 @@
-"""The engine's runtime state: what is alive now (history lives in the record log).
+"""The typed records of the engine state: deployments, element instances, jobs, timers, messages,
+subscriptions and incidents (history lives in the record log).
 
-Plain mutable objects with slots; only the processor changes them. Everything here is rebuilt on open
-by replaying the command log, so nothing in this module is persisted on its own.
+Plain mutable objects with slots. They hold no code: an incident's retry is a :class:`RetryStep` (a
+name and arguments), so that a snapshot of :class:`engine.core.state.EngineState` can hold any of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,18 +74,18 @@ class ElementInstance:
     mi_next: int = 0
     mi_completed: int = 0
     loop_counter: int = 0
-    # execution listeners completed so far: start listeners first, then end listeners (engine/core/listeners.py)
+    # execution listeners completed so far: start listeners first, then end listeners
+    # (engine/core/behaviours/listeners.py)
     listener_index: int = 0
-    # compensation (engine/core/compensation.py): completed activities with a compensation handler in this
-    # scope (element, nested = completed inside a completed embedded sub-process), a throw event's handlers
-    # still running, and a handler's throw event
+    # compensation (engine/core/behaviours/compensation.py): completed activities with a compensation
+    # handler in this scope (element, nested = completed inside a completed embedded sub-process), a throw
+    # event's handlers still running, and a handler's throw event
     compensable: list[tuple[Element, bool]] | None = None  # None until needed: no list per element instance
     compensation_pending: int = 0
     compensation_throw_key: int = 0
     # process root
     parent_process_instance_key: int = -1
     parent_element_instance_key: int = -1
-    on_end: list[Callable[[ElementInstance], None]] = field(default_factory=list)
 
     @property
     def is_active(self) -> bool:
@@ -161,9 +161,10 @@ class SignalSubscription:
 
 @dataclass(frozen=True, slots=True)
 class RetryStep:
-    """The processing step an incident repeats when it is resolved: the name of a processor method
-    and its arguments. Data rather than a closure, so that a snapshot can hold open incidents (a
-    lambda cannot be pickled: no snapshot could be written while any incident was open)."""
+    """The processing step an incident repeats when it is resolved: a name from the retry table of
+    engine/core/processing (``retry_steps``) and its arguments. Data rather than a closure, so that a
+    snapshot can hold open incidents (a lambda cannot be pickled: no snapshot could be written while any
+    incident was open)."""
 
     method: str
     args: tuple[Any, ...] = ()
@@ -213,3 +214,34 @@ class DeployedForm:
     checksum: str
     resource: bytes
     tenant_id: str = DEFAULT_TENANT
+
+
+@dataclass(eq=False, slots=True)
+class UserTaskTransition:
+    """A Camunda user task's lifecycle transition in progress (engine/core/behaviours/user_tasks.py): the
+    attributes as it would leave them (task listeners' corrections included) and what its command asked."""
+
+    event: str  # creating | assigning | updating | completing
+    values: dict[str, Any]  # Zeebe's attribute names: assignee, candidateGroupsList, … priority
+    changed: list[str]
+    action: str
+    variables: dict[str, Any] = field(default_factory=dict)
+    listener_index: int = 0  # task listeners of the event completed so far
+
+
+@dataclass(eq=False, slots=True)
+class UserTask:
+    """A Camunda user task (``zeebe:userTask``) beside its element instance, while it is not completed or
+    canceled. ``state`` is the REST API's UserTaskStateEnum (CREATING, CREATED, ASSIGNING, UPDATING,
+    COMPLETING)."""
+
+    key: int
+    element_instance: ElementInstance
+    values: dict[str, Any]
+    form_key: int
+    external_form_reference: str
+    custom_headers: dict[str, str]
+    creation_timestamp: int
+    state: str = "CREATING"
+    transition: UserTaskTransition | None = None
+    initial_assignee: str = ""  # the modelled assignee, assigned once the task is CREATED
