@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+
 def test_loading_the_console_loads_no_engine_module() -> None:
     probe = ("import sys, procgov.console.app, procgov.commands.console;"
              "print(sorted(m for m in sys.modules if m == 'engine' or m.startswith('engine.')))")
