@@ -186,6 +186,7 @@ async def inbox(request: Request) -> Response:
     state = request.query_params.get("state", "CREATED")
     mine = request.query_params.get("assignee", "all")
     text = request.query_params.get("q", "").strip()
+    group = request.query_params.get("group", "").strip()
     filter: Json = {}
     if state in TASK_STATES:
         filter["state"] = state
@@ -195,12 +196,14 @@ async def inbox(request: Request) -> Response:
         filter["assignee"] = {"$exists": False}
     if text:
         filter["name"] = {"$like": f"*{text}*"}
+    if group:
+        filter["candidateGroup"] = group
     try:
         tasks, total = await console.api.search_page("user-tasks", filter, [{"field": "creationDate", "order": "DESC"}])
     except RestError as error:
         return _error_page(request, error)
     done = request.query_params.get("done", "")
-    return _page(request, "inbox.html.j2", tasks=tasks, total=total, state=state, assignee=mine, q=text,
+    return _page(request, "inbox.html.j2", tasks=tasks, total=total, state=state, assignee=mine, q=text, group=group,
                  states=TASK_STATES,
                  done=done if done.isdigit() else "")
 

@@ -60,8 +60,10 @@ def test_claim_fill_and_complete_a_task_through_the_inbox(
     deploy(rest, "console-approval.bpmn", "console-approval.form")
     key = create_instance(rest, "console-approval", {"requestTitle": "Pilot in Hangzhou", "requester": "王芳"})
 
-    row = open_task_row(browser, f"{console_url}/tasks?state=CREATED&assignee=unassigned", key)
+    row = open_task_row(browser, f"{console_url}/tasks?state=CREATED&assignee=unassigned&group=reviewers", key)
     assert row is not None, "the new task is not in the inbox's unassigned tasks"
+    assert open_task_row(browser, f"{console_url}/tasks?group=approvers", key, timeout_s=0) is None
+    row = open_task_row(browser, f"{console_url}/tasks?state=CREATED&assignee=unassigned&group=reviewers", key)
     assert "Approve the request" in row.text and "reviewers" in row.text
     row.find_element(By.LINK_TEXT, "Approve the request").click()
 
