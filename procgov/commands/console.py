@@ -30,7 +30,7 @@ app = typer.Typer(name="console", help="The web console: task inbox, process ins
 def console(
     ctx: typer.Context,
     rest_url: Annotated[str | None, typer.Option(
-        "--rest-url", help="Orchestration Cluster REST API (default PROCGOV_CONSOLE_REST_URL, CAMUNDA_REST_ADDRESS, "
+        "--rest-url", help="Orchestration Cluster REST API (default PROCGOV_REST_URL, CAMUNDA_REST_ADDRESS, "
                            "else http://127.0.0.1:8080).")] = None,
     host: Annotated[str | None, typer.Option(
         callback=lambda v: v if v is None else check_host(v),
@@ -47,7 +47,7 @@ def console(
     from workers.runtime.reports import DEFAULT_REPORTS_URL, ReportStoreError, ReportStoreSettings, open_report_store
 
     try:
-        settings = load_console_settings(rest_url=rest_url, host=host, port=port)
+        settings = load_console_settings(host=host, port=port)
         settings.check_exposure()
     except ConsoleSettingsError as error:
         fail(str(error), EXIT_USAGE)
@@ -55,7 +55,7 @@ def console(
         reports = open_report_store(store or ReportStoreSettings().url.strip() or DEFAULT_REPORTS_URL)
     except ReportStoreError as error:
         fail(str(error), EXIT_USAGE)
-    worker_settings = settings_or_exit()
+    worker_settings = settings_or_exit(**({"rest_url": rest_url} if rest_url else {}))
     asyncio.run(_serve(settings, worker_settings, reports))  # uvicorn stops it on SIGINT/SIGTERM
 
 
@@ -63,14 +63,13 @@ async def _serve(settings: object, worker_settings: object, reports: object) -> 
     import uvicorn
 
     from procgov.console.app import Console, create_console_app
-    from procgov.console.rest import ClusterApi, rest_auth
+    from procgov.console.rest import ClusterApi
     from procgov.console.settings import ConsoleSettings, is_loopback
     from workers.runtime.reports import ReportStore
     from workers.runtime.settings import WorkerSettings
 
     assert isinstance(settings, ConsoleSettings) and isinstance(worker_settings, WorkerSettings)
-    api = ClusterApi(settings.rest_url, rest_auth(worker_settings),
-                     verify=worker_settings.tls_root_certificates or True)
+    api = ClusterApi.for_settings(worker_settings)
     console = Console(settings, api, cast(ReportStore, reports))
     family = socket.AF_INET6 if ":" in settings.host.strip("[]") else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
@@ -84,7 +83,7 @@ async def _serve(settings: object, worker_settings: object, reports: object) -> 
     bound_port = listener.getsockname()[1]
     shown = f"[{settings.host.strip('[]')}]" if family == socket.AF_INET6 else settings.host
     login = "login required" if console.login_required else f"no login (loopback), tasks claimed as {settings.user!r}"
-    typer.echo(f"procgov console: http://{shown}:{bound_port}/ · REST API {settings.rest_url}/v2 · {login}")
+    typer.echo(f"procgov console: http://{shown}:{bound_port}/ · REST API {api.rest_url}/v2 · {login}")
     if not is_loopback(settings.host):
         typer.echo("procgov console: listening beyond loopback over plain HTTP: put a TLS proxy in front", err=True)
     config = uvicorn.Config(create_console_app(console), log_level="warning", access_log=False, lifespan="off")

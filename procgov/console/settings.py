@@ -1,11 +1,11 @@
 """What the console listens on, which REST API it talks to, and who may log in.
 
-Environment (``PROCGOV_CONSOLE_`` prefix; the command's options override the first three):
+Environment (``PROCGOV_CONSOLE_`` prefix; the command's options override host and port):
 
-* ``PROCGOV_CONSOLE_REST_URL``: the Orchestration Cluster REST API, without ``/v2`` (default Camunda's
-  ``CAMUNDA_REST_ADDRESS``, else ``http://127.0.0.1:8080``, the embedded engine's default). How the console
-  authenticates to it is the workers' setting: ``PROCGOV_TRANSPORT=basic`` with ``PROCGOV_BASIC__*``, or
-  ``oauth``/``camunda-cloud`` with ``PROCGOV_OAUTH__*`` (Camunda's ``CAMUNDA_*`` variables work too).
+* The REST API is the workers' setting ``PROCGOV_REST_URL`` (else Camunda's ``CAMUNDA_REST_ADDRESS``, else
+  ``http://127.0.0.1:8080``, the embedded engine's default), as for ``procgov tasks``; ``--rest-url``
+  overrides it. The console authenticates to it as the workers do: ``PROCGOV_TRANSPORT=basic`` with
+  ``PROCGOV_BASIC__*``, or ``oauth``/``camunda-cloud`` with ``PROCGOV_OAUTH__*``.
 * ``PROCGOV_CONSOLE_HOST`` (default ``127.0.0.1``), ``PROCGOV_CONSOLE_PORT`` (default 8090).
 * ``PROCGOV_CONSOLE_USERS``: JSON ``{"name": "scrypt$…"}`` of people who log in with a password
   (hashes from ``procgov console hash-password``); ``PROCGOV_CONSOLE_TOKEN``: a shared access token (at
@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import getpass
 import ipaddress
-import os
-from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -32,17 +30,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from procgov.console.passwords import PasswordHashError, check_hash
 
-DEFAULT_REST_URL = "http://127.0.0.1:8080"
 DEFAULT_PORT = 8090
 MIN_TOKEN_LENGTH = 24
 
 
 class ConsoleSettingsError(Exception):
     """A console setting is missing or invalid; the message is one line naming it."""
-
-
-def _default_rest_url() -> str:
-    return os.environ.get("CAMUNDA_REST_ADDRESS", "").strip() or DEFAULT_REST_URL
 
 
 def _default_user() -> str:
@@ -55,7 +48,6 @@ def _default_user() -> str:
 class ConsoleSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PROCGOV_CONSOLE_", extra="ignore")
 
-    rest_url: str = Field(default_factory=_default_rest_url)
     host: str = "127.0.0.1"
     port: int = Field(default=DEFAULT_PORT, ge=0, lt=65536)
     users: dict[str, str] = Field(default_factory=dict)
@@ -74,15 +66,6 @@ class ConsoleSettings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai or UTC)") from None
         return value
-
-    @field_validator("rest_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        url = value.strip().rstrip("/").removesuffix("/v2")
-        parsed = urlparse(url)
-        if parsed.scheme not in {"http", "https"} or not parsed.netloc:
-            raise ValueError(f"expected an http(s) URL such as {DEFAULT_REST_URL}, got {value!r}")
-        return url
 
     @field_validator("users")
     @classmethod

@@ -46,13 +46,6 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def camunda_user_tasks(xml: str) -> str:
-    """The model with Camunda user tasks, while bpmn/ still has job-based ones."""
-    if "<zeebe:userTask" in xml:
-        return xml
-    return re.sub(r"(<bpmn:userTask [^>]*>\s*<bpmn:extensionElements>)", r"\1<zeebe:userTask />", xml)
-
-
 def wait_ready(url: str, process: Running, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -147,7 +140,7 @@ def complete(driver: WebDriver) -> None:
 def test_a_whole_change_request_through_the_console(stack: dict[str, Any], browser: WebDriver) -> None:
     console = stack["console"]
     with httpx.Client(base_url=f"{stack['rest']}/v2", timeout=30) as rest:
-        files = [("resources", (MODEL.name, camunda_user_tasks(MODEL.read_text(encoding="utf-8")).encode()))]
+        files = [("resources", (MODEL.name, MODEL.read_bytes()))]
         files += [("resources", (form.name, form.read_bytes())) for form in FORMS]
         assert rest.post("/deployments", files=files).status_code == 200
         created = rest.post("/process-instances", json={"processDefinitionId": "procgov-change-request",

@@ -62,11 +62,14 @@ def test_settings_name_the_bad_one(monkeypatch: pytest.MonkeyPatch) -> None:
         load_console_settings()
     assert "short" not in str(error.value)
     monkeypatch.delenv("PROCGOV_CONSOLE_TOKEN")
-    with pytest.raises(ConsoleSettingsError, match="PROCGOV_CONSOLE_REST_URL: expected an http"):
-        load_console_settings(rest_url="127.0.0.1:8080")
     with pytest.raises(ConsoleSettingsError, match="PROCGOV_CONSOLE_TIMEZONE: unknown time zone"):
         load_console_settings(timezone="Mars/Olympus")
-    assert load_console_settings(rest_url="http://h:8080/v2/").rest_url == "http://h:8080"
+
+
+def test_a_rest_url_that_is_no_url_stops_the_start(engine_rest: str) -> None:
+    result = subprocess.run([str(PROCGOV), "console", "--rest-url", "127.0.0.1:8080", "--port", "0"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "PROCGOV_REST_URL: expected an http(s) URL" in result.stderr, result
 
 
 def test_loopback_is_only_loopback() -> None:

@@ -1,6 +1,6 @@
-"""The console authenticates to the REST API as the workers do (``PROCGOV_TRANSPORT``): basic sends the
-workers' ``Authorization: Basic`` header; oauth fetches a client-credentials token (RFC 6749 §4.4) once,
-reuses it, and fetches a fresh one when the API answers 401. A real HTTP server plays the API and the
+"""The console authenticates to the REST API as the workers and ``procgov tasks`` do
+(``PROCGOV_TRANSPORT``): basic sends the workers' ``Authorization: Basic`` header; oauth fetches a
+client-credentials token (RFC 6749 §4.4) once and reuses it. A real HTTP server plays the API and the
 authorization server."""
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from urllib.parse import parse_qs
 import pytest
 from pydantic import SecretStr
 
-from procgov.console.rest import ClusterApi, RestError, rest_auth
+from procgov.console.rest import ClusterApi, RestError
+from procgov.tasklist import rest_auth
 from workers.runtime.settings import BasicAuthSettings, OAuthSettings, WorkerSettings
 
 INSTANCE = {"processInstanceKey": "1", "state": "ACTIVE"}
@@ -82,23 +83,19 @@ async def test_basic_sends_the_workers_header(fake: tuple[_Fake, str]) -> None:
     assert state.authorizations == [settings.basic.authorization()]
 
 
-async def test_oauth_fetches_one_token_reuses_it_and_renews_it_after_a_401(fake: tuple[_Fake, str]) -> None:
+async def test_oauth_fetches_one_token_and_reuses_it(fake: tuple[_Fake, str]) -> None:
     state, url = fake
     oauth = OAuthSettings(client_id="console", client_secret=SecretStr("client-s3cret"),
                           authorization_server_url=f"{url}/oauth/token", audience="orchestration-api")
     api = ClusterApi(url, rest_auth(WorkerSettings(transport="oauth", oauth=oauth)))
     try:
-        await api.process_instance("1")
-        await api.process_instance("1")
-        assert len(state.token_requests) == 1
-        assert state.token_requests[0] == {"grant_type": ["client_credentials"], "client_id": ["console"],
-                                           "client_secret": ["client-s3cret"], "audience": ["orchestration-api"]}
-        state.valid = {"Bearer token-2"}  # the first token was revoked
         assert await api.process_instance("1") == INSTANCE
-        assert len(state.token_requests) == 2
-        assert state.authorizations == ["Bearer token-1", "Bearer token-1", "Bearer token-1", "Bearer token-2"]
+        assert await api.user_task("1") == INSTANCE  # user tasks go through procgov.tasklist on the same client
     finally:
         await api.aclose()
+    assert state.token_requests == [{"grant_type": ["client_credentials"], "client_id": ["console"],
+                                     "client_secret": ["client-s3cret"], "audience": ["orchestration-api"]}]
+    assert state.authorizations == ["Bearer token-1", "Bearer token-1"]
 
 
 async def test_a_refused_token_request_is_one_line_without_the_secret(fake: tuple[_Fake, str]) -> None:
@@ -107,17 +104,18 @@ async def test_a_refused_token_request_is_one_line_without_the_secret(fake: tupl
                           authorization_server_url=f"{url}/oauth/token")
     api = ClusterApi(url, rest_auth(WorkerSettings(transport="oauth", oauth=oauth)))
     try:
-        with pytest.raises(RestError, match="401 token request refused") as error:
+        with pytest.raises(RestError, match="refused the client credentials") as error:
             await api.process_instance("1")
     finally:
         await api.aclose()
     assert "wrong-secret" not in str(error.value)
 
 
-async def test_without_credentials_the_api_refusal_is_reported() -> None:
+async def test_an_unreachable_api_is_one_line_with_its_address() -> None:
     api = ClusterApi("http://127.0.0.1:9", None)  # nothing listens on the discard port
     try:
-        with pytest.raises(RestError, match=r"502 REST API unreachable: http://127\.0\.0\.1:9"):
+        with pytest.raises(RestError, match=r"REST API http://127\.0\.0\.1:9 unreachable") as error:
             await api.process_instance("1")
     finally:
         await api.aclose()
+    assert error.value.status == 502

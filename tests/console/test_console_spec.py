@@ -149,7 +149,7 @@ async def test_every_request_of_every_page_and_action_is_in_camunda_8_8(engine_r
     work, approval, incidents, task = await asyncio.to_thread(_prepare, engine_rest)
     recording = _Recording()
     api = ClusterApi(engine_rest, transport=recording)
-    console = Console(ConsoleSettings(rest_url=engine_rest, user="alice"), api, DirectoryStore(tmp_path))
+    console = Console(ConsoleSettings(user="alice"), api, DirectoryStore(tmp_path))
     csrf = {"X-Console-CSRF": console.local_csrf}
     pages = ["/tasks", "/tasks?assignee=me", "/tasks?assignee=unassigned&q=Approve&state=CREATED&group=reviewers",
              "/tasks?state=COMPLETED", f"/tasks/{task}", "/instances",
