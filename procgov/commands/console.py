@@ -63,7 +63,7 @@ async def _serve(settings: object, worker_settings: object, reports: object) -> 
     import uvicorn
 
     from procgov.console.app import Console, create_console_app
-    from procgov.console.rest import ClusterApi
+    from procgov.console.rest import ClusterApi, RestError
     from procgov.console.settings import ConsoleSettings, is_loopback
     from workers.runtime.reports import ReportStore
     from workers.runtime.settings import WorkerSettings
@@ -84,6 +84,10 @@ async def _serve(settings: object, worker_settings: object, reports: object) -> 
     shown = f"[{settings.host.strip('[]')}]" if family == socket.AF_INET6 else settings.host
     login = "login required" if console.login_required else f"no login (loopback), tasks claimed as {settings.user!r}"
     typer.echo(f"procgov console: http://{shown}:{bound_port}/ · REST API {api.rest_url}/v2 · {login}")
+    try:
+        await api.topology()
+    except RestError as error:  # start anyway: the pages say so until the API answers
+        typer.echo(f"procgov console: the REST API does not answer yet: {error}", err=True)
     if not is_loopback(settings.host):
         typer.echo("procgov console: listening beyond loopback over plain HTTP: put a TLS proxy in front", err=True)
     config = uvicorn.Config(create_console_app(console), log_level="warning", access_log=False, lifespan="off")

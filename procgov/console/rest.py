@@ -131,6 +131,10 @@ class ClusterApi:
         except TasklistError as error:
             raise _from_tasklist(error) from None
 
+    async def topology(self) -> Json:
+        """``GET /v2/topology``: whether the API answers (and accepts the credentials)."""
+        return dict(await self._call("GET", "/topology"))
+
     # -- process instances, definitions, incidents, jobs ------------------------------------------------
     async def process_instance(self, key: str) -> Json:
         return dict(await self._call("GET", f"/process-instances/{key}"))

@@ -72,6 +72,17 @@ def test_a_rest_url_that_is_no_url_stops_the_start(engine_rest: str) -> None:
     assert result.returncode == 2 and "PROCGOV_REST_URL: expected an http(s) URL" in result.stderr, result
 
 
+def test_without_its_rest_api_it_starts_and_says_so() -> None:
+    running = start(["console", "--rest-url", "http://127.0.0.1:9", "--port", "0"], "procgov console: http")
+    try:
+        with httpx.Client(base_url=running.url, timeout=30) as client:
+            page = client.get("/instances")
+        assert page.status_code == 502 and "REST API http://127.0.0.1:9 unreachable" in page.text
+    finally:
+        output = running.stop()
+    assert "the REST API does not answer yet: REST API http://127.0.0.1:9 unreachable" in output
+
+
 def test_loopback_is_only_loopback() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1") and is_loopback("[::1]")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5") and not is_loopback("console.example")
