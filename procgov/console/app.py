@@ -122,7 +122,8 @@ class _Guard(BaseHTTPMiddleware):
             if path.startswith("/api/"):
                 return JSONResponse({"error": "not logged in / 未登录"}, status_code=401)
             return RedirectResponse(f"/login?next={quote(str(request.url.path))}", status_code=303)
-        if request.method not in ("GET", "HEAD") and request.headers.get(CSRF_HEADER) != session.csrf:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if request.method not in ("GET", "HEAD") and not secrets.compare_digest(sent, session.csrf):
             return JSONResponse({"error": f"missing or wrong {CSRF_HEADER} header"}, status_code=403)
         request.state.session = session
         return await call_next(request)
@@ -132,7 +133,10 @@ class _Guard(BaseHTTPMiddleware):
 
 
 def _safe_next(value: str | None) -> str:
-    return value if value and value.startswith("/") and not value.startswith("//") else "/tasks"
+    """Where to go after login: a path of this console only (no ``//host`` or ``/\\host``: no open redirect)."""
+    if value and value.startswith("/") and not value.startswith(("//", "/\\")) and "\\" not in value:
+        return value
+    return "/tasks"
 
 
 async def login_page(request: Request) -> Response:

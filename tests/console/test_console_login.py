@@ -113,6 +113,9 @@ def test_beyond_loopback_it_asks_for_login_and_checks_csrf(engine_rest: str) -> 
             assert wrong.status_code == 401 and "login-failed" in wrong.text
             wrong_token = anonymous.post("/login", data={"token": TOKEN + "x"})
             assert wrong_token.status_code == 401
+            for elsewhere in ("//evil.example/x", "/\\evil.example", "https://evil.example"):
+                away = anonymous.post("/login", data={"token": TOKEN, "next": elsewhere})
+                assert away.status_code == 303 and away.headers["location"] == "/tasks", elsewhere
             cross_site = anonymous.post("/login", data={"token": TOKEN}, headers={"Origin": "http://evil.example"})
             assert cross_site.status_code == 403
 
