@@ -15,12 +15,17 @@ import contextlib
 import signal
 import socket
 from collections.abc import Iterator
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from procgov.commands.addresses import check_host, check_port
 from procgov.commands.workers import EXIT_USAGE, fail, settings_or_exit
+
+if TYPE_CHECKING:
+    from procgov.console.settings import ConsoleSettings
+    from workers.runtime.reports import ReportStore
+    from workers.runtime.settings import WorkerSettings
 
 app = typer.Typer(name="console", help="The web console: task inbox, process instances, reports (REST API v2).",
                   invoke_without_command=True)
@@ -45,6 +50,7 @@ def console(
         return
     from procgov.console.settings import ConsoleSettingsError, load_console_settings
     from workers.runtime.reports import DEFAULT_REPORTS_URL, ReportStoreError, ReportStoreSettings, open_report_store
+    from workers.runtime.settings import WorkerSettings
 
     try:
         settings = load_console_settings(host=host, port=port)
@@ -56,21 +62,19 @@ def console(
     except ReportStoreError as error:
         fail(str(error), EXIT_USAGE)
     worker_settings = settings_or_exit(**({"rest_url": rest_url} if rest_url else {}))
-    asyncio.run(_serve(settings, worker_settings, reports))  # uvicorn stops it on SIGINT/SIGTERM
+    assert isinstance(worker_settings, WorkerSettings)
+    asyncio.run(_serve(settings, worker_settings, reports))  # until SIGINT/SIGTERM
 
 
-async def _serve(settings: object, worker_settings: object, reports: object) -> None:
+async def _serve(settings: ConsoleSettings, worker_settings: WorkerSettings, reports: ReportStore) -> None:
     import uvicorn
 
     from procgov.console.app import Console, create_console_app
     from procgov.console.rest import ClusterApi, RestError
-    from procgov.console.settings import ConsoleSettings, is_loopback
-    from workers.runtime.reports import ReportStore
-    from workers.runtime.settings import WorkerSettings
+    from procgov.console.settings import is_loopback
 
-    assert isinstance(settings, ConsoleSettings) and isinstance(worker_settings, WorkerSettings)
     api = ClusterApi.for_settings(worker_settings)
-    console = Console(settings, api, cast(ReportStore, reports))
+    console = Console(settings, api, reports)
     family = socket.AF_INET6 if ":" in settings.host.strip("[]") else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
