@@ -9,6 +9,7 @@ console, so the REST API needs no CORS and its credentials never reach the brows
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 import secrets
 from collections.abc import Awaitable, Callable
@@ -324,7 +325,7 @@ async def resolve_incident(request: Request) -> Response:
 
 async def reports(request: Request) -> Response:
     store = _console(request).reports
-    listed = store.list() if store is not None else []
+    listed = await asyncio.to_thread(store.list) if store is not None else []  # S3: blocking boto3 calls
     return _page(request, "reports.html.j2", reports=listed, store=store.describe() if store else None)
 
 
@@ -334,7 +335,7 @@ async def report(request: Request) -> Response:
     if store is None:
         return _page(request, "error.html.j2", status=404, error="no report store is configured")
     try:
-        data = store.get(key)
+        data = await asyncio.to_thread(store.get, key)
     except ReportStoreError as error:
         return _page(request, "error.html.j2", status=404, error=str(error))
     kind = mimetypes.guess_type(key)[0] or "application/octet-stream"
