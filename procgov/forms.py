@@ -216,7 +216,8 @@ def _options(f: FormField, variables: Mapping[str, Any]) -> list[Any] | None:
 
 
 def _unknown(data: Mapping[str, Any], fields: tuple[FormField, ...], prefix: str) -> list[str]:
-    """Names of the given values that no field of ``fields`` binds."""
+    """A problem for each given value no field of ``fields`` binds, and for a value given where the form
+    has an object of fields."""
     tree: dict[str, Any] = {}
     for f in fields:
         node = tree
@@ -229,9 +230,11 @@ def _unknown(data: Mapping[str, Any], fields: tuple[FormField, ...], prefix: str
         for key, sub in value.items():
             name = f"{at}{key}"
             if key not in node:
-                extra.append(name)
+                extra.append(f"{name}: not a field of the form")
             elif isinstance(node[key], dict) and isinstance(sub, Mapping):
                 extra += walk(sub, node[key], name + ".")
+            elif isinstance(node[key], dict) and sub is not None:
+                extra.append(f"{name}: expected an object with {', '.join(node[key])}, got {json.dumps(sub)}")
         return extra
 
     return walk(data, tree, prefix)
@@ -239,7 +242,7 @@ def _unknown(data: Mapping[str, Any], fields: tuple[FormField, ...], prefix: str
 
 def _check(fields: tuple[FormField, ...], data: Mapping[str, Any], variables: Mapping[str, Any],
            prefix: str, complete: bool) -> list[str]:
-    problems = [f"{name}: not a field of the form" for name in _unknown(data, fields, prefix)]
+    problems = _unknown(data, fields, prefix)
     for f in fields:
         name = prefix + f.name
         given, value = value_at(data, f.path)

@@ -66,6 +66,8 @@ def test_a_completion_that_fits_the_form_passes() -> None:
 @pytest.mark.parametrize(("change", "problem"), [
     ({"bogus": 1}, "bogus: not a field of the form"),
     ({"customer": {"name": "Li Ming", "owner": "x"}}, "customer.owner: not a field of the form"),
+    ({"customer": {"name": "Li", "address": "Hangzhou"}},
+     'customer.address: expected an object with city, got "Hangzhou"'),
     ({"customer": {"address": {"city": "Hangzhou"}}}, "customer.name: required"),
     ({"customer": {"name": "L"}}, "customer.name: at least 2 characters"),
     ({"customer": {"name": "Li", "address": {"city": "hangzhou"}}},

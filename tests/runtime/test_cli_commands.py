@@ -218,3 +218,20 @@ async def test_tasks_name_an_unreachable_rest_api_and_a_bad_key() -> None:
     assert wrong.exit_code == 2 and "expected an http(s) URL" in wrong.stderr, wrong.stderr
 
 
+
+
+async def test_a_task_without_a_linked_form_is_shown_and_completed_unchecked(zeebe: Any) -> None:
+    # An external form reference (Camunda docs, "User tasks", "User task forms"): the REST API answers
+    # 204 for its form, so there is nothing to check the variables against, and the command says so.
+    await zeebe.deploy(BPMN / "review.bpmn")
+    started = await procgov("start", "runtime-review", "--var", 'document="SOP-7"', "--gateway", zeebe.address)
+    key = json.loads(started.stdout)["processInstanceKey"]
+    await zeebe.instance(key).wait_element_active("review")
+    async with rest_api(zeebe) as url:
+        (task,) = json.loads((await procgov("tasks", "list", "--json", "--rest-url", url)).stdout)
+        shown = await procgov("tasks", "show", task["userTaskKey"], "--rest-url", url)
+        assert shown.exit_code == 0 and "no linked form" in shown.stdout, shown.output
+        done = await procgov("tasks", "complete", task["userTaskKey"], "--var", "approved=true", "--rest-url", url)
+        assert done.exit_code == 0 and "no linked form: variables not checked" in done.stdout, done.output
+    await zeebe.instance(key).wait_completed()
+    assert zeebe.instance(key).variables()["approved"] is True
