@@ -52,7 +52,7 @@ engine: setup
 fmt: setup
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
 
-report-screenshots: setup  ## screenshots of the audit and SLA reports of a demo run in var/screenshots/
+report-screenshots: setup  ## screenshots of the audit and SLA reports and the console's pages of a demo run in var/screenshots/
 	$(VENV)/bin/python tools/report_screenshots.py
 
 CONSOLE_VENDOR := procgov/console/static/vendor
