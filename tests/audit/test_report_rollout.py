@@ -310,7 +310,7 @@ def test_a_collapsed_sub_process_is_drawn_from_its_own_plane(demo: DemoReport) -
 
 
 def test_a_report_made_mid_run_says_where_the_instance_waits(demo: DemoReport) -> None:
-    """The records up to the moment step 5's issuance task was handed out: in progress, not completing."""
+    """The records up to the moment step 5's issuance task opened: in progress, not completing."""
     from dataclasses import replace
 
     from workers.audit.history import build_history
@@ -318,7 +318,7 @@ def test_a_report_made_mid_run_says_where_the_instance_waits(demo: DemoReport) -
     key = _key(demo, "rollout: nine steps")
     source = SqliteLogSource(demo.data_dir / "engine")
     records = source.instance_records(key)
-    cut = next(r.position for r in records if r.value_type == "JOB" and r.intent == "CREATED"
+    cut = next(r.position for r in records if r.value_type == "USER_TASK" and r.intent == "CREATED"
                and r.value.get("elementId") == "Step5_Issue")
     history = replace(build_history([r for r in records if r.position <= cut], key),
                       bpmn_xml=load_history(source, key).bpmn_xml)
@@ -327,3 +327,18 @@ def test_a_report_made_mid_run_says_where_the_instance_waits(demo: DemoReport) -
     assert re.search(r'id="step-Step6_FullRollout"[^>]*>\s*<div class="step-head">\s*'
                      r'<h3>6 · Full rollout \(全面推行\) '
                      r'<span class="badge NOT_REACHED">未到达 not reached', html)
+
+
+def test_who_did_each_human_step_is_read_from_the_user_task_records(demo: DemoReport) -> None:
+    """Camunda user tasks have no job: the assignee, the completing user, the action and both times come
+    from the USER_TASK records (Camunda docs, "User tasks": CREATED, ASSIGNED, COMPLETED)."""
+    key = _key(demo, "rollout: nine steps")
+    history = load_history(SqliteLogSource(demo.data_dir / "engine"), key)
+    plan = next(t for t in history.user_tasks if t.element_id == "Step2_MakePlan")
+    assert (plan.outcome, plan.assignee, plan.action) == ("COMPLETED", "li.ming", "complete")
+    assert plan.assignments and plan.assignments[0].assignee == "li.ming" and plan.ended_at >= plan.created_at
+    exams = [t for t in history.user_tasks if t.element_id == "Exam_Take"]
+    assert len(exams) == 5 and {t.assignee for t in exams} >= {"chen.jing", "wang.fang"}
+    html = render_report(history)
+    who = r"assigned to 指派给 li\.ming; opened 创建于 [^;]+; completed by 完成人 li\.ming \(complete\)"
+    assert re.search(who, html)

@@ -112,6 +112,11 @@ class WorkerSettings(BaseSettings):
         default="127.0.0.1:26500",
         validation_alias=AliasChoices("PROCGOV_GATEWAY_ADDRESS", "ZEEBE_ADDRESS", "gateway_address"),
     )
+    # Camunda's Orchestration Cluster REST API (v2): user tasks (`procgov tasks`), with the same transport.
+    rest_url: str = Field(
+        default="http://127.0.0.1:8080",
+        validation_alias=AliasChoices("PROCGOV_REST_URL", "CAMUNDA_REST_ADDRESS", "rest_url"),
+    )
     transport: Literal["plaintext", "tls", "basic", "oauth", "camunda-cloud"] = "plaintext"
     tls_root_certificates: str | None = None  # PEM file; None = system roots
     basic: BasicAuthSettings = Field(default_factory=BasicAuthSettings)
@@ -146,6 +151,16 @@ class WorkerSettings(BaseSettings):
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"expected host:port, got {value!r}")
         return value
+
+    @field_validator("rest_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected an http(s) URL such as http://127.0.0.1:8080, got {value!r}")
+        return value.strip().rstrip("/")
 
     @field_validator("log_level", mode="before")
     @classmethod
