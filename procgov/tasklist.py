@@ -94,6 +94,9 @@ def _auth(settings: WorkerSettings) -> httpx.Auth | None:
     return None
 
 
+rest_auth = _auth  # the console (procgov/console/rest.py) authenticates its REST calls the same way
+
+
 def _problem(response: httpx.Response) -> str:
     """The problem detail Camunda answers with (application/problem+json), as one line."""
     try:

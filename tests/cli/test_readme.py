@@ -122,6 +122,7 @@ def test_readme_commands_run_as_written(tmp_path: Path) -> None:
         "PROCGOV_LOG_JSON": "true",
     }
     keys: dict[str, str] = {}
+    rest_port = 0
     background: list[subprocess.Popen[bytes]] = []
     ran: list[str] = []
 
@@ -153,12 +154,24 @@ def test_readme_commands_run_as_written(tmp_path: Path) -> None:
                 args[i + 1] = argv[i + 2] = str(port)
                 if "--rest-port" in args:  # the REST port as written is Camunda's 8080; any free one here
                     j = args.index("--rest-port")
-                    args[j + 1] = argv[j + 2] = str(_free_port())
-                    env["PROCGOV_REST_URL"] = f"http://127.0.0.1:{args[j + 1]}"  # for `procgov tasks`
+                    rest_port = _free_port()
+                    args[j + 1] = argv[j + 2] = str(rest_port)
+                    env["PROCGOV_REST_URL"] = f"http://127.0.0.1:{rest_port}"  # for `procgov tasks`
                 background.append(
                     subprocess.Popen(argv, cwd=clone, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
                 )
                 _wait_gateway(port, background[-1], log)
+            elif args[0] == "console":  # the web console, in front of the engine's REST port
+                i, j = args.index("--rest-url"), args.index("--port")
+                assert args[i + 1] == "http://127.0.0.1:8080", line
+                argv[i + 2] = f"http://127.0.0.1:{rest_port}"
+                argv[j + 2] = str(console_port := _free_port())
+                background.append(
+                    subprocess.Popen(argv, cwd=clone, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+                )
+                _wait_http(f"http://127.0.0.1:{console_port}/static/console.css", background[-1], log)
+                with urllib.request.urlopen(f"http://127.0.0.1:{console_port}/instances", timeout=30) as page:
+                    assert page.status == 200, line
             elif args[0] == "workers":
                 background.append(
                     subprocess.Popen(argv, cwd=clone, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
