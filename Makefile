@@ -9,7 +9,7 @@ VENV := .venv
 SYNCED := $(VENV)/.synced
 NODE_TOOLS := tools/node_modules/.installed
 
-.PHONY: setup demo test lint typecheck pytest bench engine fmt clean
+.PHONY: setup demo test lint typecheck pytest bench engine fmt clean console-vendor
 
 $(UV):
 	$(PY) -m venv $(TOOLS)
@@ -52,8 +52,15 @@ engine: setup
 fmt: setup
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
 
-report-screenshots: setup  ## screenshots of the audit and SLA reports of a demo run in var/screenshots/
+report-screenshots: setup  ## screenshots of the audit and SLA reports and the console's pages of a demo run in var/screenshots/
 	$(VENV)/bin/python tools/report_screenshots.py
+
+CONSOLE_VENDOR := procgov/console/static/vendor
+console-vendor:  ## copy the pinned bpmn-js and form-js bundles from tools/node_modules into the console
+	cp tools/node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js tools/node_modules/bpmn-js/dist/assets/bpmn-js.css \
+	   tools/node_modules/bpmn-js/dist/assets/diagram-js.css tools/node_modules/bpmn-js/LICENSE $(CONSOLE_VENDOR)/bpmn-js/
+	cp tools/node_modules/@bpmn-io/form-js/dist/form-viewer.umd.js tools/node_modules/@bpmn-io/form-js/dist/assets/form-js.css \
+	   tools/node_modules/@bpmn-io/form-js/LICENSE $(CONSOLE_VENDOR)/form-js/
 
 clean:
 	rm -rf $(VENV) $(TOOLS) tools/node_modules var .pytest_cache .mypy_cache .ruff_cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from procgov.commands import audit as audit_commands
+from procgov.commands import console as console_commands
 from procgov.commands import demo as demo_commands
 from procgov.commands import deploy as deploy_commands
 from procgov.commands import effects as effect_commands
@@ -22,6 +23,7 @@ app.add_typer(engine_commands.app)
 app.add_typer(audit_commands.app)
 app.add_typer(process_commands.app)
 app.add_typer(report_commands.app)
+app.add_typer(console_commands.app)
 worker_commands.register(app)
 deploy_commands.register(app)
 instance_commands.register(app)

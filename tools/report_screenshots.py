@@ -3,7 +3,8 @@
 Runs the demo's rollout and slm scenarios on the embedded engine with every group filing into one
 report store, then renders what an auditor and a department head open: the audit reports filed
 during the run and made afterwards (rollout, change request, monthly review), their printed PDFs'
-pages, and the monthly SLA reports. Everything goes to ``var/screenshots/`` (not committed).
+pages, the monthly SLA reports, and the console's pages (``procgov console`` over the demo's engine,
+restarted on its data). Everything goes to ``var/screenshots/`` (not committed).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,6 +47,60 @@ def shoot(driver, page: Path, png: Path) -> None:  # type: ignore[no-untyped-def
     driver.set_window_size(1400, height)
     driver.save_screenshot(str(png))
     print(f"  {png}")
+
+
+def shoot_url(driver, url: str, png: Path) -> None:  # type: ignore[no-untyped-def]
+    """A console page once its scripts drew the diagram or the form (first screen and whole page)."""
+    driver.set_window_size(1400, 1000)
+    driver.get(url)
+    driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "const ready = (window.procgovDiagram && window.procgovDiagram.ready)"
+        " || (window.procgovForm && window.procgovForm.ready) || Promise.resolve();"
+        "ready.then(() => done(), () => done());")
+    driver.save_screenshot(str(png.with_name(png.stem + "-top.png")))
+    height = min(int(driver.execute_script("return document.documentElement.scrollHeight")), MAX_HEIGHT)
+    driver.set_window_size(1400, height)
+    driver.save_screenshot(str(png))
+    print(f"  {png}")
+
+
+def _launch(args: list[str], marker: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``procgov ARGS`` in the background, its output in ``log``; returns it and the URL on the line with
+    ``marker``."""
+    procgov = Path(sys.executable).with_name("procgov")
+    with log.open("wb") as sink:
+        process = subprocess.Popen([str(procgov), *args], stdout=sink, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            if marker in line:
+                url = next(word for word in line.split() if word.startswith("http://"))
+                return process, url.rstrip("/").removesuffix("/v2")
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"procgov {args[0]} did not start: see {log}")
+
+
+def console_pages(driver, data_dir: Path, store_dir: Path, keys: list[int], out: Path) -> None:  # type: ignore[no-untyped-def]
+    """The console over the demo's engine (restarted on its data, REST on a free port): inbox, instances,
+    each demo instance, the reports."""
+    engine, rest = _launch(["engine", "--port", "0", "--rest-port", "0", "--data", str(data_dir)], "REST API on",
+                           out / "console-engine.log")
+    console = None
+    try:
+        console, url = _launch(["console", "--rest-url", rest, "--port", "0", "--store", str(store_dir)],
+                               "procgov console:", out / "console.log")
+        pages = [("console-tasks", "/tasks?state="), ("console-instances", "/instances"),
+                 ("console-reports", "/reports")]
+        pages += [(f"console-instance-{key}", f"/instances/{key}") for key in keys]
+        for name, path in pages:
+            shoot_url(driver, url + path, out / f"{name}.png")
+    finally:
+        for process in (console, engine):
+            if process is not None:
+                process.terminate()
+                process.wait(30)
 
 
 def main() -> int:
@@ -99,6 +155,8 @@ def main() -> int:
         print(f"screenshots in {out}:")
         for name, page in pages:
             shoot(driver, page, out / f"{name}.png")
+        keys = [r.process_instance_key for r in demo.results if r.process_instance_key is not None]
+        console_pages(driver, demo.data_dir / "engine", store_dir, keys, out)
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)

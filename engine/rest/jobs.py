@@ -91,7 +91,7 @@ _CORRECTION_NAMES = {"candidateUsers": "candidateUsersList", "candidateGroups": 
 
 def _job_result(result: dict[str, Any]) -> dict[str, Any]:
     """``JobResultUserTask`` as the engine's job result (``{denied, deniedReason, corrections}``)."""
-    kind = result.get("type", "userTask")
+    kind = result.get("type") or "userTask"  # null or missing: a user task result, as Camunda defaults it
     if kind == "adHocSubProcess":
         raise invalid("Ad-hoc sub-process job results are not supported by the embedded procgov engine")
     if kind != "userTask":

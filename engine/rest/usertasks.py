@@ -10,6 +10,7 @@ is 404 NOT_FOUND. Searches read the USER_TASK records (``engine.core.query.fold_
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -35,6 +36,7 @@ from engine.rest.search import (
     number,
     search,
     text,
+    validate_filter,
 )
 
 STATES = ("CREATING", "CREATED", "ASSIGNING", "UPDATING", "COMPLETING", "COMPLETED", "CANCELING", "CANCELED", "FAILED")
@@ -43,6 +45,21 @@ _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]
 
 def _or_none(value: str) -> str | None:
     return value or None
+
+
+def _date(value: str) -> str | None:
+    """A due or follow-up date as Camunda's API answers dates: UTC with milliseconds (the record keeps the
+    text as modelled or given, e.g. with an offset)."""
+    if not value:
+        return None
+    text = value.split("[", 1)[0]  # a zone id after the offset adds nothing to the instant
+    try:
+        moment = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        return value
+    return iso(int(moment.timestamp() * 1000))
 
 
 def user_task_item(ctx: RestContext, view: UserTaskView) -> dict[str, Any]:
@@ -57,8 +74,8 @@ def user_task_item(ctx: RestContext, view: UserTaskView) -> dict[str, Any]:
         "processDefinitionId": view.bpmn_process_id,
         "creationDate": iso(view.created_at),
         "completionDate": iso(view.completed_at),
-        "followUpDate": _or_none(view.follow_up_date),
-        "dueDate": _or_none(view.due_date),
+        "followUpDate": _date(view.follow_up_date),
+        "dueDate": _date(view.due_date),
         "tenantId": view.tenant_id,
         "externalFormReference": _or_none(view.external_form_reference),
         "processDefinitionVersion": view.process_definition_version,
@@ -112,8 +129,7 @@ def _variable_filters(value: Any, what: str) -> list[tuple[str, Any]]:
         if not isinstance(entry, dict) or set(entry) != {"name", "value"} or not isinstance(entry["name"], str):
             raise invalid(f"Each entry of the filter property {what!r} needs exactly a 'name' and a 'value'")
         condition = entry["value"]
-        if not isinstance(condition, str | dict):
-            raise invalid(f"The value filter of variable {entry['name']!r} in {what!r} must be a string filter")
+        validate_filter({"value": condition}, {"value": text()})  # a StringFilterProperty: its operators
         filters.append((entry["name"], condition))
     return filters
 

@@ -7,8 +7,9 @@
   version, verifies the hash chain, prints a verdict per decision; exit 1 on any mismatch or tampering.
   With a history source, ``replay KEY`` also replays the instances KEY called (recursively): a rollout's
   replay re-checks the fines decided in the change requests it started.
-* ``checkpoint``: sign the heads of the decision chain (and, with ``--data``, the engine's log) with the
-  audit key and write them as checkpoint files; ``replay`` holds both stores against every checkpoint,
+* ``checkpoint [--every 1h]``: sign the heads of the decision chain (and, with ``--data``, the engine's
+  log) with the audit key and write them as checkpoint files, once or periodically (a long-running
+  service; the Kubernetes CronJob runs it once per schedule); ``replay`` holds both stores against every checkpoint,
   so a store rewritten and re-hashed, cut short or emptied after a checkpoint is found. With a history
   source, ``replay --all`` also checks every instance of the engine's log (not only those with
   records) for a start at a start event, the nine steps in order, owner changes and unpriced fines, and
@@ -335,45 +336,106 @@ def _checkpoint_findings(checkpoints: Path | None, key_file: Path | None, record
     return findings
 
 
-@app.command()
-def checkpoint(
-    store: StoreOption = None,
-    data: DataOption = None,
-    checkpoints: CheckpointsOption = None,
-    key_file: KeyFileOption = None,
-) -> None:
-    """Sign the decision chain's head (and the engine log's, with --data) and write checkpoint files.
+def _sign_heads(store: str | None, data: Path | None, directory: Path, keyring: Any,
+                last: tuple[Any, Any] | None) -> tuple[Any, Any]:
+    """One round: verify both chains, then sign the heads that moved since ``last`` (``None``: sign both).
 
-    Refuses (exit 1) to sign a chain that does not verify: a checkpoint must never vouch for an edit.
+    Returns the heads now, (decision head, engine-log head). Exits 1 without signing when a chain does
+    not verify: a checkpoint must never vouch for an edit.
     """
     from workers.audit.chain import verify_chain
     from workers.audit.checkpoint_audit import checkpoint_decisions, checkpoint_engine_log
     from workers.audit.engine_chain import read_engine_chain
     from workers.audit.store import DecisionStore, DecisionStoreError
 
-    keyring = _keyring(key_file)
-    directory = _checkpoint_dir(checkpoints)
     try:
         decision_store = DecisionStore.open(_store_url(store))
     except DecisionStoreError as error:
         _fail(str(error))
     try:
         records = list(decision_store.records())
-        problems = verify_chain(records, decision_store.head())
+        head = decision_store.head()
+        problems = verify_chain(records, head)
         description = decision_store.description
     finally:
         decision_store.dispose()
-    engine_problems = list(read_engine_chain(data).problems) if data is not None else []
+    chain = read_engine_chain(data) if data is not None else None
+    engine_problems = list(chain.problems) if chain is not None else []
     if problems or engine_problems:
         for problem in [p.detail for p in problems] + engine_problems:
             typer.secho(problem, fg="red", err=True)
         typer.secho("not signed: the chain does not verify (replay it first)", fg="red", err=True)
         raise typer.Exit(EXIT_FINDINGS)
-    path = checkpoint_decisions(directory, keyring, records, description)
-    typer.echo(f"wrote {path} (decision chain: {len(records)} record(s), key {keyring.signing_id})")
-    if data is not None:
-        engine_path, chain = checkpoint_engine_log(directory, keyring, data)
-        typer.echo(f"wrote {engine_path} (engine log: {chain.records} record(s), commit {chain.head_seq})")
+    engine_head = (chain.head_seq, chain.head_hash) if chain is not None else None
+    if last is not None and last[0] == head:
+        typer.echo(f"decision chain unchanged since the last checkpoint ({len(records)} record(s)): not signed again")
+    else:
+        path = checkpoint_decisions(directory, keyring, records, description)
+        typer.echo(f"wrote {path} (decision chain: {len(records)} record(s), key {keyring.signing_id})")
+    if data is not None and chain is not None:
+        if last is not None and last[1] == engine_head:
+            typer.echo(f"engine log unchanged since the last checkpoint (commit {chain.head_seq}): not signed again")
+        else:
+            engine_path, signed = checkpoint_engine_log(directory, keyring, data)
+            typer.echo(f"wrote {engine_path} (engine log: {signed.records} record(s), commit {signed.head_seq})")
+    return head, engine_head
+
+
+def _every_ms(every: str) -> int:
+    from procgov.commands.instances import parse_ttl
+
+    try:
+        interval = parse_ttl(every)
+    except typer.BadParameter as error:
+        raise typer.BadParameter(str(error.message), param_hint="--every") from None
+    if interval < 1000:
+        raise typer.BadParameter(f"{every!r}: at least one second between checkpoints", param_hint="--every")
+    return interval
+
+
+@app.command()
+def checkpoint(
+    store: StoreOption = None,
+    data: DataOption = None,
+    checkpoints: CheckpointsOption = None,
+    key_file: KeyFileOption = None,
+    every: Annotated[str | None, typer.Option(
+        "--every", help="Keep running and sign the heads every DURATION (1h, 15m, PT6H); stops on SIGTERM.")] = None,
+    count: Annotated[int | None, typer.Option(
+        "--count", min=1, help="With --every: stop after this many rounds (default: until stopped).")] = None,
+) -> None:
+    """Sign the decision chain's head (and the engine log's, with --data) and write checkpoint files.
+
+    With --every it keeps doing so (a compose service; the Kubernetes CronJob runs it once per
+    schedule instead): each round signs the heads that moved since the last one. Refuses (exit 1) to
+    sign a chain that does not verify: a checkpoint must never vouch for an edit.
+    """
+    import signal
+    import threading
+
+    if count is not None and every is None:
+        _fail("--count needs --every")
+    interval_ms = _every_ms(every) if every is not None else None
+    keyring = _keyring(key_file)
+    directory = _checkpoint_dir(checkpoints)
+    if interval_ms is None:
+        _sign_heads(store, data, directory, keyring, None)
+        return
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        typer.echo(f"signing checkpoints every {every} into {directory}" + (f", {count} round(s)" if count else ""))
+        last, rounds = None, 0
+        while not stop.is_set():
+            last = _sign_heads(store, data, directory, keyring, last)
+            rounds += 1
+            if count is not None and rounds >= count:
+                break
+            stop.wait(interval_ms / 1000)
+        typer.echo(f"stopped after {rounds} round(s)")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @app.command()

@@ -30,18 +30,26 @@ FAILING = {**PERFECT, "r1": "A", "r2": "5%", "d1": ["B"]}
 # What the people of the called processes answer (procgov-sla-review, procgov-change-request).
 CHILD_TASKS: dict[str, dict[str, Any]] = {
     "submit-self-check": {"selfCheckRuns": "412 orders", "selfCheckExecution": "no violations",
-                          "selfCheckDesignProblems": "none", "selfCheckViolations": []},
+                          "selfCheckDesignProblems": "none", "selfCheckViolations": ""},
     "sign-summary": {"summaryImprovements": "keep the completeness check at receipt", "summarySigned": True},
     "record-spot-check": {"findings": []},
-    "submit-change-plan": {"changePlan": "templates revised, scheduling moved earlier"},
+    "submit-change-plan": {"problem": "six months of experience with V2.0",
+                           "proposedChange": "templates revised, scheduling moved earlier"},
     "approve-change": {"approved": True},
-    "discuss-change": {"agreed": True},
+    "discuss-change": {"discussionMinutes": "the departments concerned agree"},
     "publish-change": {"changeEffect": "order cycle down to 2.5 days"},
 }
 
 
 def _sheet(answers: dict[str, Any]) -> dict[str, Any]:
-    return {"answers": [{"questionId": k, "answer": v} for k, v in answers.items()]}
+    """The answer sheet as the exam form submits it: every answer typed into a text field."""
+
+    def typed(answer: Any) -> str:
+        if isinstance(answer, bool):
+            return "true" if answer else "false"
+        return ",".join(answer) if isinstance(answer, list) else str(answer)
+
+    return {"answers": [{"questionId": k, "answer": typed(v)} for k, v in answers.items()]}
 
 
 def _query(ctx: DemoContext, sql: str, *args: object) -> list[tuple[Any, ...]]:
@@ -103,11 +111,11 @@ async def run(ctx: DemoContext) -> list[ScenarioResult]:
 
     # steps 1-2: the owner check runs by itself; the owner plans by week
     await ctx.complete_user_task("Step2_MakePlan", {"rolloutPlan": {
-        "team": ["chen.jing", "sun.qiang", "zhao.lei"],
+        "team": "chen.jing\nsun.qiang\nzhao.lei",
         "goal": {"metric": "order fulfilment cycle (days)", "baseline": 6, "target": 2.8,
                  "direction": "lower-is-better"},
-        "weeks": [{"week": 1, "activities": ["kick-off", "training"]}, {"week": 2, "activities": ["exam"]},
-                  {"week": 3, "activities": ["pilot starts in East China"]}]}}, instance_key=key)
+        "weeks": [{"week": 1, "activities": "kick-off\ntraining"}, {"week": 2, "activities": "exam"},
+                  {"week": 3, "activities": "pilot starts in East China"}]}}, instance_key=key)
     # step 3: four closed-book exams; the first sheet handed in fails, its author retakes
     for sheet in (FAILING, PERFECT, PERFECT, PERFECT, PERFECT):
         await ctx.complete_user_task("Exam_Take", _sheet(sheet), instance_key=key)
@@ -119,8 +127,8 @@ async def run(ctx: DemoContext) -> list[ScenarioResult]:
     await ctx.complete_user_task("Step4_ReportPilot", {"pilotReport": {
         "kpis": [{"name": "order fulfilment cycle (days)", "target": 3, "actual": 2.8,
                   "direction": "lower-is-better"}],
-        "trainedPeople": ["chen.jing", "wang.fang"], "templates": ["order completeness checklist"],
-        "lessons": ["train the warehouse before go-live"]}}, instance_key=key)
+        "trainedPeople": "chen.jing\nwang.fang", "templates": "order completeness checklist",
+        "lessons": "train the warehouse before go-live"}}, instance_key=key)
     # step 5: issuance; step 6: cutover in a week, staged 50 % → 100 %
     issued_on = ctx.zeebe.clock.now().astimezone(CHINA).date()
     await ctx.complete_user_task("Step5_Issue", {"issuance": {

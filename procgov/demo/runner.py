@@ -36,10 +36,14 @@ are not scenarios)::
   workers'): for the runner's own use; scenarios rarely need them.
 - ``await ctx.start(process_id, variables=None) -> int``: create an instance (latest version) with a
   fresh W3C ``traceparent`` variable (unless given) and return its process instance key.
+- ``tasklist``: a :class:`~procgov.tasklist.Tasklist` on the engine's REST API (``rest_url``), as a
+  person's Tasklist reaches it.
 - ``await ctx.complete_user_task(element_id, variables, instance_key, *, timeout_s=30.0) -> int``:
-  complete the job-based user task (job type ``io.camunda.zeebe:userTask``) active at
-  ``element_id`` in ``instance_key`` with ``variables``; waits up to ``timeout_s`` (real time) for
-  it to appear, returns the job key, raises ``TimeoutError`` naming the open user tasks otherwise.
+  do the human step at ``element_id`` in ``instance_key`` as a person does in Tasklist, over the REST
+  API: find the open user task (a search: nothing is locked), hold ``variables`` against its linked
+  form (a completion that does not fit raises ``ValueError`` naming each problem), submit the form
+  prefilled with the task's values; waits up to ``timeout_s`` (real time) for the task to open,
+  returns the user task key, raises ``TimeoutError`` naming the open user tasks otherwise.
 
 Optional: ``ORDER: int`` (default 100; lower runs earlier: the engine clock only moves forward, so a
 scenario that needs an early date goes first) and ``LAST = True`` (after all others, whatever their
@@ -56,7 +60,6 @@ import contextlib
 import dataclasses
 import importlib
 import inspect
-import json
 import os
 import pkgutil
 import tempfile
@@ -72,8 +75,6 @@ import grpc
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind
 from pyzeebe import ZeebeClient
-from pyzeebe.proto.gateway_pb2 import ActivatedJob, ActivateJobsRequest, CompleteJobRequest
-from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -81,6 +82,7 @@ from rich.table import Table
 from engine.clock import ControlledClock
 from engine.testing import EmbeddedEngine
 from procgov.demo._sinks import MailSink, ReceivedMail, ReceivedWebhook, WebhookSink
+from procgov.tasklist import TaskFilter, Tasklist
 from workers.runtime.bundled import bundled
 from workers.runtime.router import TaskRouter
 from workers.runtime.settings import WorkerSettings
@@ -88,7 +90,6 @@ from workers.runtime.tracing import TRACEPARENT, create_tracer_provider, tracepa
 
 __all__ = [
     "DEMO_ROOT",
-    "USER_TASK_JOB_TYPE",
     "DemoContext",
     "DemoReport",
     "MailSink",
@@ -103,13 +104,9 @@ __all__ = [
     "run_demo",
 ]
 
-USER_TASK_JOB_TYPE = "io.camunda.zeebe:userTask"
 DEMO_ROOT = Path("var/demo")
 DEPLOYABLE_SUFFIXES = (".bpmn", ".dmn", ".form")
 DEFAULT_SCENARIO_TIMEOUT_S = 300.0
-# How long the demo holds a user-task job it activated (engine time): long enough that a scenario
-# completes it; if a scenario moves the clock past it, the job is simply activated again.
-USER_TASK_LOCK_MS = 10 * 60 * 1000
 DEMO_WORKER = "procgov-demo"
 DEFAULT_ORDER = 100
 # The demo's webhook receiver listens here (or on a free port if taken). The sample organisation
@@ -147,7 +144,8 @@ class DemoContext:
     webhooks: WebhookSink
     channel: grpc.aio.Channel
     tracer_provider: TracerProvider
-    _held_user_tasks: dict[tuple[int, str], list[ActivatedJob]] = field(default_factory=dict, repr=False)
+    tasklist: Tasklist | None = None
+    rest_url: str | None = None
 
     async def start(self, process_id: str, variables: Mapping[str, Any] | None = None) -> int:
         """Create an instance of ``process_id`` (latest version); returns its process instance key."""
@@ -169,53 +167,35 @@ class DemoContext:
         *,
         timeout_s: float = 30.0,
     ) -> int:
-        """Complete the job-based user task at ``element_id`` of ``instance_key``; returns the job key."""
-        stub: Any = GatewayStub(self.channel)
+        """Do the user task at ``element_id`` of ``instance_key`` over REST; returns the user task key."""
+        from procgov.forms import check_completion, parse_form, submission
+
+        if self.tasklist is None:
+            raise RuntimeError("this DemoContext has no tasklist (the engine's REST API)")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        body = json.dumps(dict(variables or {}))
-        while True:
-            job = self._take_held(instance_key, element_id)
-            if job is None:
-                await self._activate_user_tasks(stub, wait_s=max(0.05, min(1.0, deadline - loop.time())))
-                job = self._take_held(instance_key, element_id)
-            if job is not None:
-                try:
-                    await stub.CompleteJob(CompleteJobRequest(jobKey=job.key, variables=body), timeout=10)
-                    return int(job.key)
-                except grpc.aio.AioRpcError as error:
-                    # A job the clock timed out (and maybe someone re-activated) is stale: look again.
-                    if error.code() not in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION):
-                        raise
+        where = TaskFilter(state="CREATED", process_instance_key=instance_key, element_id=element_id)
+        while not (found := await self.tasklist.search(where, limit=1)):
             if loop.time() >= deadline:
-                open_tasks = sorted(f"{key}/{element}" for key, element in self._held_user_tasks)
+                open_tasks = sorted(f"{t['processInstanceKey']}/{t['elementId']}"
+                                    for t in await self.tasklist.search(TaskFilter(state="CREATED")))
                 raise TimeoutError(
                     f"no user task {element_id!r} became active in instance {instance_key} within {timeout_s}s"
                     f" (open user tasks, instance/element: {', '.join(open_tasks) or 'none'})"
                 )
-
-    def _take_held(self, instance_key: int, element_id: str) -> ActivatedJob | None:
-        jobs = self._held_user_tasks.get((instance_key, element_id))
-        if not jobs:
-            return None
-        job = jobs.pop(0)
-        if not jobs:
-            del self._held_user_tasks[(instance_key, element_id)]
-        return job
-
-    async def _activate_user_tasks(self, stub: Any, wait_s: float) -> None:
-        """Activate what user-task jobs there are (long-polling up to ``wait_s``); hold them by
-        (instance, element) so a later call for another task finds its job here."""
-        request = ActivateJobsRequest(
-            type=USER_TASK_JOB_TYPE,
-            worker=DEMO_WORKER,
-            timeout=USER_TASK_LOCK_MS,
-            maxJobsToActivate=64,
-            requestTimeout=int(wait_s * 1000),
-        )
-        async for response in stub.ActivateJobs(request, timeout=wait_s + 10):
-            for job in response.jobs:
-                self._held_user_tasks.setdefault((job.processInstanceKey, job.elementId), []).append(job)
+            await asyncio.sleep(0.05)
+        key = str(found[0]["userTaskKey"])
+        given = dict(variables or {})
+        schema, current = await asyncio.gather(self.tasklist.form(key), self.tasklist.variables(key))
+        if schema is not None:
+            form = parse_form(schema)
+            problems = check_completion(form, given, current)
+            if problems:
+                raise ValueError(f"user task {element_id!r} ({key}) does not take these variables: "
+                                 + "; ".join(problems))
+            given = submission(form, given, current)
+        await self.tasklist.complete(key, given)
+        return int(key)
 
 
 def discover_scenarios(package: str = "procgov.demo") -> list[tuple[str, ModuleType | Exception]]:
@@ -467,10 +447,16 @@ async def _with_engine(
     scenario_timeout_s: float,
 ) -> None:
     """Deploy, start the workers, run the scenarios; the workers stop before the engine does."""
+    import httpx
+
+    from engine.rest import RestServer
     from workers.runtime.app import WorkerApp, create_channel
 
     channel = create_channel(settings)
     app: WorkerApp | None = None
+    rest = RestServer("127.0.0.1", 0)  # people do their tasks over REST, as in Tasklist
+    await rest.start(zeebe.engine)
+    http = httpx.AsyncClient(base_url=rest.address, timeout=30)
     try:
         client = ZeebeClient(channel)
         if resources:
@@ -495,7 +481,8 @@ async def _with_engine(
             await app.start()
         console.print(f"[green]workers[/] {', '.join(report.worker_groups) or 'none'} on {zeebe.address}")
 
-        ctx = DemoContext(client, zeebe, report.data_dir, settings, *sinks, channel, tracer_provider)
+        ctx = DemoContext(client, zeebe, report.data_dir, settings, *sinks, channel, tracer_provider,
+                          tasklist=Tasklist(http, rest.address), rest_url=rest.address)
         columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=False) as progress:
             for label, module in found:
@@ -509,6 +496,8 @@ async def _with_engine(
         if app is not None:
             await app.stop(grace_s=5.0)
         await channel.close()
+        await http.aclose()
+        await rest.stop()
 
 
 def _short(detail: str, limit: int = 120) -> str:

@@ -92,7 +92,7 @@ async def _review(ctx: DemoContext) -> ScenarioResult:
                                                  "processName": CHANGE["processName"], "reviewMonth": month})
     await ctx.complete_user_task("submit-self-check", {
         "selfCheckRuns": "412 orders", "selfCheckExecution": "1 violation, punished",
-        "selfCheckDesignProblems": "receipt form lacks a field", "selfCheckViolations": ["late-approval"]},
+        "selfCheckDesignProblems": "receipt form lacks a field", "selfCheckViolations": "late-approval"},
         instance_key=key)
     await ctx.complete_user_task("sign-summary", {"summaryImprovements": "credit check training",
                                                   "summarySigned": True}, instance_key=key)

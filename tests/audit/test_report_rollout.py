@@ -8,6 +8,7 @@ records must agree with it on the final state; both are read as a person sees th
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 import subprocess
@@ -92,6 +93,45 @@ def test_filed_and_later_reports_agree_on_the_final_state(demo: DemoReport, tmp_
     assert 'data-final-state="COMPLETED"' in later and "已完成 completed" in later
     state = re.compile(r'<span id="instance-state"[^>]*>([^<]*)</span>')
     assert state.findall(filed) == ["完成中 completing"] and state.findall(later) == ["已完成 completed"]
+
+
+def test_every_form_of_the_audit_record_agrees_on_the_final_state(demo: DemoReport, tmp_path: Path) -> None:
+    """#13 "a report generated during the run and one generated afterwards agree on the final state":
+    the filed JSON, the filed HTML, and both read back with `procgov reports get` and the records."""
+    key = _key(demo, "rollout: nine steps")
+    stored = f"audit/procgov-rollout/{key}"
+    filed = json.loads((_store(demo) / f"{stored}.json").read_text(encoding="utf-8"))
+    # Filed before the end event: the records then said ACTIVE, and the document says so as of filing.
+    assert filed["history"]["stateAtFiling"] == "ACTIVE" and "state" not in filed["history"]
+    assert (filed["state"]["final"], filed["state"]["asFiled"]) == ("COMPLETED", "COMPLETING")
+    assert 'data-final-state="COMPLETED"' in _filed(demo, "procgov-rollout", key).read_text(encoding="utf-8")
+
+    runner = CliRunner()
+    engine = ["--store", str(_store(demo)), "--data", str(demo.data_dir / "engine")]
+    read = runner.invoke(cli, ["reports", "get", f"{stored}.json", "-o", str(tmp_path / "now.json"), *engine])
+    assert read.exit_code == 0, read.output
+    assert "final state COMPLETED (completed)" in read.output
+    now = json.loads((tmp_path / "now.json").read_text(encoding="utf-8"))
+    assert (now["state"]["final"], now["state"]["now"], now["state"]["asFiled"]) == (
+        "COMPLETED", "COMPLETED", "COMPLETING")
+    assert now["state"]["readFrom"].startswith("engine log") and now["state"]["filedAt"] == filed["state"]["filedAt"]
+    assert now["state"]["explanation"].startswith("ended ")
+    assert {k: v for k, v in now.items() if k != "state"} == {k: v for k, v in filed.items() if k != "state"}
+
+    html = runner.invoke(cli, ["reports", "get", f"{stored}.html", "-o", str(tmp_path / "now.html"), *engine,
+                               "--decisions", f"sqlite:///{demo.data_dir / 'procgov.db'}"])
+    assert html.exit_code == 0, html.output
+    page = (tmp_path / "now.html").read_text(encoding="utf-8")
+    assert 'data-final-state="COMPLETED"' in page and ">已完成 completed</span>" in page
+    assert 'id="replay-verdict" class="verdict pass"' in page  # re-rendered with the decision replay
+
+    plain = runner.invoke(cli, ["reports", "get", f"{stored}.json", "-o", str(tmp_path / "asis.json"),
+                                "--store", str(_store(demo))])
+    assert plain.exit_code == 0 and json.loads((tmp_path / "asis.json").read_text())["state"] == filed["state"]
+    other = runner.invoke(cli, ["reports", "list", "--store", str(_store(demo))])
+    sla_key = next(w for w in other.output.split() if w.startswith("sla-review/"))
+    refused = runner.invoke(cli, ["reports", "get", sla_key, "-o", str(tmp_path / "x"), *engine])
+    assert refused.exit_code == 2 and "is not an audit record" in refused.output
 
 
 @pytest.mark.browser
@@ -220,7 +260,8 @@ def test_late_change_request_shows_its_deadline_against_the_actual_time(
     assert titles[0].startswith("Check the change request form is complete → ")  # tasks in a row: one section
     (row,) = chrome.find_elements(By.CSS_SELECTOR, "table.deadlines tr.missed")
     cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
-    assert cells[0] == "Publication overdue" and cells[1] == "Planning office reviews, changes and publishes"
+    assert cells[0] == "Publication overdue (reminded daily)"
+    assert cells[1] == "Planning office reviews, changes and publishes"
     assert OFFSET_TIME.fullmatch(cells[2]) and OFFSET_TIME.fullmatch(cells[3]) and cells[3] > cells[2]
     assert cells[4].startswith("逾期 missed: due ") and " late" in cells[4]
     assert "overdueReminders" not in chrome.find_element(By.TAG_NAME, "body").text
@@ -269,7 +310,7 @@ def test_a_collapsed_sub_process_is_drawn_from_its_own_plane(demo: DemoReport) -
 
 
 def test_a_report_made_mid_run_says_where_the_instance_waits(demo: DemoReport) -> None:
-    """The records up to the moment step 5's issuance task was handed out: in progress, not completing."""
+    """The records up to the moment step 5's issuance task opened: in progress, not completing."""
     from dataclasses import replace
 
     from workers.audit.history import build_history
@@ -277,7 +318,7 @@ def test_a_report_made_mid_run_says_where_the_instance_waits(demo: DemoReport) -
     key = _key(demo, "rollout: nine steps")
     source = SqliteLogSource(demo.data_dir / "engine")
     records = source.instance_records(key)
-    cut = next(r.position for r in records if r.value_type == "JOB" and r.intent == "CREATED"
+    cut = next(r.position for r in records if r.value_type == "USER_TASK" and r.intent == "CREATED"
                and r.value.get("elementId") == "Step5_Issue")
     history = replace(build_history([r for r in records if r.position <= cut], key),
                       bpmn_xml=load_history(source, key).bpmn_xml)
@@ -286,3 +327,18 @@ def test_a_report_made_mid_run_says_where_the_instance_waits(demo: DemoReport) -
     assert re.search(r'id="step-Step6_FullRollout"[^>]*>\s*<div class="step-head">\s*'
                      r'<h3>6 · Full rollout \(全面推行\) '
                      r'<span class="badge NOT_REACHED">未到达 not reached', html)
+
+
+def test_who_did_each_human_step_is_read_from_the_user_task_records(demo: DemoReport) -> None:
+    """Camunda user tasks have no job: the assignee, the completing user, the action and both times come
+    from the USER_TASK records (Camunda docs, "User tasks": CREATED, ASSIGNED, COMPLETED)."""
+    key = _key(demo, "rollout: nine steps")
+    history = load_history(SqliteLogSource(demo.data_dir / "engine"), key)
+    plan = next(t for t in history.user_tasks if t.element_id == "Step2_MakePlan")
+    assert (plan.outcome, plan.assignee, plan.action) == ("COMPLETED", "li.ming", "complete")
+    assert plan.assignments and plan.assignments[0].assignee == "li.ming" and plan.ended_at >= plan.created_at
+    exams = [t for t in history.user_tasks if t.element_id == "Exam_Take"]
+    assert len(exams) == 5 and {t.assignee for t in exams} >= {"chen.jing", "wang.fang"}
+    html = render_report(history)
+    who = r"assigned to 指派给 li\.ming; opened 创建于 [^;]+; completed by 完成人 li\.ming \(complete\)"
+    assert re.search(who, html)

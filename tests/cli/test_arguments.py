@@ -36,7 +36,7 @@ def test_engine_refuses_an_unusable_address_before_starting(option: str, value: 
     assert not data.exists()
 
 
-@pytest.mark.parametrize("command", [["start", "procgov-sla-review"], ["tasks", "list"], ["deploy", "--no-lint"]])
+@pytest.mark.parametrize("command", [["start", "procgov-sla-review"], ["deploy", "--no-lint"]])
 def test_a_gateway_that_is_not_host_port_is_refused(command: list[str]) -> None:
     result = CliRunner().invoke(app, [*command, "--gateway", "localhost:99999"])
     assert result.exit_code == 2

@@ -6,7 +6,8 @@ no ``var/`` and no ``.env``), then runs each README command line in it, in order
 terminals; every other command must exit 0. Two things are filled in, and only these:
 
 * the engine's ``--port 26500`` and ``--rest-port`` become free ports (tests share the machine), and every
-  command gets the gRPC address as ``PROCGOV_GATEWAY_ADDRESS`` (26500 is the settings' default, which is checked), and
+  command gets the gRPC address as ``PROCGOV_GATEWAY_ADDRESS`` (26500 is the settings' default, which is checked)
+  and the REST one as ``PROCGOV_REST_URL``, and
   the workers a free ``PROCGOV_HEALTH_PORT``;
 * the capitalised keys the README explains (``INSTANCE_KEY``, ``TASK_KEY``, ``INCIDENT_KEY``) are
   taken from the output of the command that prints them, which is re-run (bounded) until it does,
@@ -93,6 +94,12 @@ def _wait_gateway(port: int, process: subprocess.Popen[bytes], log: Path) -> Non
     pytest.fail(f"procgov engine did not serve on {port} in 60s")
 
 
+def _task_keys(output: str, instance: str | None) -> list[str]:
+    """The keys of the open user tasks `procgov tasks list` prints for ``instance`` (its last column)."""
+    rows = re.findall(r"^(\d+)\s+CREATED\s.*\s(\d+)$", output, re.MULTILINE)
+    return [key for key, last in rows if last == instance]
+
+
 def _table_keys(output: str, instance: str | None = None) -> list[str]:
     """The first column of a rich table's rows (optionally only rows naming ``instance``)."""
     rows = re.findall(r"^│ (\d+)\s+│ (\d+)\s+│", output, re.MULTILINE)
@@ -115,6 +122,7 @@ def test_readme_commands_run_as_written(tmp_path: Path) -> None:
         "PROCGOV_LOG_JSON": "true",
     }
     keys: dict[str, str] = {}
+    rest_port = 0
     background: list[subprocess.Popen[bytes]] = []
     ran: list[str] = []
 
@@ -124,7 +132,7 @@ def test_readme_commands_run_as_written(tmp_path: Path) -> None:
             "INSTANCE_KEY",
             lambda out: (re.findall(r'"processInstanceKey": (\d+)', out) or [None])[0],
         ),
-        ("tasks", "list"): ("TASK_KEY", lambda out: (_table_keys(out, keys.get("INSTANCE_KEY")) or [None])[0]),
+        ("tasks", "list"): ("TASK_KEY", lambda out: (_task_keys(out, keys.get("INSTANCE_KEY")) or [None])[0]),
         ("incidents", "list"): ("INCIDENT_KEY", lambda out: (_table_keys(out) or [None])[0]),
     }
 
@@ -146,11 +154,24 @@ def test_readme_commands_run_as_written(tmp_path: Path) -> None:
                 args[i + 1] = argv[i + 2] = str(port)
                 if "--rest-port" in args:  # the REST port as written is Camunda's 8080; any free one here
                     j = args.index("--rest-port")
-                    args[j + 1] = argv[j + 2] = str(_free_port())
+                    rest_port = _free_port()
+                    args[j + 1] = argv[j + 2] = str(rest_port)
+                    env["PROCGOV_REST_URL"] = f"http://127.0.0.1:{rest_port}"  # for `procgov tasks`
                 background.append(
                     subprocess.Popen(argv, cwd=clone, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
                 )
                 _wait_gateway(port, background[-1], log)
+            elif args[0] == "console":  # the web console, in front of the engine's REST port
+                i, j = args.index("--rest-url"), args.index("--port")
+                assert args[i + 1] == "http://127.0.0.1:8080", line
+                argv[i + 2] = f"http://127.0.0.1:{rest_port}"
+                argv[j + 2] = str(console_port := _free_port())
+                background.append(
+                    subprocess.Popen(argv, cwd=clone, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+                )
+                _wait_http(f"http://127.0.0.1:{console_port}/static/console.css", background[-1], log)
+                with urllib.request.urlopen(f"http://127.0.0.1:{console_port}/instances", timeout=30) as page:
+                    assert page.status == 200, line
             elif args[0] == "workers":
                 background.append(
                     subprocess.Popen(argv, cwd=clone, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)

@@ -1,5 +1,5 @@
 """The demo runner, end to end on the real parts: embedded engine over gRPC, a WorkerApp with a test
-router, the runner's SMTP and webhook sinks, job-based user tasks, and the summary.
+router, the runner's SMTP and webhook sinks, Camunda user tasks done over the REST API, and the summary.
 
 The scenarios here are tiny and defined in the test (as modules), so the runner is tested apart from
 the process families' scenarios (which ``procgov demo`` runs).
@@ -72,7 +72,7 @@ def scenario_module(name: str, **attrs: Any) -> types.ModuleType:
 
 async def approve_sample(ctx: DemoContext) -> list[ScenarioResult]:
     key = await ctx.start("demo-sample", {"owner": "vp-rnd@example.com"})
-    job_key = await ctx.complete_user_task("approve", {"approved": True}, instance_key=key)
+    task_key = await ctx.complete_user_task("approve", {"approved": True}, instance_key=key)
     await ctx.zeebe.instance(key).wait_completed()
     variables = ctx.zeebe.instance(key).variables()
     async with aiohttp.ClientSession() as session, session.post(ctx.webhooks.url("pmo"), json={"n": key}) as reply:
@@ -83,7 +83,7 @@ async def approve_sample(ctx: DemoContext) -> list[ScenarioResult]:
             key,
             "COMPLETED",
             ok=variables.get("approved") is True,
-            facts={"notified": str(variables.get("notified")), "user task job": str(job_key)},
+            facts={"notified": str(variables.get("notified")), "user task": str(task_key)},
         )
     ]
 
@@ -264,18 +264,17 @@ def test_demo_environment_points_the_groups_settings_into_the_run_directory(
     assert audit.archive_dir == run / "audit"
 
 
-async def test_user_task_held_past_its_lock_is_still_completed(tmp_path: Path) -> None:
-    # Completing A's task activates (and holds) B's too; the clock then passes the lock timeout.
+async def test_user_tasks_are_found_by_instance_and_never_locked(tmp_path: Path) -> None:
+    # A search locks nothing (unlike activating job-worker user tasks): B's task, seen while doing A's,
+    # is still there to be done after the clock has moved a long way.
     from datetime import timedelta
-
-    from procgov.demo.runner import USER_TASK_LOCK_MS
 
     async def two_instances(ctx: DemoContext) -> list[ScenarioResult]:
         first = await ctx.start("demo-sample", {"owner": "a@example.com"})
         second = await ctx.start("demo-sample", {"owner": "b@example.com"})
         await ctx.zeebe.instance(second).wait_element_active("approve")
         await ctx.complete_user_task("approve", {"approved": True}, first)
-        await ctx.zeebe.increase_time(timedelta(milliseconds=USER_TASK_LOCK_MS * 2))
+        await ctx.zeebe.increase_time(timedelta(days=30))
         await ctx.complete_user_task("approve", {"approved": False}, second)
         for key in (first, second):
             await ctx.zeebe.instance(key).wait_completed()

@@ -124,7 +124,7 @@ def unknown_settings(names: Iterable[str]) -> list[str]:
     """The ``PROCGOV_*`` names no settings class reads (they all allow extra names, so a typo would
     silently fall back to a default).
 
-    A name maps onto the settings class with the longest matching prefix: ``PREFIX_FIELD`` or
+    A name maps onto a settings class whose prefix it starts with: ``PREFIX_FIELD`` or
     ``PREFIX_FIELD__SUBFIELD`` for nested models; a dict-valued field takes any key.
     """
     from pydantic import BaseModel
@@ -146,8 +146,10 @@ def unknown_settings(names: Iterable[str]) -> list[str]:
     for name in names:
         if not name.startswith("PROCGOV_"):
             continue
-        prefix = max((p for p in classes if name.startswith(p)), key=len)
-        if not known(classes[prefix], name.removeprefix(prefix).lower().split("__")):
+        # Every class whose prefix matches reads the name (PROCGOV_AUDIT_KEY_FILE is the runtime's
+        # audit_key_file although PROCGOV_AUDIT_ is the audit group's prefix).
+        prefixes = [p for p in classes if name.startswith(p)]
+        if not any(known(classes[p], name.removeprefix(p).lower().split("__")) for p in prefixes):
             unknown.append(name)
     return unknown
 

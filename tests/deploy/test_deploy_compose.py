@@ -130,6 +130,12 @@ def test_every_procgov_variable_is_a_runtime_setting(services: dict[str, dict[st
         assert not unknown, f"{name}: not worker settings: {unknown}"
 
 
+def test_the_setting_check_can_fail() -> None:
+    names = ["PROCGOV_AUDIT_KEY_FILE", "PROCGOV_AUDIT_KEY_FIEL", "PROCGOV_AUDIT_TIMEZONE",
+             "PROCGOV_REPORTS__ENDPOINT_URL", "PROCGOV_REPORTS__ENDPOINT", "PROCGOV_REPORTS_URL"]
+    assert unknown_settings(names) == ["PROCGOV_AUDIT_KEY_FIEL", "PROCGOV_REPORTS__ENDPOINT"]
+
+
 def test_depends_on_names_existing_services_with_satisfiable_conditions(
     services: dict[str, dict[str, Any]],
 ) -> None:

@@ -1,7 +1,7 @@
 """Regenerate tests/forms/fixtures/: the variables a real run gives each user task that has a Camunda Form.
 
 Runs the process tests (the embedded engine, the real workers, people completing the user tasks) with
-``PROCGOV_RECORD_USER_TASKS`` set, then keeps the first activation of each user task of bpmn/*.bpmn that
+``PROCGOV_RECORD_USER_TASKS`` set, then keeps the first sighting of each user task of bpmn/*.bpmn that
 links a form (``zeebe:formDefinition formId``). Run it after a model or form changes::
 
     .venv/bin/python -m tests.forms.record_variables

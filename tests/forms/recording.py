@@ -1,7 +1,8 @@
-"""Recording what a person's task shows: the variables of each user-task job, as the process tests see them.
+"""Recording what a person's task shows: the variables each user task sees, as the process tests read them.
 
-The process tests (tests/rollout, tests/slm) complete user tasks from job activations; with
-``PROCGOV_RECORD_USER_TASKS=DIR`` set, each activation is appended to ``DIR/<elementId>.jsonl``.
+The process tests (tests/rollout, tests/slm) find user tasks with a REST search and read their variables
+(``POST /v2/user-tasks/{key}/variables/search``, what Tasklist prefills the form with; tests/user_tasks.py);
+with ``PROCGOV_RECORD_USER_TASKS=DIR`` set, each task seen is appended to ``DIR/<elementId>.jsonl``.
 ``python -m tests.forms.record_variables`` runs those tests so and turns the recordings into the form
 fixtures (tests/forms/fixtures/), the variables a real run gives each form.
 """
@@ -17,7 +18,7 @@ ENV = "PROCGOV_RECORD_USER_TASKS"
 
 
 def record_user_task(process_id: str, element_id: str, variables: dict[str, Any]) -> None:
-    """Append one user-task activation to the recording directory (a no-op unless ENV is set)."""
+    """Append one user task as seen to the recording directory (a no-op unless ENV is set)."""
     directory = os.environ.get(ENV)
     if not directory:
         return

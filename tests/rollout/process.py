@@ -1,8 +1,9 @@
-"""Driving ``procgov-rollout`` in process tests: a desk of people completing user tasks, over gRPC.
+"""Driving ``procgov-rollout`` in process tests: a desk of people doing their user tasks, over REST.
 
-Job-based user tasks are jobs of type ``io.camunda.zeebe:userTask``; :class:`UserTaskDesk` activates
-them through the gateway like a tasklist would and completes each with what its script for that
-element returns (the owner's plan, an employee's answer sheet, the stand-in reviews' results).
+The human steps are Camunda user tasks; :class:`UserTaskDesk` finds the open ones with a user-task
+search (``POST /v2/user-tasks/search``, which locks nothing) like a Tasklist would, and completes each
+(``POST /v2/user-tasks/{key}/completion``) with what its script for that element returns (the owner's
+plan, an employee's answer sheet, the stand-in reviews' results).
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto import gateway_pb2_grpc
 
 from engine.testing.embedded import EmbeddedEngine
-from tests.forms.recording import record_user_task
+from tests.user_tasks import People, people
 
-USER_TASK = "io.camunda.zeebe:userTask"
 ROOT = Path(__file__).resolve().parents[2]
 ROLLOUT_BPMN = ROOT / "bpmn" / "procgov-rollout.bpmn"
 FORMS = sorted((ROOT / "bpmn").glob("rollout-*.form"))
@@ -34,11 +34,7 @@ class UserTask:
     element_id: str
     process_instance_key: int
     variables: dict[str, Any]
-    headers: dict[str, str]
-
-    @property
-    def assignee(self) -> str | None:
-        return self.headers.get("io.camunda.zeebe:assignee")
+    assignee: str | None
 
 
 Script = Callable[[UserTask], dict[str, Any]]
@@ -46,42 +42,44 @@ Script = Callable[[UserTask], dict[str, Any]]
 
 @dataclass
 class UserTaskDesk:
-    stub: gateway_pb2_grpc.GatewayStub
+    crowd: People
     scripts: dict[str, Script] = field(default_factory=dict)
     done: list[tuple[UserTask, dict[str, Any]]] = field(default_factory=list)
     unexpected: list[UserTask] = field(default_factory=list)
+    _seen: set[str] = field(default_factory=set)
 
     def completed(self, element_id: str) -> list[tuple[UserTask, dict[str, Any]]]:
         return [(task, out) for task, out in self.done if task.element_id == element_id]
 
     async def _serve(self) -> None:
         while True:
-            request = pb.ActivateJobsRequest(type=USER_TASK, worker="test-desk", timeout=300_000,
-                                             maxJobsToActivate=32, requestTimeout=200)
-            async for response in self.stub.ActivateJobs(request):
-                for job in response.jobs:
-                    task = UserTask(job.elementId, job.processInstanceKey, json.loads(job.variables or "{}"),
-                                    json.loads(job.customHeaders or "{}"))
-                    record_user_task(job.bpmnProcessId, job.elementId, task.variables)
-                    script = self.scripts.get(task.element_id)
-                    if script is None:
-                        self.unexpected.append(task)
-                        continue
-                    out = script(task)
-                    self.done.append((task, out))
-                    await self.stub.CompleteJob(pb.CompleteJobRequest(jobKey=job.key, variables=json.dumps(out)))
+            for found in await self.crowd.open_tasks():
+                key = str(found["userTaskKey"])
+                if key in self._seen:
+                    continue
+                self._seen.add(key)
+                seen = await self.crowd.seen(found)
+                task = UserTask(seen.element_id, seen.process_instance_key, seen.variables, seen.assignee)
+                script = self.scripts.get(task.element_id)
+                if script is None:
+                    self.unexpected.append(task)
+                    continue
+                out = script(task)
+                self.done.append((task, out))
+                await self.crowd.tasklist.complete(key, out)
+            await asyncio.sleep(0.05)
 
 
 @asynccontextmanager
 async def user_task_desk(zeebe: EmbeddedEngine, scripts: dict[str, Script]) -> AsyncIterator[UserTaskDesk]:
-    async with grpc.aio.insecure_channel(zeebe.address) as channel:
-        desk = UserTaskDesk(gateway_pb2_grpc.GatewayStub(channel), dict(scripts))
+    async with people(zeebe) as crowd:
+        desk = UserTaskDesk(crowd, dict(scripts))
         runner = asyncio.create_task(desk._serve())
         try:
             yield desk
         finally:
             runner.cancel()
-            with suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
+            with suppress(asyncio.CancelledError):
                 await runner
 
 

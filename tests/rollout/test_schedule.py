@@ -74,3 +74,38 @@ def test_000a_step7_demo_clock_mode_opens_reviews_every_interval() -> None:
     plan = plan_reviews(request, start=NOW, demo_mode=True)
     assert [r.opens_at for r in plan.reviews][:2] == ["2026-04-28T01:00:05+00:00", "2026-04-28T01:00:10+00:00"]
     assert plan.reviews[0].month == "2026-04"
+
+
+def test_000a_step8_re_optimisation_starts_six_months_after_the_cutover_not_after_the_sixth_review() -> None:
+    """000A step 8 "半年后再优化": the six reviews of a 28 April cutover end 1 October (5 months 3 days);
+    step 8 starts 28 October, counted from when the engine reached the cutover (cutoverReachedAt)."""
+    plan = plan_reviews(ReviewPlanRequest.model_validate({
+        "cutover": {"date": "2026-04-28", "at": "2026-04-28T09:00:00+08:00"},
+        "cutoverReachedAt": "2026-04-28T01:00:00.250Z"}), start=NOW)
+    assert plan.reviews[-1].opens_at == "2026-10-01T00:00:00+08:00"
+    assert plan.reoptimise_at == "2026-10-28T01:00:00.250+00:00"
+    assert "000A step 8 re-optimise 6 months after the cutover" in plan.rule
+
+
+@pytest.mark.parametrize(("cutover", "expected"), [
+    ({"date": "2026-04-28", "at": "2026-04-28T09:00:00+08:00"}, "2026-10-28T09:00:00.000+08:00"),  # as planned
+    ({"date": "2026-04-28"}, "2026-10-28T00:00:00.000+08:00"),  # the date, 00:00 company time
+    ({"date": "2026-08-31"}, "2027-02-28T00:00:00.000+08:00"),  # no 31 February: the month's last day
+])
+def test_000a_step8_without_the_engine_s_cutover_time_the_planned_cutover_counts(
+        cutover: dict[str, str], expected: str) -> None:
+    assert plan_reviews(ReviewPlanRequest.model_validate({"cutover": cutover}), start=NOW).reoptimise_at == expected
+
+
+def test_000a_step8_the_engine_s_cutover_time_may_carry_a_feel_zone_id_but_needs_its_offset() -> None:
+    zoned = ReviewPlanRequest.model_validate({"cutover": {"date": "2026-04-28"},
+                                              "cutoverReachedAt": "2026-04-28T09:00:00+08:00[Asia/Shanghai]"})
+    assert plan_reviews(zoned, start=NOW).reoptimise_at == "2026-10-28T09:00:00.000+08:00"
+    with pytest.raises(ValueError, match="cutoverReachedAt must carry its offset"):
+        ReviewPlanRequest.model_validate({"cutover": {"date": "2026-04-28"}, "cutoverReachedAt": "2026-04-28T09:00"})
+
+
+def test_000a_step8_demo_clock_mode_follows_the_last_short_review() -> None:
+    request = ReviewPlanRequest.model_validate({"cutover": {"date": "2026-04-28"}, "reviewInterval": "PT5S"})
+    plan = plan_reviews(request, start=NOW, demo_mode=True)
+    assert plan.reoptimise_at == "2026-04-28T01:00:30.000+00:00" == plan.reviews[-1].opens_at.replace("30+", "30.000+")

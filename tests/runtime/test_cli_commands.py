@@ -1,4 +1,4 @@
-"""``procgov deploy | start | publish | tasks`` against the embedded engine over gRPC.
+"""``procgov deploy | start | publish | tasks`` against the embedded engine (gRPC; ``tasks`` over REST).
 
 The commands run their own event loop (``asyncio.run``), so they are invoked in a thread while the
 engine keeps serving in the test's loop.
@@ -22,6 +22,7 @@ from procgov.commands.deploy import BPMNLINT
 from tests.conftest import skip_or_fail
 from tests.runtime.handlers import BPMN, greet_router
 from tests.runtime.otlp_receiver import otlp_receiver
+from tests.user_tasks import rest_api
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -149,31 +150,88 @@ async def test_var_values_are_json_and_a_json_file_supplies_the_rest(zeebe: Any,
     assert zeebe.instance(key).variables()["approvedBy"] == "李伟"
 
 
-async def test_user_tasks_are_listed_and_completed(zeebe: Any) -> None:
-    await zeebe.deploy(BPMN / "review.bpmn")
-    started = await procgov("start", "runtime-review", "--var", 'document="SOP-100104"', "--gateway", zeebe.address)
+async def test_user_tasks_are_listed_shown_assigned_and_completed_over_rest(zeebe: Any) -> None:
+    # Camunda 8.8 REST API, "User task": search, get form, variables, assignment, completion.
+    await zeebe.deploy(BPMN / "signoff.bpmn", BPMN / "signoff.form")
+    started = await procgov("start", "runtime-signoff", "--var", 'document="SOP-100104"', "--gateway", zeebe.address)
     key = json.loads(started.stdout)["processInstanceKey"]
     await zeebe.instance(key).wait_element_active("review")
+    async with rest_api(zeebe) as url:
+        rest = ["--rest-url", url]
+        listed = await procgov("tasks", "list", "--json", *rest)
+        assert listed.exit_code == 0, listed.output
+        (task,) = json.loads(listed.stdout)  # plain JSON: a list of Camunda's UserTaskResult objects
+        assert task["processInstanceKey"] == str(key) and task["elementId"] == "review"
+        assert task["assignee"] == "wang.fang" and task["candidateGroups"] == ["process-owners"]
+        task_key = task["userTaskKey"]
 
-    listed = await procgov("tasks", "list", "--json", "--timeout", "5", "--gateway", zeebe.address)
-    assert listed.exit_code == 0, listed.output
-    (task,) = [json.loads(line) for line in listed.stdout.splitlines()]
-    assert task["processInstanceKey"] == key
-    assert task["elementId"] == "review"
-    assert task["assignee"] == "wang.fang"
-    assert task["candidateGroups"] in ('["process-owners"]', "process-owners")
-    assert task["formKey"] == "procgov:forms:review"
-    assert task["variables"]["document"] == "SOP-100104"
+        # A search locks nothing: the next listing shows the task again, its key whole in 40 columns.
+        table = await procgov("tasks", "list", *rest, env={"COLUMNS": "40"})
+        assert table.exit_code == 0, table.output
+        assert task_key in table.stdout.split() and "1 user task(s) open" in table.stdout
+        for option, count in ((["--assignee", "li.wei"], 0), (["--group", "process-owners"], 1),
+                              (["--process", "runtime-signoff"], 1), (["--process", "procgov-rollout"], 0),
+                              (["--state", "completed"], 0), (["--state", "all"], 1)):
+            found = await procgov("tasks", "list", "--json", *option, *rest)
+            assert len(json.loads(found.stdout)) == count, (option, found.output)
 
-    table = await procgov("tasks", "list", "--gateway", zeebe.address)
-    assert "0 open user task(s)" in table.stdout  # still held by the first listing
-    from datetime import timedelta
+        shown = await procgov("tasks", "show", task_key, *rest)
+        assert shown.exit_code == 0, shown.output
+        assert "form runtime-signoff-form:" in shown.stdout
+        assert 'document (textfield, read-only) Document = "SOP-100104"' in shown.stdout
+        assert 'verdict (select, required) Verdict options: "approve", "reject" = (not set)' in shown.stdout
 
-    await zeebe.increase_time(timedelta(seconds=6))
-    table = await procgov("tasks", "list", "--gateway", zeebe.address)
-    assert "1 open user task(s)" in table.stdout and "wang.fang" in table.stdout
+        refused = await procgov("tasks", "complete", task_key, "--var", "bogus=1", "--var", "score=11",
+                                "--var", "verdict=maybe", "--var", "dueDate=2099-01-01", *rest)
+        assert refused.exit_code == 2, refused.output
+        for problem in ("bogus: not a field of the form", "dueDate: not a field of the form", "score: at most 10",
+                        'verdict: "maybe" not among the options "approve", "reject"'):
+            assert problem in refused.stderr, refused.stderr
+        missing = await procgov("tasks", "complete", task_key, *rest)
+        assert missing.exit_code == 2 and "verdict: required" in missing.stderr
 
-    done = await procgov("tasks", "complete", str(task["key"]), "--var", "approved=true", "--gateway", zeebe.address)
-    assert done.exit_code == 0, done.output
+        assert (await procgov("tasks", "unassign", task_key, *rest)).exit_code == 0
+        assigned = await procgov("tasks", "assign", task_key, "li.wei", *rest)
+        assert assigned.exit_code == 0, assigned.output
+        mine = await procgov("tasks", "list", "--json", "--assignee", "li.wei", *rest)
+        assert [t["userTaskKey"] for t in json.loads(mine.stdout)] == [task_key]
+
+        done = await procgov("tasks", "complete", task_key, "--var", "verdict=approve", "--var", "score=8", *rest)
+        assert done.exit_code == 0, done.output
+        await zeebe.instance(key).wait_completed()
+        variables = zeebe.instance(key).variables()
+        assert variables["verdict"] == "approve" and variables["score"] == 8 and variables["document"] == "SOP-100104"
+        again = await procgov("tasks", "complete", task_key, "--var", "verdict=approve", *rest)
+        assert again.exit_code == 1 and f"user task {task_key}" in again.stderr
+
+
+async def test_tasks_name_an_unreachable_rest_api_and_a_bad_key() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    listed = await procgov("tasks", "list", "--rest-url", f"http://127.0.0.1:{port}")
+    assert listed.exit_code == 1
+    assert f"cannot reach http://127.0.0.1:{port}" in listed.stderr and "PROCGOV_REST_URL" in listed.stderr
+    bad = await procgov("tasks", "show", "22517-99", "--rest-url", f"http://127.0.0.1:{port}")
+    assert bad.exit_code == 2 and "not a user task key" in bad.stderr
+    wrong = await procgov("tasks", "list", "--rest-url", "127.0.0.1:8080")
+    assert wrong.exit_code == 2 and "expected an http(s) URL" in wrong.stderr, wrong.stderr
+
+
+
+
+async def test_a_task_without_a_linked_form_is_shown_and_completed_unchecked(zeebe: Any) -> None:
+    # An external form reference (Camunda docs, "User tasks", "User task forms"): the REST API answers
+    # 204 for its form, so there is nothing to check the variables against, and the command says so.
+    await zeebe.deploy(BPMN / "review.bpmn")
+    started = await procgov("start", "runtime-review", "--var", 'document="SOP-7"', "--gateway", zeebe.address)
+    key = json.loads(started.stdout)["processInstanceKey"]
+    await zeebe.instance(key).wait_element_active("review")
+    async with rest_api(zeebe) as url:
+        (task,) = json.loads((await procgov("tasks", "list", "--json", "--rest-url", url)).stdout)
+        shown = await procgov("tasks", "show", task["userTaskKey"], "--rest-url", url)
+        assert shown.exit_code == 0 and "no linked form" in shown.stdout, shown.output
+        done = await procgov("tasks", "complete", task["userTaskKey"], "--var", "approved=true", "--rest-url", url)
+        assert done.exit_code == 0 and "no linked form: variables not checked" in done.stdout, done.output
     await zeebe.instance(key).wait_completed()
     assert zeebe.instance(key).variables()["approved"] is True

@@ -107,7 +107,7 @@ async def slm(zeebe: EmbeddedEngine, run_workers, slm_deps: SlmDeps, audit_deps:
 
     await zeebe.deploy(*MODELS, *sorted((REPO / "bpmn").glob("slm-*.form")))
     await run_workers(build_router(slm_deps), build_audit_router(audit_deps), retry={"base_ms": 100, "max_ms": 1000})
-    people = People(zeebe.address)
+    people = People(zeebe)
     try:
         yield people
     finally:

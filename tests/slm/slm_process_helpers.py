@@ -1,69 +1,63 @@
-"""Driving the slm models in process tests: people complete user tasks over the gateway protocol."""
+"""Driving the slm models in process tests: people do their user tasks over Camunda's REST API.
+
+Starts go over the gateway protocol; each human step is found by a user-task search and completed with
+``POST /v2/user-tasks/{key}/completion``, as Tasklist does (tests/user_tasks.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import grpc
-from pyzeebe.proto.gateway_pb2 import ActivateJobsRequest, CompleteJobRequest, CreateProcessInstanceRequest
+from pyzeebe.proto.gateway_pb2 import CreateProcessInstanceRequest
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
-from tests.forms.recording import record_user_task
+from engine.testing.embedded import EmbeddedEngine
+from tests.user_tasks import People as Tasklist
+from tests.user_tasks import UserTask, rest_api
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = [REPO / "bpmn" / name for name in ("procgov-change-request.bpmn", "procgov-sla-review.bpmn",
                                             "procgov-annual-sla-review.bpmn")]
-USER_TASK = "io.camunda.zeebe:userTask"
-LOCK_MS = 90 * 24 * 3600 * 1000  # engine time: longer than any clock jump a test makes
 
 
 class People:
-    """The humans of a test: start instances and complete job-based user tasks like Tasklist would."""
+    """The humans of a test: start instances (gRPC) and complete user tasks (REST) like Tasklist would."""
 
-    def __init__(self, address: str) -> None:
-        self.channel = grpc.aio.insecure_channel(address)
+    def __init__(self, zeebe: EmbeddedEngine) -> None:
+        self.channel = grpc.aio.insecure_channel(zeebe.address)
         self.stub: Any = GatewayStub(self.channel)
-        self.held: dict[tuple[int, str], list[Any]] = {}
+        self._zeebe = zeebe
+        self._rest: Any = None
+        self._tasks: Tasklist | None = None
+
+    async def tasks(self) -> Tasklist:
+        if self._tasks is None:
+            self._rest = rest_api(self._zeebe)
+            self._tasks = Tasklist(await self._rest.__aenter__())
+        return self._tasks
 
     async def close(self) -> None:
         await self.channel.close()
+        if self._tasks is not None:
+            await self._tasks.close()
+            await self._rest.__aexit__(None, None, None)
 
     async def start(self, process_id: str, variables: Mapping[str, Any]) -> int:
         response = await self.stub.CreateProcessInstance(CreateProcessInstanceRequest(
             bpmnProcessId=process_id, version=-1, variables=json.dumps(dict(variables))), timeout=10)
         return int(response.processInstanceKey)
 
-    async def _activate(self, wait_s: float) -> None:
-        request = ActivateJobsRequest(type=USER_TASK, worker="slm-test-person", timeout=LOCK_MS, maxJobsToActivate=64,
-                                      requestTimeout=int(wait_s * 1000))
-        async for response in self.stub.ActivateJobs(request, timeout=wait_s + 10):
-            for job in response.jobs:
-                record_user_task(job.bpmnProcessId, job.elementId, json.loads(job.variables or "{}"))
-                self.held.setdefault((job.processInstanceKey, job.elementId), []).append(job)
+    async def task(self, element_id: str, instance_key: int, timeout_s: float = 20.0) -> UserTask:
+        return await (await self.tasks()).task(element_id, instance_key, timeout_s)
 
-    async def job(self, element_id: str, instance_key: int, timeout_s: float = 20.0) -> Any:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while True:
-            jobs = self.held.get((instance_key, element_id))
-            if jobs:
-                return jobs.pop(0)
-            if loop.time() > deadline:
-                open_tasks = sorted(f"{k}/{e}" for (k, e), js in self.held.items() if js)
-                raise TimeoutError(f"user task {element_id!r} of instance {instance_key} did not appear "
-                                   f"(held: {', '.join(open_tasks) or 'none'})")
-            await self._activate(wait_s=0.5)
-
-    async def complete(self, element_id: str, instance_key: int, variables: Mapping[str, Any] | None = None) -> Any:
-        """Complete the user task at ``element_id``; returns the job (its variables are what the person saw)."""
-        job = await self.job(element_id, instance_key)
-        await self.stub.CompleteJob(CompleteJobRequest(jobKey=job.key, variables=json.dumps(dict(variables or {}))),
-                                    timeout=10)
-        return job
+    async def complete(self, element_id: str, instance_key: int,
+                       variables: Mapping[str, Any] | None = None) -> UserTask:
+        """Complete the user task at ``element_id``; returns it (its variables are what the person saw)."""
+        return await (await self.tasks()).complete(element_id, instance_key, variables)
 
 
 def audit_filing(variables: Mapping[str, Any]) -> dict[str, Any]:

@@ -95,6 +95,26 @@ async def test_100104_2_3_4_department_change_published_third_working_day_after_
     assert completed[-4:] == ["file-audit-record", "outcome-gateway", "change-published", "procgov-change-request"]
 
 
+async def test_100104_2_3_4_a_publication_cannot_move_its_own_due_date_or_fines(zeebe, slm, mail):
+    """Issue #12: completing publish-change with publishDueDate=<later> once turned a late fine into 0.
+    The task's output mappings take only its form's field (changeEffect); everything else the completion
+    carries stays local to the task (Camunda docs, "Variables", "Output mappings")."""
+    key = await slm.start("procgov-change-request", REQUEST)
+    await slm.complete("approve-change", key, {"approved": True})
+    await zeebe.instance(key).wait_element_active("publish-change")
+    await zeebe.increase_time(timedelta(days=6))  # Wednesday 8 April: one working day late
+    await slm.complete("publish-change", key, {
+        "changeEffect": "fewer returns", "publishDueDate": "2026-04-30", "publishDueAt": "2026-04-30T23:59:59+08:00",
+        "penaltyCases": [], "totalFinesYuan": "0.00", "approved": False, "owner": {"id": "sun.qiang"}})
+    await zeebe.instance(key).wait_completed()
+    variables = zeebe.instance(key).variables()
+    assert variables["publishDueDate"] == "2026-04-07" and variables["totalFinesYuan"] == "30.00"
+    assert variables["changeEffect"] == "fewer returns" and variables["approved"] is True and "owner" not in variables
+    completion = next(r for r in zeebe.records() if r["valueType"] == "USER_TASK" and r["intent"] == "COMPLETED"
+                      and r["value"]["elementId"] == "publish-change")
+    assert completion["value"]["variables"]["publishDueDate"] == "2026-04-30"  # the attempt is on record
+
+
 async def test_100104_2_3_4_cross_department_change_within_a_week_is_on_time(zeebe, slm, mail):
     key = await slm.start("procgov-change-request", {**REQUEST, "scope": "cross-department"})
     await slm.complete("approve-change", key, {"approved": True})

@@ -37,7 +37,7 @@ async def people(zeebe: EmbeddedEngine, run_workers: Any, slm_deps: SlmDeps,
     await zeebe.deploy(*MODELS, *sorted((REPO / "bpmn").glob("slm-*.form")))
     await run_workers(build_router(slm_deps), build_audit_router(audit_deps), retry={"base_ms": 100, "max_ms": 1000},
                       tasks=OVERRIDES)
-    crowd = People(zeebe.address)
+    crowd = People(zeebe)
     try:
         yield crowd
     finally:

@@ -107,6 +107,35 @@ class JobHistory:
 
 
 @dataclass(frozen=True)
+class UserTaskAssignment:
+    """One change of a user task's assignee (USER_TASK ASSIGNED; empty ``assignee``: unassigned)."""
+
+    at: int
+    assignee: str
+    action: str  # what the caller named it: assign, claim, unassign, or a custom action
+
+
+@dataclass(frozen=True)
+class UserTaskHistory:
+    """A Camunda user task (``zeebe:userTask``) from its USER_TASK records: who it was for, who had it,
+    and how it ended. Who did a human step is read here, not from jobs: such a task has no job."""
+
+    key: int
+    element_id: str
+    element_instance_key: int
+    created_at: int
+    candidate_groups: tuple[str, ...] = ()
+    candidate_users: tuple[str, ...] = ()
+    assignee: str = ""  # the current (at the end: the completing) assignee
+    outcome: str = "CREATED"  # last intent: COMPLETED, CANCELED, ... (a denied one leaves it as it was)
+    ended_at: int | None = None
+    action: str = ""  # the completion's action (complete, or the caller's own word)
+    variables: Any = None  # the variables the task was completed with
+    assignments: tuple[UserTaskAssignment, ...] = ()
+    denials: tuple[str, ...] = ()  # reasons a task listener gave for denying a transition
+
+
+@dataclass(frozen=True)
 class IncidentHistory:
     key: int
     error_type: str
@@ -175,6 +204,7 @@ class InstanceHistory:
     taken_flows: tuple[str, ...] = ()  # ids of sequence flows taken, in order
     variables: tuple[VariableChange, ...] = ()
     jobs: tuple[JobHistory, ...] = ()
+    user_tasks: tuple[UserTaskHistory, ...] = ()
     incidents: tuple[IncidentHistory, ...] = ()
     timers: tuple[TimerEvent, ...] = ()
     messages: tuple[MessageEvent, ...] = ()
@@ -248,6 +278,7 @@ def build_history(records: Iterable[Record], process_instance_key: int) -> Insta
     flows: list[str] = []
     variables: list[VariableChange] = []
     jobs: dict[int, JobHistory] = {}
+    user_tasks: dict[int, UserTaskHistory] = {}
     incidents: dict[int, IncidentHistory] = {}
     timers: dict[int, TimerEvent] = {}
     messages: dict[tuple[int, str], MessageEvent] = {}
@@ -291,6 +322,8 @@ def build_history(records: Iterable[Record], process_instance_key: int) -> Insta
             )
         elif r.value_type == "JOB":
             _fold_job(jobs, r)
+        elif r.value_type == "USER_TASK":
+            _fold_user_task(user_tasks, r)
         elif r.value_type == "JOB_BATCH" and r.intent == "ACTIVATED":
             _fold_activations(jobs, r, process_instance_key)
         elif r.value_type == "INCIDENT":
@@ -355,6 +388,7 @@ def build_history(records: Iterable[Record], process_instance_key: int) -> Insta
         taken_flows=tuple(flows),
         variables=tuple(variables),
         jobs=tuple(jobs.values()),
+        user_tasks=tuple(user_tasks.values()),
         incidents=tuple(incidents.values()),
         timers=tuple(timers.values()),
         messages=tuple(messages.values()),
@@ -396,6 +430,37 @@ def _fold_activations(jobs: dict[int, JobHistory], r: Record, process_instance_k
         )
         # The activating worker is the last one to touch the job until it completes, fails or throws.
         jobs[job_key] = replace(job, activations=(*job.activations, activation), worker=activation.worker)
+
+
+def _fold_user_task(tasks: dict[int, UserTaskHistory], r: Record) -> None:
+    """USER_TASK events as Zeebe writes them (Camunda docs, "User tasks", "User task lifecycle")."""
+    v = r.value
+    if r.intent == "CREATED":
+        tasks[r.key] = UserTaskHistory(
+            key=r.key, element_id=str(v.get("elementId", "")),
+            element_instance_key=int(v.get("elementInstanceKey", -1)), created_at=r.timestamp,
+            candidate_groups=tuple(map(str, v.get("candidateGroupsList") or ())),
+            candidate_users=tuple(map(str, v.get("candidateUsersList") or ())), assignee=str(v.get("assignee") or ""))
+        return
+    task = tasks.get(r.key)
+    if task is None:
+        return  # created before the records we were given
+    if r.intent == "ASSIGNED":
+        assignee, action = str(v.get("assignee") or ""), str(v.get("action") or "")
+        task = replace(task, assignee=assignee,
+                       assignments=(*task.assignments, UserTaskAssignment(r.timestamp, assignee, action)))
+    elif r.intent == "UPDATED":
+        changed = set(v.get("changedAttributes") or ())
+        if "candidateGroupsList" in changed:
+            task = replace(task, candidate_groups=tuple(map(str, v.get("candidateGroupsList") or ())))
+        if "candidateUsersList" in changed:
+            task = replace(task, candidate_users=tuple(map(str, v.get("candidateUsersList") or ())))
+    elif r.intent in {"COMPLETED", "CANCELED"}:
+        task = replace(task, outcome=r.intent, ended_at=r.timestamp, action=str(v.get("action") or ""),
+                       assignee=str(v.get("assignee") or task.assignee), variables=v.get("variables"))
+    elif r.intent.endswith("_DENIED"):
+        task = replace(task, denials=(*task.denials, f"{r.intent}: {v.get('deniedReason') or ''}".rstrip(": ")))
+    tasks[r.key] = task
 
 
 def _fold_job(jobs: dict[int, JobHistory], r: Record) -> None:

@@ -32,6 +32,7 @@ from workers.audit.report_view import (
     ROLE_LABELS,
     STATE_LABELS,
     Clock,
+    FinalState,
     decision_row,
     final_state,
     fine_tables,
@@ -207,6 +208,15 @@ def _breach_text(breach: SlaBreach, model: ProcessModel) -> str:
         name = readable(breach.reason.removeprefix("deadline timer ").removesuffix(" fired"))
         return f"逾期 the deadline “{name}” passed"
     return f"超时 {breach.reason}"
+
+
+def instance_state(history: InstanceHistory, *, bpmn_xml: str | None = None,
+                   timezone: str = DEFAULT_TIMEZONE) -> FinalState:
+    """The instance's final state from its records, as the report states it (every form of the report
+    the filed JSON, the HTML, the PDF and ``procgov reports get`` uses this one derivation)."""
+    xml = bpmn_xml or history.bpmn_xml
+    model = parse_model(xml, history.bpmn_process_id) if xml else ProcessModel(history.bpmn_process_id, "")
+    return final_state(history, model, Clock(zone(timezone)))
 
 
 def render_report(

@@ -13,14 +13,22 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from workers.audit.history import ACTIVE, COMPLETED, TERMINATED, ElementVisit, InstanceHistory, JobHistory
+from workers.audit.history import (
+    ACTIVE,
+    COMPLETED,
+    TERMINATED,
+    ElementVisit,
+    InstanceHistory,
+    JobHistory,
+    UserTaskHistory,
+)
 from workers.audit.replay import DecisionVerdict
 from workers.audit.report_model import ACTIVITIES, KIND_LABELS, SCOPES, STEPS, ModelElement, ProcessModel
 from workers.audit.sla import Fine, format_duration
 from workers.runtime.wording import ROLE_LABELS, local_time
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
-USER_TASK_JOB = "io.camunda.zeebe:userTask"
+USER_TASK_JOB = "io.camunda.zeebe:userTask"  # job-worker user tasks, in records written before 8.8's user tasks
 FILING_JOB = "audit.file-history"
 HEADER_ASSIGNEE = "io.camunda.zeebe:assignee"
 HEADER_CANDIDATES = "io.camunda.zeebe:candidateGroups"
@@ -164,6 +172,21 @@ class StepSection:
         return STATE_LABELS.get(self.state, self.state)
 
 
+def _who_did(task: UserTaskHistory, clock: Clock) -> str:
+    """A Camunda user task from its USER_TASK records: for whom, who had it, who completed it and when."""
+    parts = [f"assigned to 指派给 {task.assignments[0].assignee}" if task.assignments and task.assignments[0].assignee
+             else f"candidates 候选组 {', '.join(task.candidate_groups)}" if task.candidate_groups
+             else "unassigned 未指派"]
+    parts.append(f"opened 创建于 {clock.at(task.created_at)}")
+    for change in task.assignments[1:]:
+        parts.append(f"{change.action or 'assign'} → {change.assignee or '(nobody 无人)'} {clock.at(change.at)}")
+    if task.outcome == "COMPLETED":
+        by = task.assignee or "an unassigned user 未指派者"
+        parts.append(f"completed by 完成人 {by} ({task.action or 'complete'}) {clock.at(task.ended_at)}")
+    parts += [f"denied 被拒绝: {reason}" for reason in task.denials]
+    return "; ".join(parts)
+
+
 def _who(job: JobHistory | None, kind: str) -> str:
     if job is None:
         return ""
@@ -206,6 +229,10 @@ class _Context:
     clock: Clock
     breached: set[int] = field(default_factory=set)
 
+    def user_task_at(self, visit: ElementVisit) -> UserTaskHistory | None:
+        return next((t for t in reversed(self.history.user_tasks)
+                     if t.element_instance_key == visit.element_instance_key), None)
+
     def job_at(self, visit: ElementVisit) -> JobHistory | None:
         return next((j for j in reversed(self.history.jobs) if j.element_instance_key == visit.element_instance_key),
                     None)
@@ -226,7 +253,8 @@ def _activity_rows(ctx: _Context, visits: Sequence[ElementVisit]) -> list[Activi
             outcome = "reached 已触发" + (f" on 于 “{host}”" if host else "")
         rows.append(ActivityRow(
             name=ctx.model.label(visit.element_id), kind=element.kind_label if element else visit.element_type,
-            who=_who(job, kind), started=ctx.clock.at(visit.started_at), ended=ctx.clock.at(visit.ended_at),
+            who=_who_did(user_task, ctx.clock) if (user_task := ctx.user_task_at(visit)) else _who(job, kind),
+            started=ctx.clock.at(visit.started_at), ended=ctx.clock.at(visit.ended_at),
             duration="" if fired_event else format_duration(visit.duration_ms), outcome=outcome, notes=notes,
             breach=visit.element_instance_key in ctx.breached,
         ))

@@ -21,7 +21,7 @@ from workers.audit.crosscheck import cross_check
 from workers.audit.filing import file_audit, findings_of, verdict_of
 from workers.audit.history import InstanceHistory, load_history
 from workers.audit.replay import ReplayReport, replay_log
-from workers.audit.report import render_report
+from workers.audit.report import instance_state, render_report
 from workers.audit.report_view import DEFAULT_TIMEZONE, zone
 from workers.audit.sla import SlaPolicy
 from workers.audit.sources import DEFAULT_INDEX_PATTERN, RecordSource, SourceError, open_source
@@ -144,7 +144,8 @@ def file_history(deps: AuditDeps, job: JobContext) -> FileHistoryResult:
         raise TransientError(str(error)) from error
     replay, findings = _decisions_of(deps, history)
     html = render_report(history, replay=replay, policy=deps.policy, timezone=deps.timezone)
-    paths = file_audit(deps.reports or deps.archive_dir, history, replay, html)
+    state = instance_state(history, timezone=deps.timezone)
+    paths = file_audit(deps.reports or deps.archive_dir, history, replay, html, state)
     # Without a registry only the chain was checked: a broken chain still fails the audit.
     verdict = "fail" if findings else verdict_of(replay)
     return FileHistoryResult(

@@ -2,15 +2,18 @@
 
 ``PROCGOV_REPORTS_URL`` names it: a directory (a path or ``file:///path``) on a volume every replica
 mounts (docker-compose: the named volume ``reports``; Kubernetes: the ``procgov-reports``
-PersistentVolumeClaim, ReadWriteMany). Unset, each group keeps its own directory as before
-(``PROCGOV_AUDIT_ARCHIVE_DIR``, ``PROCGOV_SLM_REPORT_DIR``). S3-compatible object storage is not
-implemented: an ``s3://`` URL is refused with a message saying so (see the README).
+PersistentVolumeClaim, ReadWriteMany), or ``s3://bucket[/prefix]``: a bucket of any S3-compatible
+object storage (AWS S3, MinIO, Ceph RGW, …; :mod:`workers.runtime.report_s3`), for clusters without
+a ReadWriteMany volume. Unset, each group keeps its own directory as before
+(``PROCGOV_AUDIT_ARCHIVE_DIR``, ``PROCGOV_SLM_REPORT_DIR``).
 
 Reports are named by a relative key (``audit/procgov-rollout/2251799813685615.html``); a key is a
 plain relative path, never absolute and never with ``..``, so no report can be written outside the
-store. Writes are atomic (temporary file + rename in the same directory): a retried job, or two
-replicas filing the same report, replace a complete file with a complete file, and a reader never
-sees half of one.
+store. Writes are atomic (temporary file + rename in the same directory; an object PUT): a retried
+job, or two replicas filing the same report, replace a complete report with a complete report, and a
+reader never sees half of one. A store that cannot be reached raises :class:`ReportStoreUnavailable`,
+a :class:`~workers.runtime.errors.TransientError`: the filing job is failed and retried with back-off
+(an incident once its retries are spent), never completed without its report.
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import Literal, Protocol
 from urllib.parse import unquote, urlparse
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from workers.runtime.errors import TransientError
 
 DEFAULT_REPORTS_URL = "var/reports"
 
@@ -37,8 +43,29 @@ class ReportStoreSettings(BaseSettings):
     url: str = ""
 
 
+class S3Settings(BaseSettings):
+    """``PROCGOV_REPORTS__*``: how to reach the bucket named by ``PROCGOV_REPORTS_URL=s3://…``."""
+
+    model_config = SettingsConfigDict(env_prefix="PROCGOV_REPORTS__", extra="ignore")
+
+    endpoint_url: str = ""  # empty: AWS S3 for the region; else e.g. http://minio:9000
+    region: str = "us-east-1"
+    access_key_id: str = ""  # empty (with the secret): boto3's credential chain
+    secret_access_key: SecretStr | None = None
+    session_token: SecretStr | None = None
+    addressing_style: Literal["auto", "path", "virtual"] = "path"  # path: MinIO/Ceph without bucket DNS names
+    connect_timeout: float = 5.0  # seconds; a store that is down is reported quickly, then the job retries
+    read_timeout: float = 30.0
+    max_attempts: int = 3  # botocore's own retries ("standard" mode) inside one call
+
+
 class ReportStoreError(ValueError):
-    """A bad store URL or report key; the message names it and says what is accepted."""
+    """A bad store URL or report key, or a report that is not there; the message names it."""
+
+
+class ReportStoreUnavailable(TransientError):
+    """The store cannot be reached or refused the request (server down, credentials refused, no
+    bucket): worth a retry with back-off; the message names the store, never its credentials."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +173,8 @@ class PrefixedStore:
 
 
 def open_report_store(url: str) -> ReportStore:
-    """``/path``, ``relative/path`` or ``file:///path``: a directory store."""
+    """``/path``, ``relative/path`` or ``file:///path``: a directory store; ``s3://bucket[/prefix]``:
+    an object store, configured by ``PROCGOV_REPORTS__*`` (:class:`S3Settings`)."""
     parsed = urlparse(url)
     if parsed.scheme in {"", "file"}:
         path = unquote(parsed.path) if parsed.scheme == "file" else url
@@ -154,10 +182,10 @@ def open_report_store(url: str) -> ReportStore:
             raise ReportStoreError(f"report store URL {url!r} names no directory")
         return DirectoryStore(Path(path))
     if parsed.scheme == "s3":
-        raise ReportStoreError(
-            f"report store {url!r}: S3-compatible object storage is not implemented yet; use a directory on a "
-            "volume every replica mounts (e.g. PROCGOV_REPORTS_URL=/app/var/reports)")
-    raise ReportStoreError(f"report store URL {url!r}: expected a directory path or file:///path")
+        from workers.runtime.report_s3 import S3Store  # boto3 is loaded only where S3 is configured
+
+        return S3Store.from_url(url)
+    raise ReportStoreError(f"report store URL {url!r}: expected a directory path, file:///path or s3://bucket/prefix")
 
 
 def configured_store(prefix: str, fallback: Path) -> ReportStore:

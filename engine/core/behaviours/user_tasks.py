@@ -545,8 +545,18 @@ class UserTasks:
             return
         transition = task.transition
         result = result or {}
-        if result.get("denied"):
-            self._deny(task, str(result.get("deniedReason") or ""))
+        denied = bool(result.get("denied"))
+        reason = str(result.get("deniedReason") or "") if denied else ""
+        # Zeebe's follow-up command of a listener job's completion, which the transition's events come from
+        self.w.command(
+            "USER_TASK",
+            "DENY_TASK_LISTENER" if denied else "COMPLETE_TASK_LISTENER",
+            task.key,
+            self.record_value(task, transition.values, transition, denied_reason=reason),
+            task.element_instance.process_instance_key,
+        )
+        if denied:
+            self._deny(task, reason)
             return
         corrections = {k: v for k, v in (result.get("corrections") or {}).items() if v is not None}
         if corrections:

@@ -252,6 +252,12 @@ async def test_listeners_run_in_model_order_and_block_until_completed(engine: En
     task = only_task(engine, pik)
     assert (task.state, task.priority, task.candidate_groups) == ("CREATED", 90, ["x"])
     assert intents(engine, pik) == ["CREATING", "CORRECTED", "CREATED"]
+    commands = [
+        r["intent"]
+        for r in engine.query.records(value_type="USER_TASK", process_instance_key=pik)
+        if r["recordType"] == "COMMAND"
+    ]
+    assert commands == ["COMPLETE_TASK_LISTENER", "COMPLETE_TASK_LISTENER"]  # Zeebe's follow-up commands
     activated = [r["intent"] for r in engine.query.records(value_type="PROCESS_INSTANCE", process_instance_key=pik)]
     assert activated.count("ELEMENT_ACTIVATED") == 3  # the process, the start event and, once CREATED, the task
 
@@ -272,6 +278,8 @@ async def test_an_updating_listener_denies_and_nothing_changes(engine: Engine) -
     after = only_task(engine, created.process_instance_key)
     assert (after.state, after.priority, after.due_date) == ("CREATED", 20, "")
     assert intents(engine, created.process_instance_key)[-2:] == ["UPDATING", "UPDATE_DENIED"]
+    [deny] = engine.query.records(value_type="USER_TASK", intent="DENY_TASK_LISTENER")
+    assert deny["recordType"] == "COMMAND" and deny["value"]["deniedReason"] == "frozen"
 
 
 async def test_a_listener_without_retries_is_an_incident_resolved_by_new_retries(engine: Engine) -> None:

@@ -66,8 +66,8 @@ async def test_user_task_is_created_assigned_and_completed_through_output_mappin
     assert task["name"] == "Review the order" and task["elementId"] == "review"
     assert task["candidateGroups"] == ["reviewers", "leads"] and task["candidateUsers"] == ["bob"]
     assert task["priority"] == 70 and task["assignee"] is None
-    assert task["dueDate"] == "2026-12-24T12:00:00Z"
-    assert task["followUpDate"] == "2026-12-20T09:00:00+01:00"
+    assert task["dueDate"] == "2026-12-24T12:00:00.000Z"  # dates as the API answers them: UTC, milliseconds
+    assert task["followUpDate"] == "2026-12-20T08:00:00.000Z"
     assert task["formKey"] == form_key and task["customHeaders"] == {"channel": "rest"}
     assert "candidateGroup" not in task
     by_priority = await http.post("/user-tasks/search", json={"sort": [{"field": "priority", "order": "DESC"}]})
@@ -216,7 +216,7 @@ async def test_update_changes_only_what_the_changeset_names(http: httpx.AsyncCli
     assert (await http.patch(f"/user-tasks/{key}", json=change)).status_code == 204
     got = (await http.get(f"/user-tasks/{key}")).json()
     assert (got["dueDate"], got["priority"], got["candidateGroups"]) == (None, 90, ["auditors"])
-    assert got["candidateUsers"] == ["bob"] and got["followUpDate"] == "2026-12-20T09:00:00+01:00"
+    assert got["candidateUsers"] == ["bob"] and got["followUpDate"] == "2026-12-20T08:00:00.000Z"
     bad_date = await http.patch(f"/user-tasks/{key}", json={"changeset": {"followUpDate": "tomorrow"}})
     assert bad_date.status_code == 400 and bad_date.json()["title"] == "INVALID_ARGUMENT"
     nothing = await http.patch(f"/user-tasks/{key}", json={"changeset": {}})
@@ -228,7 +228,9 @@ async def test_update_changes_only_what_the_changeset_names(http: httpx.AsyncCli
 
 async def test_bad_user_task_requests_get_camunda_problems(http: httpx.AsyncClient) -> None:
     """ "Problem detail": a key that is not a number is 400, one that names no task 404; an assignment
-    without assignee is 400 "No assignee provided."; an unknown property 400 naming it."""
+    without assignee is 400 "No assignee provided."; an unknown property 400 naming it. "Search user tasks":
+    ``processInstanceVariables`` / ``localVariables`` filter on a variable's JSON value with the string
+    filter operators, an unknown operator being 400."""
     assert (await http.get("/user-tasks/abc")).status_code == 400
     missing = await http.get("/user-tasks/2251799813685249")
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
@@ -241,3 +243,11 @@ async def test_bad_user_task_requests_get_camunda_problems(http: httpx.AsyncClie
     unknown = await http.post(f"/user-tasks/{key}/completion", json={"variables": {}, "bogus": 1})
     assert unknown.status_code == 400 and "bogus" in unknown.json()["detail"]
     assert (await http.get(f"/user-tasks/{key}")).json()["state"] == "CREATED"
+    bad_operator = {"filter": {"processInstanceVariables": [{"name": "orderId", "value": {"$near": "o"}}]}}
+    refused = await http.post("/user-tasks/search", json=bad_operator)
+    assert refused.status_code == 400 and "$near" in refused.json()["detail"]
+    by_variable = {"filter": {"processInstanceVariables": [{"name": "orderId", "value": '"o-5"'}]}}
+    found = (await http.post("/user-tasks/search", json=by_variable)).json()["items"]
+    assert [t["userTaskKey"] for t in found] == [key]
+    by_local = {"filter": {"localVariables": [{"name": "reviewedOrder", "value": {"$like": '"o-*'}}]}}
+    assert [t["userTaskKey"] for t in (await http.post("/user-tasks/search", json=by_local)).json()["items"]] == [key]

@@ -85,4 +85,29 @@ await Promise.all([
 assert.equal((await camunda.getUserTask({ userTaskKey }, consistency)).state, 'COMPLETED');
 const done = await camunda.getProcessInstance({ processInstanceKey: guarded.processInstanceKey }, consistency);
 assert.equal(done.state, 'COMPLETED');
+
+// a Camunda user task with candidates, dates, priority and a linked form: every answer checked strictly
+await camunda.deployResourcesFromFiles([`${resources}/rest-review.bpmn`, `${resources}/rest-form.form`]);
+const review = await camunda.createProcessInstance({
+  processDefinitionId: 'rest-review', variables: { orderId: 'js-r', urgency: 4, requester: 'joe' },
+});
+const [reviewTask] = (await camunda.searchUserTasks(
+  { filter: { processInstanceKey: review.processInstanceKey, candidateGroup: 'leads' } }, consistency,
+)).items;
+assert.equal(reviewTask.priority, 40);
+const reviewKey = reviewTask.userTaskKey;
+const reviewForm = await camunda.getUserTaskForm({ userTaskKey: reviewKey }, consistency);
+assert.equal(reviewForm.formId, 'rest-form');
+const taskVariables = await camunda.searchUserTaskVariables(
+  { userTaskKey: reviewKey, filter: { name: 'reviewedOrder' } }, consistency,
+);
+assert.deepEqual(taskVariables.items.map((v) => v.value), ['"js-r"']);
+await camunda.updateUserTask({ userTaskKey: reviewKey, changeset: { priority: 95, dueDate: '2027-01-15T10:00:00.000Z' } });
+await camunda.assignUserTask({ userTaskKey: reviewKey, assignee: 'joe' });
+await camunda.unassignUserTask({ userTaskKey: reviewKey });
+const updated = await camunda.getUserTask({ userTaskKey: reviewKey }, consistency);
+assert.deepEqual([updated.priority, updated.dueDate, updated.assignee ?? null], [95, '2027-01-15T10:00:00.000Z', null]);
+await camunda.completeUserTask({ userTaskKey: reviewKey, variables: { approved: false } });
+const reviewed = await camunda.getProcessInstance({ processInstanceKey: review.processInstanceKey }, consistency);
+assert.equal(reviewed.state, 'COMPLETED');
 console.log('sdk-js flow ok');
