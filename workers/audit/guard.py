@@ -56,6 +56,7 @@ from workers.audit.guard_rules import (
 from workers.audit.records import Record
 from workers.audit.router import AuditSettings
 from workers.audit.sources import RecordSource, SourceError
+from workers.runtime.bundled import bundled
 from workers.runtime.errors import PermanentError, RetryLaterError, TransientError
 from workers.runtime.health import HealthServer
 from workers.runtime.jobs import JobObserver
@@ -70,7 +71,6 @@ GUARD_JOB_TYPE = "audit.guard-user-task"
 TASK_KEY = "io.camunda.zeebe:userTaskKey"
 ASSIGNEE = "io.camunda.zeebe:assignee"
 FORM_KEY = "io.camunda.zeebe:formKey"
-ROOT = Path(__file__).resolve().parents[2]
 
 log = get_logger("workers.audit.guard")
 
@@ -80,8 +80,8 @@ class GuardSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PROCGOV_AUDIT_GUARD__", env_file=".env", extra="ignore")
 
-    rules: Path = ROOT / "data" / "audit" / "guard-rules.yaml"
-    directory: Path = ROOT / "data" / "slm" / "departments.yaml"
+    rules: Path = Field(default_factory=lambda: bundled("data", "audit", "guard-rules.yaml"))
+    directory: Path = Field(default_factory=lambda: bundled("data", "slm", "departments.yaml"))
     timeout_ms: int = Field(default=30_000, gt=0)
     retries: int = Field(default=3, ge=1)  # the models' listener retries, for the back-off's budget
     max_jobs: int = Field(default=8, gt=0)
