@@ -88,8 +88,13 @@ from workers.runtime.router import TaskRouter
 from workers.runtime.settings import WorkerSettings
 from workers.runtime.tracing import TRACEPARENT, create_tracer_provider, traceparent_of
 
+#: Who claims the planning office's candidate-group tasks in the demo: its head, whom none of them fines
+#: (the user task guard lets only the planning office do them, never the rule supervisor or the people fined).
+PLANNING_OFFICE = "zhou.hua"
+
 __all__ = [
     "DEMO_ROOT",
+    "PLANNING_OFFICE",
     "DemoContext",
     "DemoReport",
     "MailSink",
