@@ -161,3 +161,16 @@ def test_a_completion_rewriting_who_is_who_is_denied() -> None:
                            facts={"departmentHead": "nobody"})
     [offence] = judge(request, rules, directory).offences
     assert (offence.kind, offence.subject, offence.rule) == ("protected", "departmentHead", "100104 §2.3.4")
+
+
+def test_the_form_mapping_tool_keeps_the_guard_listeners() -> None:
+    """tools/user_tasks.py (output mappings from each form) and tools/task_listeners.py are fixpoints of
+    each other's output on every model of bpmn/, so both ``--check``s hold once the listeners are on."""
+    sys.path.insert(0, str(ROOT))
+    from tools.user_tasks import convert as map_forms
+    from tools.user_tasks import forms_for
+
+    for model in sorted((ROOT / "bpmn").glob("*.bpmn")):
+        guarded = task_listeners.convert(model.read_text(encoding="utf-8"))
+        assert map_forms(guarded, forms_for(model)) == guarded, model.name
+        assert task_listeners.missing_guards(guarded) == []
