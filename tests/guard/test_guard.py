@@ -260,8 +260,8 @@ async def test_replay_reports_the_denied_attempt(
 ) -> None:
     """Issue #12 item 5 (denied or protected writes are findings): after a denied completion,
     ``procgov audit replay --all --data DIR`` exits non-zero naming the instance, the task, the person and
-    the fields of the attempt; the findings function also reports a protected write that reached
-    COMPLETED (an unguarded model)."""
+    the fields of the attempt; the findings function also reports a protected variable an unguarded
+    completion wrote into the instance, but not one the task's output mappings kept inside the task."""
     await _deploy(http)
     instance, key = await _start(http)
     assert (await _assign(http, key, "zhou.hua")).status_code == 204
@@ -276,16 +276,29 @@ async def test_replay_reports_the_denied_attempt(
                            "completion by 'zhou.hua' denied (fields findings, publishDueDate, summaryImprovements, "
                            "summarySigned; protected publishDueDate): procgov guard (guard-test/1): "), text
 
-    unguarded = [r for r in source.instance_records(int(instance))
-                 if not (r.value_type == "USER_TASK" and r.intent == "COMPLETION_DENIED")]
-    forged = [r if r.intent != "COMPLETED" or r.value_type != "USER_TASK"
-              else type(r)(**{**{s: getattr(r, s) for s in r.__slots__},
-                              "value": {**r.value, "variables": {"penaltyCases": []}}})
-              for r in unguarded]
-    [protected_write] = user_task_findings(forged, protected)
+    # an unguarded completion writing penaltyCases that reached the instance (no output mappings), and one
+    # whose write the output mappings kept in the task (no finding: nothing changed)
+    records = [r for r in source.instance_records(int(instance))
+               if not (r.value_type == "USER_TASK" and r.intent == "COMPLETION_DENIED")]
+    done = next(r for r in records if r.value_type == "USER_TASK" and r.intent == "COMPLETED")
+
+    def forged(reach_the_instance: bool) -> list[Any]:
+        out = []
+        for r in records:
+            fields = {s: getattr(r, s) for s in r.__slots__}
+            if r is done:
+                fields["value"] = {**r.value, "variables": {**r.value["variables"], "penaltyCases": []}}
+            elif (r.value_type == "VARIABLE" and r.position > done.position and r.value["name"] == "summarySigned"):
+                scope = r.value["scopeKey"] if reach_the_instance else done.value["elementInstanceKey"]
+                fields["value"] = {**r.value, "name": "penaltyCases", "value": "[]", "scopeKey": scope}
+            out.append(type(r)(**fields))
+        return out
+
+    [protected_write] = user_task_findings(forged(True), protected)
     assert str(protected_write) == (f"instance {instance}: 100104 §2.3.4: user task publish-summary ({key}): "
                                     "completed by 'zhou.hua' writing the protected variable 'penaltyCases' "
                                     "(computed by the system, never written by a person)")
+    assert user_task_findings(forged(False), protected) == []
 
     store = create_store_engine(f"sqlite:///{tmp_path / 'store.db'}")
     migrate(store)  # an empty decision store: the findings come from the engine's log alone

@@ -32,7 +32,7 @@ import json
 import signal
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +131,6 @@ class Guard:
     source: Callable[[], RecordSource]
     forms: FormReader
     retry_after_ms: int = 1_000
-    verdicts: list[tuple[int, bool]] = field(default_factory=list)  # (job key, denied): for health/tests
 
     def _completion(self, job: RestJob, task_key: int) -> Record:
         try:
@@ -162,7 +161,6 @@ class Guard:
         request = GuardRequest(event=event, process=job.bpmn_process_id, task=job.element_id, person=person,  # type: ignore[arg-type]
                                written=written, form_id=form_id, fields=fields, facts=job.variables)
         verdict = judge(request, self.rules, self.directory)
-        self.verdicts.append((job.key, verdict.denied))
         if verdict.denied:
             log.warning("user task transition denied", user_task_key=task_key, listener_event=event, person=person,
                         offences=[f"{o.kind}:{o.subject}" for o in verdict.offences])
