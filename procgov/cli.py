@@ -10,6 +10,7 @@ from procgov.commands import demo as demo_commands
 from procgov.commands import deploy as deploy_commands
 from procgov.commands import effects as effect_commands
 from procgov.commands import engine as engine_commands
+from procgov.commands import guard as guard_commands
 from procgov.commands import incidents as incident_commands
 from procgov.commands import instances as instance_commands
 from procgov.commands import processes as process_commands
@@ -30,6 +31,7 @@ task_commands.register(app)
 incident_commands.register(app)
 effect_commands.register(app)
 demo_commands.register(app)
+guard_commands.register(app)
 
 
 @app.callback()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import textwrap
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -50,7 +51,8 @@ def _attribute(value: str) -> str:
 def _extension_elements(inner: str, indent: str, form: Form | None) -> str:
     child = indent + "  "
     kept = OWN_ELEMENTS.sub("", inner.strip("\n") + "\n")
-    lines = [f"{child}<zeebe:userTask />"] + [child + line.strip() for line in kept.splitlines() if line.strip()]
+    # the other elements as they are, nested ones (zeebe:taskListeners, tools/task_listeners.py) included
+    lines = [f"{child}<zeebe:userTask />", *textwrap.indent(textwrap.dedent(kept).strip("\n"), child).splitlines()]
     if form is not None:
         lines.append(f"{child}<zeebe:ioMapping>")
         lines += [f"{child}  <zeebe:output source={_attribute(source)} target={_attribute(target)} />"

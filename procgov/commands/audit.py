@@ -253,6 +253,7 @@ def replay(
             findings += [f"cross-check: instance {instance_key}: {f}" for f in cross_check(history, report, registry)]
             called = _descendants(source, instance_key) if history.children else []
             findings += [f"conformance: {f}" for f in _conformance(history, report, called)]
+            findings += [f"user tasks: {f}" for f in _user_task_findings(source, instance_key)]
         if not findings:
             typer.echo(f"cross-check: decision jobs of {checked} instance(s) match their records (and the rules)")
     findings += _checkpoint_findings(checkpoints, key_file, all_records, data)
@@ -288,6 +289,19 @@ def _all_instances(source: Any, report: Any) -> list[int]:
         _fail(str(error))
     recorded = {v.process_instance_key for v in report.verdicts}
     return known + sorted(recorded - set(known))
+
+
+def _user_task_findings(source: Any, key: int) -> list[Any]:
+    """Denied attempts and protected writes in the instance's USER_TASK records (the guard's rule table)."""
+    from workers.audit.guard import GuardSettings
+    from workers.audit.guard_rules import GuardRulesError, load_rules
+    from workers.audit.guarded_writes import user_task_findings
+
+    try:
+        rules = load_rules(GuardSettings().rules)
+    except GuardRulesError as error:
+        _fail(str(error))
+    return user_task_findings(source.instance_records(key), {p.name: p.rule for p in rules.protected})
 
 
 def _conformance(history: Any, report: Any, called: list[int]) -> list[Any]:

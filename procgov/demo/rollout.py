@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from procgov.demo.runner import DemoContext, ScenarioResult
+from procgov.demo.runner import PLANNING_OFFICE, DemoContext, ScenarioResult
 from workers.runtime.bundled import bundled
 
 NAME = "rollout"
@@ -39,6 +39,8 @@ CHILD_TASKS: dict[str, dict[str, Any]] = {
     "discuss-change": {"discussionMinutes": "the departments concerned agree"},
     "publish-change": {"changeEffect": "order cycle down to 2.5 days"},
 }
+# the planning office's candidate-group tasks, claimed by it (the user task guard: nobody fined by them)
+CLAIMED_BY = dict.fromkeys(("record-spot-check", "discuss-change", "publish-change"), PLANNING_OFFICE)
 
 
 def _sheet(answers: dict[str, Any]) -> dict[str, Any]:
@@ -93,7 +95,8 @@ async def _play_child(ctx: DemoContext, key: int, process_id: str, seen: int) ->
     while not instance.snapshot().completed:
         due = [e for e in CHILD_TASKS if _count(ctx, child, e, "ELEMENT_ACTIVATED") > played.get(e, 0)]
         if due:
-            await ctx.complete_user_task(due[0], CHILD_TASKS[due[0]], instance_key=child)
+            await ctx.complete_user_task(due[0], CHILD_TASKS[due[0]], instance_key=child,
+                                         assignee=CLAIMED_BY.get(due[0]))
             played[due[0]] = played.get(due[0], 0) + 1
             continue
         incidents = _query(ctx, "SELECT json_extract(json, '$.value.errorMessage') FROM records WHERE "

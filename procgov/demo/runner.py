@@ -88,8 +88,13 @@ from workers.runtime.router import TaskRouter
 from workers.runtime.settings import WorkerSettings
 from workers.runtime.tracing import TRACEPARENT, create_tracer_provider, traceparent_of
 
+#: Who claims the planning office's candidate-group tasks in the demo: its head, whom none of them fines
+#: (the user task guard lets only the planning office do them, never the rule supervisor or the people fined).
+PLANNING_OFFICE = "zhou.hua"
+
 __all__ = [
     "DEMO_ROOT",
+    "PLANNING_OFFICE",
     "DemoContext",
     "DemoReport",
     "MailSink",
@@ -166,8 +171,11 @@ class DemoContext:
         instance_key: int,
         *,
         timeout_s: float = 30.0,
+        assignee: str | None = None,
     ) -> int:
-        """Do the user task at ``element_id`` of ``instance_key`` over REST; returns the user task key."""
+        """Do the user task at ``element_id`` of ``instance_key`` over REST; returns the user task key.
+        ``assignee``: claim it for that person first (a guarded candidate-group task is completed only by
+        the person it is assigned to, as in Tasklist)."""
         from procgov.forms import check_completion, parse_form, submission
 
         if self.tasklist is None:
@@ -194,6 +202,8 @@ class DemoContext:
                 raise ValueError(f"user task {element_id!r} ({key}) does not take these variables: "
                                  + "; ".join(problems))
             given = submission(form, given, current)
+        if assignee is not None:
+            await self.tasklist.assign(key, assignee)
         await self.tasklist.complete(key, given)
         return int(key)
 
@@ -454,6 +464,7 @@ async def _with_engine(
 
     channel = create_channel(settings)
     app: WorkerApp | None = None
+    guard: Any = None
     rest = RestServer("127.0.0.1", 0)  # people do their tasks over REST, as in Tasklist
     await rest.start(zeebe.engine)
     http = httpx.AsyncClient(base_url=rest.address, timeout=30)
@@ -480,6 +491,8 @@ async def _with_engine(
             app = WorkerApp(settings, routers, tracer_provider=tracer_provider)
             await app.start()
         console.print(f"[green]workers[/] {', '.join(report.worker_groups) or 'none'} on {zeebe.address}")
+        # the user task guard answers the listeners of guarded user tasks (tools/task_listeners.py)
+        guard = await _start_guard(settings, rest.address, report)
 
         ctx = DemoContext(client, zeebe, report.data_dir, settings, *sinks, channel, tracer_provider,
                           tasklist=Tasklist(http, rest.address), rest_url=rest.address)
@@ -493,11 +506,28 @@ async def _with_engine(
                 verdict = "[green]ok[/]" if all(r.ok for r in results) else "[red]FAILED[/]"
                 progress.update(task, completed=1, description=f"scenario {shown}: {verdict}")
     finally:
+        if guard is not None:
+            await guard.__aexit__(None, None, None)
         if app is not None:
             await app.stop(grace_s=5.0)
         await channel.close()
         await http.aclose()
         await rest.stop()
+
+
+async def _start_guard(settings: WorkerSettings, rest_url: str, report: DemoReport) -> Any:
+    """``audit.guard-user-task`` on the demo engine's REST API and records; None (a problem) if it fails."""
+    from workers.audit.guard import guard_running
+    from workers.audit.router import AuditSettings
+
+    running = guard_running(settings.model_copy(update={"rest_url": rest_url}),
+                            audit=AuditSettings(data_dir=report.data_dir / "engine"))
+    try:
+        await running.__aenter__()
+    except Exception as error:  # bad rule data: name it, like a worker group that cannot start
+        report.problems.append(f"the user task guard not started: {type(error).__name__}: {error}")
+        return None
+    return running
 
 
 def _short(detail: str, limit: int = 120) -> str:

@@ -18,7 +18,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from procgov.demo.runner import DemoContext, ScenarioResult
+from procgov.demo.runner import PLANNING_OFFICE, DemoContext, ScenarioResult
 from workers.slm.business_calendar import DEFAULT_TIMEZONE, DayCount, local_date
 from workers.slm.deadlines import previous_month
 from workers.slm.deps import DEFAULT_DATA_DIR, SlmSettings
@@ -61,7 +61,7 @@ async def _change(ctx: DemoContext, label: str, scope: str, days_late: int, vers
     await ctx.complete_user_task("approve-change", {"approved": True}, instance_key=key)
     if scope == "cross-department":
         await ctx.complete_user_task("discuss-change", {"discussionMinutes": "Sales and Warehouse agree"},
-                                     instance_key=key)
+                                     instance_key=key, assignee=PLANNING_OFFICE)
     await ctx.zeebe.instance(key).wait_element_active("publish-change")
     due = ctx.zeebe.instance(key).variables()["publishDueDate"]
     if days_late:
@@ -72,7 +72,8 @@ async def _change(ctx: DemoContext, label: str, scope: str, days_late: int, vers
         moment = datetime.combine(publish_on, time(10), tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
         await ctx.zeebe.increase_time(moment - ctx.zeebe.clock.now())
         await ctx.zeebe.instance(key).wait_element_passed("notify-publication-overdue")
-    await ctx.complete_user_task("publish-change", {"changeEffect": "no more returned orders"}, instance_key=key)
+    await ctx.complete_user_task("publish-change", {"changeEffect": "no more returned orders"}, instance_key=key,
+                                 assignee=PLANNING_OFFICE)
     await ctx.zeebe.instance(key).wait_completed()
     variables = ctx.zeebe.instance(key).variables()
     fined = variables.get("totalFinesYuan") != "0.00"
@@ -96,7 +97,8 @@ async def _review(ctx: DemoContext) -> ScenarioResult:
         instance_key=key)
     await ctx.complete_user_task("sign-summary", {"summaryImprovements": "credit check training",
                                                   "summarySigned": True}, instance_key=key)
-    await ctx.complete_user_task("record-spot-check", {"findings": FINDINGS}, instance_key=key)
+    await ctx.complete_user_task("record-spot-check", {"findings": FINDINGS}, instance_key=key,
+                                 assignee=PLANNING_OFFICE)
     await ctx.zeebe.instance(key).wait_completed()
     variables = ctx.zeebe.instance(key).variables()
     review = variables.get("slaReview", {})
