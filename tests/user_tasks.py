@@ -4,6 +4,13 @@
 port, the same engine state as its gRPC gateway). :class:`People` finds a user task by instance and
 element (a search, which locks nothing), reads the variables the task sees (what the person's form is
 prefilled with, recorded for the form tests) and completes it (``POST /v2/user-tasks/{key}/completion``).
+
+Every user task of bpmn/ carries the user task guard's listeners (tools/task_listeners.py), so a
+completion waits for ``audit.guard-user-task``: :func:`rest_api` runs the guard (workers/audit/guard.py,
+the shipped rule table and directory, the embedded engine's records) beside the REST API. As in
+Tasklist, a person claims a candidate-group task before completing it (the guard denies a guarded task
+completed unassigned, "claim it first"): :meth:`People.complete` claims the planning office's tasks for
+its head, whom none of them fines.
 """
 
 from __future__ import annotations
@@ -17,19 +24,34 @@ from typing import Any
 import httpx
 
 from engine.testing.embedded import EmbeddedEngine
+from procgov.demo.runner import PLANNING_OFFICE
 from procgov.tasklist import TaskFilter, Tasklist
 from tests.forms.recording import record_user_task
+from workers.audit.guard import GuardSettings, guard_running
+from workers.audit.router import AuditSettings
+from workers.runtime.settings import load_settings
+
+#: Who claims a candidate group's unassigned task before completing it (the guard's rule table names
+#: who may complete each task; a group not listed here completes unclaimed, e.g. the annual review's).
+CLAIMED_BY = {"planning-office": PLANNING_OFFICE}
 
 
 @asynccontextmanager
-async def rest_api(zeebe: EmbeddedEngine) -> AsyncIterator[str]:
-    """The REST API's base URL (``http://127.0.0.1:PORT``) on ``zeebe``'s engine, for one block."""
+async def rest_api(zeebe: EmbeddedEngine, *, guarded: bool = True) -> AsyncIterator[str]:
+    """The REST API's base URL (``http://127.0.0.1:PORT``) on ``zeebe``'s engine, for one block; with
+    ``guarded``, the user task guard answers the listeners of its user tasks meanwhile."""
     from engine.rest import RestServer
 
     rest = RestServer("127.0.0.1", 0)
     await rest.start(zeebe.engine)
     try:
-        yield rest.address
+        if not guarded:
+            yield rest.address
+            return
+        settings = load_settings(rest_url=rest.address, worker_name="tests-guard",
+                                 retry={"base_ms": 200, "max_ms": 500, "budget_ms": 0})
+        async with guard_running(settings, GuardSettings(poll_ms=500), AuditSettings(data_dir=zeebe.data_dir)):
+            yield rest.address
     finally:
         await rest.stop()
 
@@ -92,11 +114,25 @@ class People:
                                    f"(open: {', '.join(others) or 'none'})")
             await asyncio.sleep(0.05)
 
+    async def claim(self, task: Mapping[str, Any]) -> None:
+        """Claim an unassigned candidate-group task for the person :data:`CLAIMED_BY` names, as Tasklist's
+        "Assign to me" does before completing."""
+        if task.get("assignee"):
+            return
+        claimer = next((CLAIMED_BY[g] for g in task.get("candidateGroups") or () if g in CLAIMED_BY), None)
+        if claimer is not None:
+            await self.tasklist.assign(task["userTaskKey"], claimer)
+
+    async def complete_task(self, task: Mapping[str, Any], variables: Mapping[str, Any]) -> None:
+        """Claim (if a candidate group's) and complete one task."""
+        await self.claim(task)
+        await self.tasklist.complete(task["userTaskKey"], dict(variables))
+
     async def complete(self, element_id: str, instance_key: int,
                        variables: Mapping[str, Any] | None = None) -> UserTask:
         """Complete the user task at ``element_id``; returns it (its variables are what the person saw)."""
         task = await self.task(element_id, instance_key)
-        await self.tasklist.complete(task.key, dict(variables or {}))
+        await self.complete_task(task.task, variables or {})
         return task
 
 

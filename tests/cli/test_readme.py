@@ -177,6 +177,12 @@ def test_readme_commands_run_as_written(tmp_path: Path) -> None:
                     subprocess.Popen(argv, cwd=clone, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
                 )
                 _wait_http(f"http://127.0.0.1:{health_port}/readyz", background[-1], log)
+            elif args[0] == "guard":  # the user task guard: `tasks complete` below waits for its verdict
+                guard_env = {**env, "PROCGOV_HEALTH_PORT": str(guard_port := _free_port())}
+                background.append(
+                    subprocess.Popen(argv, cwd=clone, env=guard_env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+                )
+                _wait_http(f"http://127.0.0.1:{guard_port}/readyz", background[-1], log)
             else:
                 produces = producers.get(tuple(args[:2]))
                 deadline = time.monotonic() + 30

@@ -1,10 +1,12 @@
 """The issue's acceptance: a whole change request (bpmn/procgov-change-request.bpmn, 100104 §2.3) done
 through the console, in headless Chromium, by the people it names, each logged in with a password.
 
-A real ``procgov engine`` process, the real slm and audit workers (``procgov workers``), and a
-``procgov console`` that needs login. The requester submits the change plan, the department head
-approves, a planner of the planning office takes the discussion and the publication from the group's
-queue; the workers do the rest, and the audit record they file shows up on the console's report page.
+A real ``procgov engine`` process, the real slm and audit workers (``procgov workers``), the user task
+guard (``procgov guard``: every user task of bpmn/ has its listeners) and a ``procgov console`` that
+needs login. The requester submits the change plan, the department head approves, the planning office's
+head takes the discussion and the publication from the group's queue (claims them: the guard denies a
+planning-office task completed unassigned, and one by anybody outside the office); the workers do the
+rest, and the audit record they file shows up on the console's report page.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 MODEL = ROOT / "bpmn" / "procgov-change-request.bpmn"
 FORMS = [ROOT / "bpmn" / f"slm-change-{name}.form" for name in ("plan", "approval", "discussion", "publication")]
-PEOPLE = {"wang.fang": "requester-pass-1", "chen.jing": "head-pass-2", "li.na": "planner-pass-3"}
+PEOPLE = {"wang.fang": "requester-pass-1", "chen.jing": "head-pass-2", "zhou.hua": "planner-pass-3"}
 REQUEST = {"processId": "order-to-delivery", "processName": "订单履约流程 Order to delivery", "currentVersion": "V2.1",
            "origin": "inspection", "scope": "cross-department", "department": "销售部 Sales",
            "departmentHead": "chen.jing", "requester": "wang.fang",
@@ -61,7 +63,7 @@ def wait_ready(url: str, process: Running, timeout_s: float = 60) -> None:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """Engine, workers (slm, audit) and a console with login, all processes on free loopback ports."""
+    """Engine, workers (slm, audit), the guard and a console with login, all processes on free loopback ports."""
     root = tmp_path_factory.mktemp("change-request")
     data = root / "engine"
     engine = start(["engine", "--port", "0", "--rest-port", "0", "--data", str(data)], "REST API on")
@@ -76,6 +78,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                "PROCGOV_SMTP__PORT": str(_free_port()), "PROCGOV_LOG_JSON": "true"}
         running.append(start(["workers", "--group", "slm", "--group", "audit"], "{", env=env))
         wait_ready(f"http://127.0.0.1:{env['PROCGOV_HEALTH_PORT']}/readyz", running[-1])
+        guard_env = {**env, "PROCGOV_REST_URL": rest, "PROCGOV_HEALTH_PORT": str(_free_port())}
+        running.append(start(["guard"], "guard started", env=guard_env))
+        wait_ready(f"http://127.0.0.1:{guard_env['PROCGOV_HEALTH_PORT']}/readyz", running[-1])
         users = json.dumps({name: hash_password(password, n=2**10) for name, password in PEOPLE.items()})
         console = start(["console", "--rest-url", rest, "--port", "0", "--store", str(root / "reports")],
                         "procgov console:", env={"PROCGOV_CONSOLE_USERS": users})
@@ -163,14 +168,14 @@ def test_a_whole_change_request_through_the_console(stack: dict[str, Any], brows
         fill(browser, "Comment", "同意 agreed")
         complete(browser)
 
-        # 3. and 4. a planner takes the discussion, then the publication, from the planning office's queue
-        log_in(browser, console, "li.na")
+        # 3. and 4. the planning office's head takes the discussion, then the publication, from its queue
+        log_in(browser, console, "zhou.hua")
         open_task(browser, console, key, "Heads of the departments concerned discuss the change", "assignee=unassigned")
-        assign_to_me(browser, "li.na")
+        assign_to_me(browser, "zhou.hua")
         fill(browser, "Minutes", "Sales and Warehouse agree; the map link is optional")
         complete(browser)
         open_task(browser, console, key, "Review, change and publish the process", "assignee=unassigned")
-        assign_to_me(browser, "li.na")
+        assign_to_me(browser, "zhou.hua")
         fill(browser, "Expected effect", "no more returned orders")
         complete(browser)
 
@@ -193,7 +198,7 @@ def test_a_whole_change_request_through_the_console(stack: dict[str, Any], brows
     assert {"submit-change-plan", "approve-change", "discuss-change", "publish-change",
             "file-audit-record"} <= set(drawn["markers"]["pg-completed"])
     assert "pg-active" not in drawn["markers"] and "pg-incident" not in drawn["markers"]
-    assert {"wang.fang", "chen.jing", "li.na"} <= set(browser.find_element(By.ID, "user-tasks").text.split())
+    assert {"wang.fang", "chen.jing", "zhou.hua"} <= set(browser.find_element(By.ID, "user-tasks").text.split())
 
     # the audit record the last task filed is on the report page and opens
     browser.get(f"{console}/reports")

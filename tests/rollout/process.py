@@ -66,7 +66,7 @@ class UserTaskDesk:
                     continue
                 out = script(task)
                 self.done.append((task, out))
-                await self.crowd.tasklist.complete(key, out)
+                await self.crowd.complete_task(found, out)
             await asyncio.sleep(0.05)
 
 

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from engine.testing.embedded import EmbeddedEngine
 from procgov.cli import app as cli
 from procgov.commands import audit as audit_commands
+from procgov.tasklist import TasklistError
 from tests.rollout.process import UserTask, start, user_task_desk
 from tests.rollout.scenario import OWNER, default_scripts, request_variables
 from tests.rollout.test_process import StartWorkers, start_workers  # noqa: F401 - the fixture
@@ -50,23 +51,30 @@ async def test_000A_step1_the_plan_task_cannot_write_the_owner(
         zeebe: EmbeddedEngine, start_workers: StartWorkers, tmp_path: Path,  # noqa: F811
         monkeypatch: pytest.MonkeyPatch) -> None:
     """000A step 1: the owner is who the eligibility check granted. Completing Step2_MakePlan with
-    owner = the order clerk step 1 refused once made her the assignee of steps 2-9; the task's output
-    mappings now take only the plan form's fields (Camunda docs, "Variables", "Output mappings"), so
-    the write stays in the task's scope and the owner is still the one step 1 granted."""
+    owner = the order clerk step 1 refused once made her the assignee of steps 2-9. The user task guard
+    (the task's completing listener, bpmn/procgov-rollout.bpmn) denies that completion (REST 409, naming
+    the protected field and its rule; Camunda docs, "User task listeners", "Deny a state transition"); the
+    owner's honest plan goes through, the owner is still the one step 1 granted, and replay reports the
+    denied attempt (issue #12 item 5)."""
     await start_workers()
     scripts = default_scripts(zeebe)
-    make_plan = scripts["Step2_MakePlan"]
-
-    def plan_and_owner(task: UserTask) -> dict[str, Any]:
-        return {**make_plan(task), "owner": {"id": "wang.fang", "name": "王芳", "email": "wang.fang@example.com"}}
-
-    async with user_task_desk(zeebe, scripts | {"Step2_MakePlan": plan_and_owner}):
+    make_plan = scripts.pop("Step2_MakePlan")  # done by hand below
+    async with user_task_desk(zeebe, scripts) as desk:
         key = await start(zeebe, request_variables(ownerNomineeId="wang.fang"))  # refused, li.ming renominated
+        seen = await desk.crowd.task("Step2_MakePlan", key)
+        plan = make_plan(UserTask(seen.element_id, seen.process_instance_key, seen.variables, seen.assignee))
+        owner = {"id": "wang.fang", "name": "王芳", "email": "wang.fang@example.com"}
+        with pytest.raises(TasklistError) as denied:
+            await desk.crowd.complete_task(seen.task, {**plan, "owner": owner})
+        assert denied.value.status == 409
+        assert "field 'owner' is protected (000A step 1" in str(denied.value)
+        await desk.crowd.complete_task(seen.task, plan)
         await zeebe.instance(key).wait_element_passed("Step2_Plan")
-    assert zeebe.instance(key).variables()["owner"]["id"] == "li.ming"  # the write did not leave the task
+    assert zeebe.instance(key).variables()["owner"]["id"] == "li.ming"  # the write never happened
     assert zeebe.instance(key).variables()["rolloutPlan"]["team"]  # the plan's own fields did
     code, output = replay(zeebe, tmp_path, key, monkeypatch)
-    assert code == 0, output
+    assert code != 0, output
+    assert f"user tasks: instance {key}: issue #12.1 user task guard: user task Step2_MakePlan" in output, output
 
 
 async def test_an_untouched_rollout_start_passes_the_conformance_checks(

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from slm_process_helpers import audit_filing
 
+from procgov.tasklist import TasklistError
 from workers.runtime.decisions import RuleSet
 from workers.slm.penalties import PENALTY_CALCULATION, PenaltyInput
 
@@ -97,22 +98,36 @@ async def test_100104_2_3_4_department_change_published_third_working_day_after_
 
 async def test_100104_2_3_4_a_publication_cannot_move_its_own_due_date_or_fines(zeebe, slm, mail):
     """Issue #12: completing publish-change with publishDueDate=<later> once turned a late fine into 0.
-    The task's output mappings take only its form's field (changeEffect); everything else the completion
-    carries stays local to the task (Camunda docs, "Variables", "Output mappings")."""
+    On bpmn/procgov-change-request.bpmn as shipped, the user task guard (its completing listener) denies
+    that completion: REST 409, the reason naming each protected field and its rule (Camunda docs, "User
+    task listeners", "Deny a state transition": the task stays CREATED). The honest completion after it
+    goes through, and the fine is what the rules give for one working day late (20 + 10 yuan)."""
     key = await slm.start("procgov-change-request", REQUEST)
     await slm.complete("approve-change", key, {"approved": True})
     await zeebe.instance(key).wait_element_active("publish-change")
     await zeebe.increase_time(timedelta(days=6))  # Wednesday 8 April: one working day late
-    await slm.complete("publish-change", key, {
-        "changeEffect": "fewer returns", "publishDueDate": "2026-04-30", "publishDueAt": "2026-04-30T23:59:59+08:00",
-        "penaltyCases": [], "totalFinesYuan": "0.00", "approved": False, "owner": {"id": "sun.qiang"}})
+    tampered = {"changeEffect": "fewer returns", "publishDueDate": "2026-04-30",
+                "publishDueAt": "2026-04-30T23:59:59+08:00", "penaltyCases": [], "totalFinesYuan": "0.00",
+                "approved": False, "owner": {"id": "sun.qiang"}}
+    with pytest.raises(TasklistError) as denied:
+        await slm.complete("publish-change", key, tampered)
+    assert denied.value.status == 409
+    assert "denied by Task Listener" in str(denied.value)
+    assert "field 'publishDueDate' is protected (100104 §2.3.4" in str(denied.value)
+    assert "field 'totalFinesYuan' is protected" in str(denied.value)
+    task = await slm.task("publish-change", key)  # still open, for the planning office to do honestly
+    assert task.task["state"] == "CREATED"
+    await slm.complete("publish-change", key, {"changeEffect": "fewer returns"})
     await zeebe.instance(key).wait_completed()
     variables = zeebe.instance(key).variables()
     assert variables["publishDueDate"] == "2026-04-07" and variables["totalFinesYuan"] == "30.00"
     assert variables["changeEffect"] == "fewer returns" and variables["approved"] is True and "owner" not in variables
-    completion = next(r for r in zeebe.records() if r["valueType"] == "USER_TASK" and r["intent"] == "COMPLETED"
-                      and r["value"]["elementId"] == "publish-change")
-    assert completion["value"]["variables"]["publishDueDate"] == "2026-04-30"  # the attempt is on record
+    records = [r for r in zeebe.records()
+               if r["valueType"] == "USER_TASK" and r["value"].get("elementId") == "publish-change"]
+    attempt, honest = [r for r in records if r["intent"] == "COMPLETING"]
+    assert attempt["value"]["variables"]["publishDueDate"] == "2026-04-30"  # the attempt is on record
+    assert "publishDueDate" not in honest["value"]["variables"]
+    assert [r["intent"] for r in records].count("COMPLETION_DENIED") == 1
 
 
 async def test_100104_2_3_4_cross_department_change_within_a_week_is_on_time(zeebe, slm, mail):
