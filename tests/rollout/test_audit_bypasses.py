@@ -6,7 +6,6 @@ held by audit, which re-derives the path and the owner from the records, not fro
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
