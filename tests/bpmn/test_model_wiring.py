@@ -113,3 +113,20 @@ def test_every_human_step_is_a_camunda_user_task_that_takes_only_its_forms_field
     text = model.read_text(encoding="utf-8")
     where = model.relative_to(BPMN_DIR.parent)
     assert convert(text, forms_for(model)) == text, f"run: python tools/user_tasks.py {where}"
+
+
+@pytest.mark.parametrize("model", [*MODELS, *sorted(BPMN_DIR.glob("variants/*.bpmn"))], ids=lambda path: path.name)
+def test_every_human_step_is_guarded(model: Path) -> None:
+    """Issue #12.1: every user task has the guard's assigning and completing listeners, last of their
+    event (Camunda docs, "User task listeners": run in model order), so no completion or assignment of
+    a shipped model bypasses ``audit.guard-user-task``."""
+    from tools.task_listeners import GUARD_TYPE, convert, missing_guards
+
+    text = model.read_text(encoding="utf-8")
+    where = model.relative_to(BPMN_DIR.parent)
+    assert missing_guards(text) == [], f"run: python tools/task_listeners.py {where}"
+    assert convert(text) == text
+    for task in ET.fromstring(text).iterfind(".//bpmn:userTask", NS):
+        events = [(el.get("eventType"), el.get("type"), el.get("retries"))
+                  for el in task.iterfind("bpmn:extensionElements/zeebe:taskListeners/zeebe:taskListener", NS)]
+        assert ("assigning", GUARD_TYPE, "3") in events and ("completing", GUARD_TYPE, "3") in events, task.get("id")
