@@ -82,17 +82,18 @@ class CreateDeployment(CommandProcessor):
             self._reject(
                 value, "Expected to deploy new resources, but encountered the following errors:\n" + "\n".join(errors)
             )
-        seen: dict[str, str] = {}
+        # Ids are unique per kind, as in Zeebe: a form may share its id with a process.
+        seen: dict[tuple[str, str], str] = {}
         for resource, kind, model in parsed:
             ids = [p.bpmn_process_id for p in model] if kind == "bpmn" else [model_id(kind, model)]
             for rid in ids:
-                if rid in seen:
+                if (kind, rid) in seen:
                     self._reject(
                         value,
                         f"Expected the {kind} ids to be unique within a deployment but found a duplicated id '{rid}' "
-                        f"in the resources '{seen[rid]}' and '{resource.name}'.",
+                        f"in the resources '{seen[kind, rid]}' and '{resource.name}'.",
                     )
-                seen[rid] = resource.name
+                seen[kind, rid] = resource.name
         deployment_key = w.next_key()
         processes: list[ProcessMetadata] = []
         decisions: list[DecisionMetadata] = []

@@ -387,3 +387,19 @@ async def test_a_listener_type_that_cannot_be_evaluated_is_an_incident_and_resol
     await engine.complete_job(job.key, {})
     assert only_task(engine, pik).state == "CREATED"
     assert intents(engine, pik) == ["CREATING", "CREATED"]
+
+
+async def test_a_form_may_share_its_id_with_the_process_deployed_beside_it(engine: Engine) -> None:
+    """Zeebe checks that ids are unique within a deployment per resource kind (process ids among the
+    processes, form ids among the forms), so a process and its form may both be called ``signoff``; two
+    forms with one id are still refused."""
+    form = Resource("signoff.form", json.dumps({"id": "signoff", "type": "default", "components": []}).encode())
+    process = Resource("signoff.bpmn", simple('<zeebe:formDefinition formId="signoff" />', "signoff"))
+    deployed = await engine.deploy([process, form])
+    assert [p.bpmn_process_id for p in deployed.processes] == ["signoff"]
+    assert [f.form_id for f in deployed.forms] == ["signoff"]
+    created = await engine.create_process_instance(bpmn_process_id="signoff")
+    assert only_task(engine, created.process_instance_key) is not None
+    twice = Resource("again.form", form.content)
+    rejection = await rejected(engine.deploy([form, twice]))
+    assert "duplicated id 'signoff'" in str(rejection)
