@@ -130,7 +130,11 @@ def test_camunda_workflow_is_a_valid_github_workflow_running_the_suite_through_t
     )
     assert result.returncode == 0, result.stdout + result.stderr
     job = yaml.safe_load(workflow.read_text(encoding="utf-8"))["jobs"]["behaviour-on-camunda"]
-    assert job["services"]["camunda"]["image"].startswith("camunda/camunda:8.8.")
+    assert job["services"]["camunda"]["image"] == "camunda/camunda:${{ matrix.camunda }}"
+    versions = job["strategy"]["matrix"]["camunda"]
+    assert versions[0].startswith("8.8.") and versions[-1].startswith("8.10."), versions  # oldest maintained, current
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert compose["services"]["camunda"]["image"] == f"camunda/camunda:{versions[-1]}"
     assert {"26500:26500", "8080:8080"} <= set(job["services"]["camunda"]["ports"])
     suite = next(step for step in job["steps"] if "tests/engine/behaviour" in step.get("run", ""))
     assert suite["env"]["PROCGOV_TEST_GATEWAY"] == "localhost:26500"
