@@ -63,9 +63,12 @@ def test_schema_check_rejects_a_broken_compose_file(compose: dict[str, Any]) -> 
     assert any(e.startswith("services/mailpit/ports") for e in errors), errors
 
 
-def test_stack_has_the_current_camunda_elasticsearch_otel_jaeger_and_mailpit(services: dict[str, dict[str, Any]]) -> None:
+def test_stack_has_the_current_camunda_elasticsearch_otel_jaeger_and_mailpit(
+    services: dict[str, dict[str, Any]],
+) -> None:
     image = services[GATEWAY_SERVICE]["image"]
-    assert image.startswith("camunda/camunda:8.10."), image  # the current minor (brief: "compose runs the current image")
+    # the current minor (brief: "compose runs the current image")
+    assert image.startswith("camunda/camunda:8.10."), image
     assert services["elasticsearch"]["image"].split(":")[-1].startswith("8."), services["elasticsearch"]["image"]
     assert "opentelemetry-collector" in services["otel-collector"]["image"]
     assert "jaeger" in services["jaeger"]["image"]
