@@ -27,7 +27,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 
 # Then procgov itself, built into a wheel and installed into the same venv without its deps
 # (they are already the locked ones).
-COPY engine ./engine
+COPY procgov_engine ./procgov_engine
 COPY workers ./workers
 COPY procgov ./procgov
 RUN --mount=type=cache,target=/root/.cache/uv \

@@ -1,6 +1,6 @@
 """Engine benchmark: throughput and job activation latency over the real gateway protocol.
 
-The engine runs in a subprocess (``python -m engine.server``, its own interpreter and core); this
+The engine runs in a subprocess (``python -m procgov_engine.server``, its own interpreter and core); this
 process drives it with pyzeebe exactly as the workers do. One run measures:
 
 1. the floor: a bare unary gRPC round trip on loopback (Topology): latency of sequential calls, and
@@ -127,7 +127,8 @@ def _free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def engine_process(data_dir: Path, port: int, profile: Path | None, native: bool = False) -> AsyncIterator[int]:
-    command = [sys.executable, "-m", "engine.server", "--port", str(port), "--rest-port", "0", "--data", str(data_dir)]
+    command = [sys.executable, "-m", "procgov_engine.server", "--port", str(port), "--rest-port", "0"]
+    command += ["--data", str(data_dir)]
     if profile is not None:
         py_spy = str(Path(sys.executable).with_name("py-spy"))
         output_format = "speedscope" if profile.suffix == ".json" else "raw"  # raw: collapsed stacks

@@ -24,10 +24,10 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
-from engine.dmn import evaluate_decision, parse_dmn
-from engine.feel import compile_expression, compile_unary_tests
-from engine.feel.compiler import Compiler
-from engine.feel.parser import parse
+from procgov_engine.dmn import evaluate_decision, parse_dmn
+from procgov_engine.feel import compile_expression, compile_unary_tests
+from procgov_engine.feel.compiler import Compiler
+from procgov_engine.feel.parser import parse
 
 EXPRESSIONS = [
     "approved",

@@ -1,6 +1,6 @@
 """REST job activation + completion, as a ratio to a bare HTTP round trip on loopback in the same run.
 
-The engine runs as ``python -m engine.server`` in a subprocess on a fresh data directory, serving gRPC
+The engine runs as ``python -m procgov_engine.server`` in a subprocess on a fresh data directory, serving gRPC
 and the REST API on free ports; this process drives it with httpx over loopback, as Camunda's REST
 clients do. Lines:
 
@@ -72,7 +72,7 @@ ACTIVATE = {"type": "bench-rest", "timeout": 60_000, "worker": "bench", "request
 
 async def _start_engine(data: Path) -> tuple[asyncio.subprocess.Process, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "engine.server", "--port", "0", "--rest-port", "0", "--data", str(data),
+        sys.executable, "-m", "procgov_engine.server", "--port", "0", "--rest-port", "0", "--data", str(data),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     assert process.stdout is not None

@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 from bench.engine_bench import PROCESS_ID, TASKS, ten_task_process
-from engine.api import Resource
-from engine.clock import ControlledClock
-from engine.core import Engine, snapshot
+from procgov_engine.api import Resource
+from procgov_engine.clock import ControlledClock
+from procgov_engine.core import Engine, snapshot
 
 INCIDENT_PROCESS = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -248,7 +248,7 @@ async def run(tck_dir: Path, only: str | None, verbose: bool) -> Report:
     from pyzeebe.proto import gateway_pb2 as pb
     from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
-    from engine.testing import EmbeddedEngine
+    from procgov_engine.testing import EmbeddedEngine
 
     report = Report()
     folders = []

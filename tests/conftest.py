@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 REQUIRE_ALL = os.environ.get("PROCGOV_TEST_REQUIRE_ALL") == "1"
 
-pytest_plugins = ["engine.testing.pytest_plugin", "workers.runtime.testing"]
+pytest_plugins = ["procgov_engine.testing.pytest_plugin", "workers.runtime.testing"]
 
 
 def skip_or_fail(reason: str) -> None:

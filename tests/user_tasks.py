@@ -23,9 +23,9 @@ from typing import Any
 
 import httpx
 
-from engine.testing.embedded import EmbeddedEngine
 from procgov.demo.runner import PLANNING_OFFICE
 from procgov.tasklist import TaskFilter, Tasklist
+from procgov_engine.testing.embedded import EmbeddedEngine
 from tests.forms.recording import record_user_task
 from workers.audit.guard import GuardSettings, guard_running
 from workers.audit.router import AuditSettings
@@ -40,7 +40,7 @@ CLAIMED_BY = {"planning-office": PLANNING_OFFICE}
 async def rest_api(zeebe: EmbeddedEngine, *, guarded: bool = True) -> AsyncIterator[str]:
     """The REST API's base URL (``http://127.0.0.1:PORT``) on ``zeebe``'s engine, for one block; with
     ``guarded``, the user task guard answers the listeners of its user tasks meanwhile."""
-    from engine.rest import RestServer
+    from procgov_engine.rest import RestServer
 
     rest = RestServer("127.0.0.1", 0)
     await rest.start(zeebe.engine)

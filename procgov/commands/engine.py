@@ -44,14 +44,14 @@ def engine(
             min=0,
             help="Commands between snapshots of the engine's state; a start restores the latest one and "
             "replays only the commands after it (0: no snapshots, every start replays the whole log; default: "
-            "engine.core.snapshot.SNAPSHOT_EVERY_COMMANDS)."
+            "procgov_engine.core.snapshot.SNAPSHOT_EVERY_COMMANDS)."
         ),
     ] = 100_000,
 ) -> None:
     """Serve the Zeebe gateway protocol and the REST API until SIGTERM/SIGINT (then stop gracefully)."""
     if ctx.invoked_subcommand is not None:
         return
-    from engine.server import run
+    from procgov_engine.server import run
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data.mkdir(parents=True, exist_ok=True)
@@ -68,7 +68,7 @@ def export(
     output: Annotated[Path, typer.Option("-o", "--output", help="JSON Lines file to write.")],
 ) -> None:
     """Write every record of the log as Zeebe's Elasticsearch exporter documents, one JSON per line."""
-    from engine.export import export_jsonl
+    from procgov_engine.export import export_jsonl
 
     if not (data / "records.db").exists():
         raise typer.BadParameter(f"no engine log at {data / 'records.db'}", param_hint="--data")

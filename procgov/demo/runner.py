@@ -24,7 +24,7 @@ are not scenarios)::
 ``DemoContext`` (stable; add fields, never rename):
 
 - ``client``: pyzeebe ``ZeebeClient`` on the embedded engine's gateway (deploy, publish_message, ...).
-- ``zeebe``: the :class:`~engine.testing.EmbeddedEngine` (``await increase_time(timedelta)``;
+- ``zeebe``: the :class:`~procgov_engine.testing.EmbeddedEngine` (``await increase_time(timedelta)``;
   ``instance(key)`` with the waiting assertions ``wait_completed()``, ``wait_element_passed(id)``,
   ``wait_element_active(id)``, ``wait_incident()`` (each waits up to 30 s here) and ``variables()``;
   ``records()``).
@@ -79,10 +79,10 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from engine.clock import ControlledClock
-from engine.testing import EmbeddedEngine
 from procgov.demo._sinks import MailSink, ReceivedMail, ReceivedWebhook, WebhookSink
 from procgov.tasklist import TaskFilter, Tasklist
+from procgov_engine.clock import ControlledClock
+from procgov_engine.testing import EmbeddedEngine
 from workers.runtime.bundled import bundled
 from workers.runtime.router import TaskRouter
 from workers.runtime.settings import WorkerSettings
@@ -459,7 +459,7 @@ async def _with_engine(
     """Deploy, start the workers, run the scenarios; the workers stop before the engine does."""
     import httpx
 
-    from engine.rest import RestServer
+    from procgov_engine.rest import RestServer
     from workers.runtime.app import WorkerApp, create_channel
 
     channel = create_channel(settings)

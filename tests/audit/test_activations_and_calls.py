@@ -14,9 +14,9 @@ from pyzeebe import ZeebeClient, create_insecure_channel
 from pyzeebe.proto import gateway_pb2, gateway_pb2_grpc
 from typer.testing import CliRunner
 
-from engine.export import export_jsonl
 from procgov.cli import app as cli
 from procgov.commands import audit as audit_commands
+from procgov_engine.export import export_jsonl
 from tests.audit.conftest import BPMN_DIR
 from tests.audit.es_server import SearchServer, serve
 from tests.audit.exam_decision import EXAM_KEY_V1, GRADE_EXAM, REGISTRY

@@ -23,9 +23,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from typer.testing import CliRunner
 
-from engine.testing.external import CLOCK_REASON
 from procgov.cli import app as cli
 from procgov.commands import audit as audit_commands
+from procgov_engine.testing.external import CLOCK_REASON
 from tests.audit.conftest import BPMN_DIR
 from tests.audit.es_server import SearchServer, serve
 from tests.audit.exam_decision import EXAM_KEY_V1, EXAM_KEY_V2, GRADE_EXAM, REGISTRY
@@ -168,7 +168,7 @@ async def test_filed_audit_record(zeebe: Any, ran: tuple[int, int, str], tmp_pat
 
 
 async def test_exporter_json_gives_the_same_history(zeebe: Any, ran: tuple[int, int, str], tmp_path: Path) -> None:
-    from engine.export import export_jsonl
+    from procgov_engine.export import export_jsonl
 
     exported = tmp_path / "export.jsonl"
     export_jsonl(zeebe.data_dir, exported)

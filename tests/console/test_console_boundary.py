@@ -10,6 +10,6 @@ import sys
 
 def test_loading_the_console_loads_no_engine_module() -> None:
     probe = ("import sys, procgov.console.app, procgov.commands.console;"
-             "print(sorted(m for m in sys.modules if m == 'engine' or m.startswith('engine.')))")
+             "print(sorted(m for m in sys.modules if m == 'procgov_engine' or m.startswith('procgov_engine.')))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     assert result.stdout.strip() == "[]"

@@ -142,7 +142,7 @@ async def test_demo_runs_scenarios_against_engine_workers_and_sinks(tmp_path: Pa
 
 
 def _records(data_dir: Path) -> list[dict[str, Any]]:
-    from engine.testing.assertions import read_records
+    from procgov_engine.testing.assertions import read_records
 
     return read_records(data_dir / "engine" / "records.db")
 

@@ -24,15 +24,15 @@ from typing import Any
 import grpc
 import pytest
 
-from engine.api import Rejection, RejectionType
-from engine.testing.external import (
+from procgov_engine.api import Rejection, RejectionType
+from procgov_engine.testing.external import (
     EmbeddedEngineOnlyError,
     ExternalEngine,
     ExternalTarget,
     as_rejection,
     external_target,
 )
-from engine.testing.read_sides import RestViews
+from procgov_engine.testing.read_sides import RestViews
 
 PIK = 2251799813685249
 

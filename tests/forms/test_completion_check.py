@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from engine.feel import evaluate
 from procgov.forms import FormSchemaError, check_completion, load_form, output_mappings, parse_form
+from procgov_engine.feel import evaluate
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

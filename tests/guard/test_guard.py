@@ -27,8 +27,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from engine.server import RunningServer, serve
 from procgov.cli import app as procgov_app
+from procgov_engine.server import RunningServer, serve
 from workers.audit.guard import GUARD_JOB_TYPE, GuardSettings, guard_running
 from workers.audit.guard_rules import load_rules
 from workers.audit.guarded_writes import user_task_findings

@@ -16,7 +16,7 @@ import yaml
 from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto import gateway_pb2_grpc
 
-from engine.testing.embedded import EmbeddedEngine
+from procgov_engine.testing.embedded import EmbeddedEngine
 from tests.rollout.servers import DATA, MailSink
 
 NOTIFY_ONCE = Path(__file__).parent / "bpmn" / "notify-once.bpmn"

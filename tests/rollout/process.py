@@ -20,7 +20,7 @@ import grpc
 from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto import gateway_pb2_grpc
 
-from engine.testing.embedded import EmbeddedEngine
+from procgov_engine.testing.embedded import EmbeddedEngine
 from tests.user_tasks import People, people
 
 ROOT = Path(__file__).resolve().parents[2]

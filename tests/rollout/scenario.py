@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from engine.testing.embedded import EmbeddedEngine
+from procgov_engine.testing.embedded import EmbeddedEngine
 from tests.rollout.conftest import PERFECT_ANSWERS
 from tests.rollout.process import Script, UserTask
 

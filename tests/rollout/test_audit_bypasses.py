@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from engine.testing.embedded import EmbeddedEngine
 from procgov.cli import app as cli
 from procgov.commands import audit as audit_commands
 from procgov.tasklist import TasklistError
+from procgov_engine.testing.embedded import EmbeddedEngine
 from tests.rollout.process import UserTask, start, user_task_desk
 from tests.rollout.scenario import OWNER, default_scripts, request_variables
 from tests.rollout.test_process import StartWorkers, start_workers  # noqa: F401 - the fixture

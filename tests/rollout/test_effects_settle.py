@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from click.testing import Result
 from typer.testing import CliRunner
 
-from engine.testing.embedded import EmbeddedEngine
 from procgov.cli import app
+from procgov_engine.testing.embedded import EmbeddedEngine
 from tests.rollout.faults import NOTIFY_ONCE, start_notifications, wait_until
 from tests.rollout.servers import DATA, SmtpServer, WebhookSink, webhooks_for
 from workers.rollout import RolloutDeps, build_router

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from engine.testing.embedded import EmbeddedEngine
+from procgov_engine.testing.embedded import EmbeddedEngine
 from tests.rollout.faults import (
     NOTIFY_ONCE,
     SlowMailSink,

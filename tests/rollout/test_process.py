@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from engine.testing.embedded import EmbeddedEngine
-from engine.testing.external import CLOCK_REASON
 from procgov.cli import app as cli
+from procgov_engine.testing.embedded import EmbeddedEngine
+from procgov_engine.testing.external import CLOCK_REASON
 from tests.rollout.conftest import PERFECT_ANSWERS
 from tests.rollout.process import (
     FORMS,

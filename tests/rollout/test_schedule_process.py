@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from engine.testing.embedded import EmbeddedEngine
-from engine.testing.external import CLOCK_REASON
+from procgov_engine.testing.embedded import EmbeddedEngine
+from procgov_engine.testing.external import CLOCK_REASON
 from tests.rollout.faults import wait_until
 from tests.rollout.process import FORMS, ROLLOUT_BPMN, STAND_INS, passed, start, user_task_desk, wait_activated
 from tests.rollout.scenario import CHINA, OWNER, default_scripts, request_variables, today

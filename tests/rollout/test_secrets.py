@@ -23,7 +23,7 @@ import structlog
 from aiohttp import web
 from pyzeebe.credentials.oauth import Oauth2ClientCredentialsMetadataPlugin
 
-from engine.testing.embedded import EmbeddedEngine
+from procgov_engine.testing.embedded import EmbeddedEngine
 from tests.rollout.faults import NOTIFY_ONCE, email_only_directory, outcome, start_notifications, wait_until
 from tests.rollout.servers import SmtpServer, WebhookSink, free_port
 from workers.rollout import RolloutDeps, build_router

@@ -12,11 +12,11 @@ import pytest
 import pytest_asyncio
 from slm_process_helpers import MODELS, REPO
 
-from engine.clock import ControlledClock
-from engine.testing.embedded import EmbeddedEngine
-from engine.testing.external import CLOCK_REASON
-from engine.testing.pytest_plugin import require_embedded
 from procgov.demo._sinks import MailSink
+from procgov_engine.clock import ControlledClock
+from procgov_engine.testing.embedded import EmbeddedEngine
+from procgov_engine.testing.external import CLOCK_REASON
+from procgov_engine.testing.pytest_plugin import require_embedded
 from workers.audit import AuditDeps, AuditSettings
 from workers.runtime.decisions import RuleSet
 from workers.runtime.settings import WorkerSettings

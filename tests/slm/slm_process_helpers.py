@@ -15,7 +15,7 @@ import grpc
 from pyzeebe.proto.gateway_pb2 import CreateProcessInstanceRequest
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
-from engine.testing.embedded import EmbeddedEngine
+from procgov_engine.testing.embedded import EmbeddedEngine
 from tests.user_tasks import People as Tasklist
 from tests.user_tasks import UserTask, rest_api
 

@@ -13,8 +13,8 @@ import pytest
 import pytest_asyncio
 import sqlalchemy as sa
 
-from engine.clock import ControlledClock
-from engine.testing.embedded import EmbeddedEngine
+from procgov_engine.clock import ControlledClock
+from procgov_engine.testing.embedded import EmbeddedEngine
 from workers.slm.business_calendar import BeyondOfficial, BusinessCalendar
 from workers.slm.calendar_overrides import parse_calendar_overrides
 

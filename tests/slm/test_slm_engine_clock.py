@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 from slm_process_helpers import MODELS, REPO, People
 
-from engine.testing.embedded import EmbeddedEngine
+from procgov_engine.testing.embedded import EmbeddedEngine
 from workers.audit import AuditDeps
 from workers.audit import build_router as build_audit_router
 from workers.slm import build_router

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from slm_process_helpers import REPO, child_instances
 
-from engine.testing.embedded import EmbeddedEngine
+from procgov_engine.testing.embedded import EmbeddedEngine
 from tests.rollout.process import start as start_rollout
 from tests.rollout.scenario import OWNER, request_variables
 from workers.rollout import RolloutDeps

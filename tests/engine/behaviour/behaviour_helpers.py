@@ -18,7 +18,7 @@ from typing import Any
 from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
-from engine.testing import EmbeddedEngine
+from procgov_engine.testing import EmbeddedEngine
 
 BPMN_DIR = Path(__file__).parent / "bpmn"
 

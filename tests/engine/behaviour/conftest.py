@@ -11,7 +11,7 @@ from behaviour_helpers import Gateway
 from pyzeebe import ZeebeWorker, create_insecure_channel
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
-from engine.testing import EmbeddedEngine
+from procgov_engine.testing import EmbeddedEngine
 
 
 @pytest.fixture

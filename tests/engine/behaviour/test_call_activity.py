@@ -16,8 +16,8 @@ from behaviour_helpers import Gateway, bpmn, child_instances, eventually, job_va
 from pyzeebe import ZeebeClient
 from pyzeebe.proto import gateway_pb2 as pb
 
-from engine.testing import EmbeddedEngine
-from engine.testing.external import CLOCK_REASON
+from procgov_engine.testing import EmbeddedEngine
+from procgov_engine.testing.external import CLOCK_REASON
 
 
 async def _child_job_of(zeebe: EmbeddedEngine, gateway: Gateway, parent: int) -> tuple[int, pb.ActivatedJob]:

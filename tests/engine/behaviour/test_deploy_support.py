@@ -11,7 +11,7 @@ import pytest
 from behaviour_helpers import Gateway, bpmn
 from pyzeebe import ZeebeClient
 
-from engine.testing import EmbeddedEngine
+from procgov_engine.testing import EmbeddedEngine
 
 
 async def test_link_events_deploy_and_jump(zeebe: EmbeddedEngine, zeebe_client: ZeebeClient) -> None:

@@ -14,8 +14,8 @@ import pytest
 from behaviour_helpers import Gateway, bpmn, element_events, expect_exactly, settle
 from pyzeebe import ZeebeClient
 
-from engine.testing import EmbeddedEngine
-from engine.testing.external import CLOCK_REASON
+from procgov_engine.testing import EmbeddedEngine
+from procgov_engine.testing.external import CLOCK_REASON
 
 
 @pytest.mark.record_log

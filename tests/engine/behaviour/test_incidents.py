@@ -12,7 +12,7 @@ from __future__ import annotations
 from behaviour_helpers import Gateway, bpmn, job_variables, settle
 from pyzeebe import ZeebeClient
 
-from engine.testing import EmbeddedEngine
+from procgov_engine.testing import EmbeddedEngine
 
 
 async def test_job_without_retries_raises_incident_and_update_retries_plus_resolve_resumes(

@@ -16,7 +16,7 @@ from behaviour_helpers import Gateway, bpmn, element_events, job_variables, proc
 from pyzeebe import ZeebeClient, ZeebeWorker
 from pyzeebe.errors import ProcessInstanceNotFoundError, ProcessTimeoutError
 
-from engine.testing import EmbeddedEngine, running_worker
+from procgov_engine.testing import EmbeddedEngine, running_worker
 
 
 @pytest.mark.record_log

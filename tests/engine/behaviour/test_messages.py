@@ -24,8 +24,8 @@ from behaviour_helpers import (
 from pyzeebe import ZeebeClient
 from pyzeebe.errors import MessageAlreadyExistsError
 
-from engine.testing import EmbeddedEngine
-from engine.testing.external import CLOCK_REASON, FRESH_ENGINE_REASON
+from procgov_engine.testing import EmbeddedEngine
+from procgov_engine.testing.external import CLOCK_REASON, FRESH_ENGINE_REASON
 
 
 async def test_message_correlates_by_name_and_key_and_merges_its_variables(

@@ -12,7 +12,7 @@ import pytest
 from behaviour_helpers import Gateway, bpmn, element_events, job_variables, settle
 from pyzeebe import ZeebeClient
 
-from engine.testing import EmbeddedEngine
+from procgov_engine.testing import EmbeddedEngine
 
 
 async def test_parallel_instances_get_element_and_loop_counter_and_output_is_ordered_by_index(

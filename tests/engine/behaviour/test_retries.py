@@ -17,8 +17,8 @@ import pytest
 from behaviour_helpers import Gateway, bpmn
 from pyzeebe import ZeebeClient, ZeebeWorker
 
-from engine.testing import EmbeddedEngine, running_worker
-from engine.testing.external import CLOCK_REASON
+from procgov_engine.testing import EmbeddedEngine, running_worker
+from procgov_engine.testing.external import CLOCK_REASON
 
 
 async def test_failed_job_with_retries_left_is_activatable_again_with_the_new_retries(

@@ -13,7 +13,7 @@ import pytest
 from behaviour_helpers import Gateway, bpmn, element_events, eventually, process_instances_of
 from pyzeebe import ZeebeClient
 
-from engine.testing import EmbeddedEngine
+from procgov_engine.testing import EmbeddedEngine
 
 
 @pytest.mark.record_log

@@ -12,8 +12,8 @@ import pytest
 from behaviour_helpers import bpmn
 from pyzeebe import ZeebeClient
 
-from engine.testing import EmbeddedEngine
-from engine.testing.external import FRESH_ENGINE_REASON
+from procgov_engine.testing import EmbeddedEngine
+from procgov_engine.testing.external import FRESH_ENGINE_REASON
 
 
 @pytest.mark.parametrize(("score", "grade"), [(95, "distinction"), (85, "pass"), (80, "pass"), (79, "fail")])

@@ -12,7 +12,7 @@ import pytest
 from behaviour_helpers import Gateway, bpmn, element_events
 from pyzeebe import ZeebeClient
 
-from engine.testing import EmbeddedEngine
+from procgov_engine.testing import EmbeddedEngine
 
 
 @pytest.mark.record_log

@@ -13,9 +13,9 @@ import pytest
 from behaviour_helpers import Gateway, bpmn, element_events, eventually, expect_exactly, process_instances_of, settle
 from pyzeebe import ZeebeClient
 
-from engine.api import Rejection, RejectionType
-from engine.testing import EmbeddedEngine
-from engine.testing.external import CLOCK_REASON
+from procgov_engine.api import Rejection, RejectionType
+from procgov_engine.testing import EmbeddedEngine
+from procgov_engine.testing.external import CLOCK_REASON
 
 
 @pytest.mark.embedded_only(CLOCK_REASON)

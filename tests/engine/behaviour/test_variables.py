@@ -15,7 +15,7 @@ import pytest
 from behaviour_helpers import Gateway, bpmn, element_instance_key, job_variables, scope_variables
 from pyzeebe import ZeebeClient, ZeebeWorker
 
-from engine.testing import EmbeddedEngine, running_worker
+from procgov_engine.testing import EmbeddedEngine, running_worker
 
 
 @pytest.mark.record_log

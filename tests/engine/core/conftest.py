@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from core_helpers import START
 
-from engine.clock import ControlledClock
-from engine.core import Engine
+from procgov_engine.clock import ControlledClock
+from procgov_engine.core import Engine
 
 
 @pytest.fixture

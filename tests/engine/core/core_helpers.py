@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.api import ActivatedJob, Resource
-from engine.core import Engine
+from procgov_engine.api import ActivatedJob, Resource
+from procgov_engine.core import Engine
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""``engine.clock``: the controlled clock only moves when told to, never backwards, and tells listeners."""
+"""``procgov_engine.clock``: the controlled clock only moves when told to, never backwards, and tells listeners."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.clock import ControlledClock, SystemClock
+from procgov_engine.clock import ControlledClock, SystemClock
 
 
 def test_controlled_clock_moves_only_when_told() -> None:

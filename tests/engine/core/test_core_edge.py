@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from core_helpers import activate, active, bpmn, chain, complete_one, deploy, passed, service, state
 
-from engine.core import Engine
+from procgov_engine.core import Engine
 
 MSG = (
     '<bpmn:message id="msg" name="nudge"><bpmn:extensionElements>'

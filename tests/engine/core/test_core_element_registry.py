@@ -8,11 +8,11 @@ from typing import Any
 
 from core_helpers import bpmn, chain, deploy
 
-from engine.core import Engine
-from engine.core.elements.base import ElementBehaviourBase
-from engine.core.elements.registry import JOB_WORKER
-from engine.core.state import ACTIVATED, MI_BODY, ElementInstance
-from engine.model import bpmn as bpmn_model
+from procgov_engine.core import Engine
+from procgov_engine.core.elements.base import ElementBehaviourBase
+from procgov_engine.core.elements.registry import JOB_WORKER
+from procgov_engine.core.state import ACTIVATED, MI_BODY, ElementInstance
+from procgov_engine.model import bpmn as bpmn_model
 
 MANUAL = bpmn(
     '<bpmn:startEvent id="s" /><bpmn:manualTask id="sign" /><bpmn:endEvent id="e" />' + chain("s", "sign", "e"),

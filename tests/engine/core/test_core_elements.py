@@ -13,8 +13,8 @@ import json
 import pytest
 from core_helpers import activate, bpmn, chain, complete_one, deploy, flow, passed, service, state
 
-from engine.api import Rejection, RejectionType, Resource
-from engine.core import Engine
+from procgov_engine.api import Rejection, RejectionType, Resource
+from procgov_engine.core import Engine
 
 DMN = b"""<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="fines" name="Fines"

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from core_helpers import START, activate, active, bpmn, chain, complete_one, deploy, passed, service, state
 
-from engine.api import Rejection, RejectionType
-from engine.clock import ControlledClock
-from engine.core import Engine
+from procgov_engine.api import Rejection, RejectionType
+from procgov_engine.clock import ControlledClock
+from procgov_engine.core import Engine
 
 
 def timer_catch(element_id: str, kind: str, value: str) -> str:

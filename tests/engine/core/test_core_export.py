@@ -1,4 +1,4 @@
-"""``engine.export.export_jsonl``: one exporter document per line, in log order."""
+"""``procgov_engine.export.export_jsonl``: one exporter document per line, in log order."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from core_helpers import bpmn, chain, deploy, service
 
-from engine.core import Engine
-from engine.export import export_jsonl
+from procgov_engine.core import Engine
+from procgov_engine.export import export_jsonl
 
 
 async def test_export_writes_every_record_once_in_order(engine: Engine, tmp_path: Path) -> None:

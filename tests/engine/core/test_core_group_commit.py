@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from core_helpers import activate, bpmn, chain, deploy, service
 
-from engine.api import Rejection
-from engine.clock import ControlledClock
-from engine.core import Engine
-from engine.core.commit import CommitThread, Written
-from engine.core.log import CommandRow, RecordLog, RecordRow
+from procgov_engine.api import Rejection
+from procgov_engine.clock import ControlledClock
+from procgov_engine.core import Engine
+from procgov_engine.core.commit import CommitThread, Written
+from procgov_engine.core.log import CommandRow, RecordLog, RecordRow
 
 ONE_TASK = bpmn(
     '<bpmn:startEvent id="start" />'

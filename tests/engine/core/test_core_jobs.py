@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 from core_helpers import activate, bpmn, chain, deploy, passed, service, state
 
-from engine.api import Rejection, RejectionType
-from engine.core import Engine
+from procgov_engine.api import Rejection, RejectionType
+from procgov_engine.core import Engine
 
 ONE_TASK = bpmn(
     '<bpmn:startEvent id="s" />' + service("work", "work") + '<bpmn:endEvent id="e" />' + chain("s", "work", "e")

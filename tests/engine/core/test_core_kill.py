@@ -17,15 +17,15 @@ from pathlib import Path
 import pytest
 from core_helpers import bpmn, chain, service
 
-from engine.clock import SystemClock
-from engine.core import Engine
+from procgov_engine.clock import SystemClock
+from procgov_engine.core import Engine
 
 CHILD = textwrap.dedent(
     """
     import asyncio, sys
     from pathlib import Path
-    from engine.api import Resource
-    from engine.core import Engine
+    from procgov_engine.api import Resource
+    from procgov_engine.core import Engine
 
     async def main() -> None:
         engine = await Engine.open(Path(sys.argv[1]), snapshot_every=int(sys.argv[3]))

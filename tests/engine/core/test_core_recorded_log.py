@@ -19,9 +19,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from engine.api import Rejection
-from engine.clock import ControlledClock
-from engine.core import Engine
+from procgov_engine.api import Rejection
+from procgov_engine.clock import ControlledClock
+from procgov_engine.core import Engine
 
 FIXTURE = Path(__file__).parent / "fixtures" / "recorded-log"
 RECORDED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # the clock the workload started with

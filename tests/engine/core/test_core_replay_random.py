@@ -16,9 +16,9 @@ import pytest
 from core_helpers import START, bpmn, chain, deploy, service
 from test_core_restart import MIXED, fingerprint
 
-from engine.api import Rejection
-from engine.clock import ControlledClock
-from engine.core import Engine
+from procgov_engine.api import Rejection
+from procgov_engine.clock import ControlledClock
+from procgov_engine.core import Engine
 
 WITH_ERROR = bpmn(
     '<bpmn:startEvent id="s" />'

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from core_helpers import START, activate, bpmn, chain, deploy, service
 
-from engine.clock import ControlledClock, SystemClock
-from engine.core import Engine
+from procgov_engine.clock import ControlledClock, SystemClock
+from procgov_engine.core import Engine
 
 MSG = (
     '<bpmn:message id="msg" name="approved"><bpmn:extensionElements>'

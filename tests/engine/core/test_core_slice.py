@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from core_helpers import activate, bpmn, chain, complete_one, deploy, flow, passed, service, state
 
-from engine.api import Rejection, RejectionType
-from engine.clock import ControlledClock
-from engine.core import Engine
+from procgov_engine.api import Rejection, RejectionType
+from procgov_engine.clock import ControlledClock
+from procgov_engine.core import Engine
 
 ORDER = bpmn(
     '<bpmn:startEvent id="start" />'

@@ -14,10 +14,10 @@ import pytest
 from core_helpers import START, activate, bpmn, deploy, flow, service
 from test_core_restart import MIXED, build_state, fingerprint
 
-from engine import strict_json
-from engine.clock import ControlledClock
-from engine.core import Engine, snapshot
-from engine.core.state import DEPLOYMENT_FIELDS, EngineState
+from procgov_engine import strict_json
+from procgov_engine.clock import ControlledClock
+from procgov_engine.core import Engine, snapshot
+from procgov_engine.core.state import DEPLOYMENT_FIELDS, EngineState
 
 
 async def _closed_with_snapshot(data: Path) -> tuple[dict[str, object], ControlledClock]:
@@ -197,5 +197,6 @@ async def test_a_snapshot_holds_the_explicit_engine_state_only(tmp_path: Path) -
 
     runtime = Recording(io.BytesIO(body)).load()
     assert set(runtime) == {f.name for f in fields(EngineState)} - DEPLOYMENT_FIELDS
-    assert {module for module, _ in classes} <= {"engine.core.state.model", "engine.core.state", "builtins"}
-    assert ("engine.core.state.model", "RetryStep") in classes and ("engine.core.state.model", "Incident") in classes
+    model = "procgov_engine.core.state.model"
+    assert {module for module, _ in classes} <= {model, "procgov_engine.core.state", "builtins"}
+    assert (model, "RetryStep") in classes and (model, "Incident") in classes

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from engine.model.timers import TimerFormatError, next_repetition, parse_date, schedule
+from procgov_engine.model.timers import TimerFormatError, next_repetition, parse_date, schedule
 
 NOW = parse_date("2028-03-01T00:00:00Z")
 

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from core_helpers import activate, bpmn, chain, deploy, passed, service, state
 
-from engine.api import Rejection, RejectionType, Resource
-from engine.clock import ControlledClock
-from engine.core import Engine
+from procgov_engine.api import Rejection, RejectionType, Resource
+from procgov_engine.clock import ControlledClock
+from procgov_engine.core import Engine
 
 
 def user_task(task_id: str = "task", inner: str = "", extra: str = "") -> str:

@@ -12,7 +12,7 @@ import asyncio
 
 from core_helpers import bpmn, chain, deploy, service
 
-from engine.core import Engine
+from procgov_engine.core import Engine
 
 ONE_TASK = bpmn(
     '<bpmn:startEvent id="s" />' + service("work", "work") + '<bpmn:endEvent id="e" />' + chain("s", "work", "e")

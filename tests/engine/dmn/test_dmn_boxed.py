@@ -10,7 +10,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from engine.dmn import DmnParseError, evaluate_decision, parse_dmn
+from procgov_engine.dmn import DmnParseError, evaluate_decision, parse_dmn
 
 DMN15 = "https://www.omg.org/spec/DMN/20230324/MODEL/"
 

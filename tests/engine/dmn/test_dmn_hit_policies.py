@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from engine.dmn import DmnEvaluationError, evaluate_decision, parse_dmn
+from procgov_engine.dmn import DmnEvaluationError, evaluate_decision, parse_dmn
 
 TableBuilder = Callable[..., bytes]  # the `table` fixture of conftest.py
 

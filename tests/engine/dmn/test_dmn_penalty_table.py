@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.dmn import EvaluatedInput, evaluate_decision, parse_dmn
+from procgov_engine.dmn import EvaluatedInput, evaluate_decision, parse_dmn
 
 # (finding, role) -> fine in yuan per case, from domain.md §3 (100104 §2.2.1-§2.2.3)
 FINES = [

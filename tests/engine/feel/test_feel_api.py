@@ -1,4 +1,4 @@
-"""The public API of engine.feel: compilation, caching, errors, JSON mapping, clock, unary tests."""
+"""The public API of procgov_engine.feel: compilation, caching, errors, JSON mapping, clock, unary tests."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.feel import (
+from procgov_engine.feel import (
     FeelError,
     FeelSyntaxError,
     YearsMonthsDuration,

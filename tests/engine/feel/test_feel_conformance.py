@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.feel import FeelError, compile_unary_tests, evaluate, to_json
+from procgov_engine.feel import FeelError, compile_unary_tests, evaluate, to_json
 
 ROWS: list[dict[str, Any]] = yaml.safe_load((Path(__file__).parent / "conformance.yaml").read_text("utf-8"))
 

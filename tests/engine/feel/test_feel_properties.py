@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.feel import (
+from procgov_engine.feel import (
     FeelError,
     FeelSyntaxError,
     compile_expression,

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.api import ActivatedJob, Resource
-from engine.clock import ControlledClock
-from engine.core import Engine
-from engine.gateway.jobs import ActivationRequest, Batching, JobDispatcher, LoopLoad
+from procgov_engine.api import ActivatedJob, Resource
+from procgov_engine.clock import ControlledClock
+from procgov_engine.core import Engine
+from procgov_engine.gateway.jobs import ActivationRequest, Batching, JobDispatcher, LoopLoad
 
 ONE_TASK = Path(__file__).parent / "resources" / "one-task.bpmn"  # process gw-one-task, job type gw.work
 REQUEST = ActivationRequest(job_type="gw.work", worker="batching-test", timeout_ms=60_000, max_jobs=10)

@@ -20,9 +20,9 @@ from grpc_health.v1.health_pb2_grpc import HealthStub
 from pyzeebe import ZeebeClient, create_insecure_channel
 from typer.testing import CliRunner
 
-from engine.core.snapshot import SNAPSHOT_EVERY_COMMANDS
-from engine.testing import EmbeddedEngine
 from procgov.cli import app
+from procgov_engine.core.snapshot import SNAPSHOT_EVERY_COMMANDS
+from procgov_engine.testing import EmbeddedEngine
 
 RESOURCES = Path(__file__).parent / "resources"
 

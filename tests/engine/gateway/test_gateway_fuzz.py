@@ -34,10 +34,10 @@ from hypothesis import strategies as st
 from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
-from engine.clock import ControlledClock
-from engine.core import Engine
-from engine.core.records import KEY_BASE
-from engine.testing import EmbeddedEngine
+from procgov_engine.clock import ControlledClock
+from procgov_engine.core import Engine
+from procgov_engine.core.records import KEY_BASE
+from procgov_engine.testing import EmbeddedEngine
 
 RESOURCES = Path(__file__).parent / "resources"
 SERVICE = pb.DESCRIPTOR.services_by_name["Gateway"]

@@ -21,11 +21,11 @@ import pytest
 from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
-from engine import safe_xml, strict_json
-from engine.core.state import JOB_ACTIVATED
-from engine.gateway import convert
-from engine.gateway.jobs import ActivationRequest, JobDispatcher
-from engine.testing import EmbeddedEngine
+from procgov_engine import safe_xml, strict_json
+from procgov_engine.core.state import JOB_ACTIVATED
+from procgov_engine.gateway import convert
+from procgov_engine.gateway.jobs import ActivationRequest, JobDispatcher
+from procgov_engine.testing import EmbeddedEngine
 
 RESOURCES = Path(__file__).parent / "resources"
 BPMN_NS = 'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0"'

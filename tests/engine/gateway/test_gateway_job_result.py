@@ -18,9 +18,9 @@ import pytest
 from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
-from engine.api import Rejection, RejectionType
-from engine.gateway.job_result import CompleteJobResult
-from engine.testing import EmbeddedEngine
+from procgov_engine.api import Rejection, RejectionType
+from procgov_engine.gateway.job_result import CompleteJobResult
+from procgov_engine.testing import EmbeddedEngine
 
 GUARDED = Path(__file__).parents[1] / "rest" / "resources" / "rest-guarded.bpmn"
 

@@ -25,7 +25,7 @@ from pyzeebe.grpc_internals.zeebe_adapter import ZeebeAdapter
 from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
-from engine.testing import EmbeddedEngine, running_worker
+from procgov_engine.testing import EmbeddedEngine, running_worker
 
 RESOURCES = Path(__file__).parent / "resources"
 

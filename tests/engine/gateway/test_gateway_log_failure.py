@@ -19,8 +19,8 @@ from grpc_health.v1.health_pb2_grpc import HealthStub
 from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
-from engine.core.log import CommandRow, RecordRow
-from engine.testing import EmbeddedEngine
+from procgov_engine.core.log import CommandRow, RecordRow
+from procgov_engine.testing import EmbeddedEngine
 
 ONE_TASK = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -20,7 +20,7 @@ from pyzeebe.errors import DecisionNotFoundError, MessageAlreadyExistsError
 from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
-from engine.testing import EmbeddedEngine
+from procgov_engine.testing import EmbeddedEngine
 
 RESOURCES = Path(__file__).parent / "resources"
 

@@ -27,7 +27,7 @@ from pyzeebe import Job, ZeebeClient, ZeebeWorker, create_insecure_channel
 from pyzeebe.errors import DecisionNotFoundError, ProcessDefinitionNotFoundError
 from pyzeebe.grpc_internals.types import DeployResourceResponse
 
-from engine.testing import EmbeddedEngine
+from procgov_engine.testing import EmbeddedEngine
 
 RESOURCES = Path(__file__).parent / "resources"
 

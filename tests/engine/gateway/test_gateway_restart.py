@@ -31,8 +31,8 @@ from pyzeebe.errors import PyZeebeError
 from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
-from engine.testing import EmbeddedEngine, running_worker
-from engine.testing.assertions import read_records
+from procgov_engine.testing import EmbeddedEngine, running_worker
+from procgov_engine.testing.assertions import read_records
 
 RESOURCES = Path(__file__).parent / "resources"
 INSTANCES = 40
@@ -48,7 +48,7 @@ def _free_port() -> int:
 @contextlib.asynccontextmanager
 async def _engine_process(data_dir: Path, port: int) -> AsyncIterator[asyncio.subprocess.Process]:
     procgov = Path(sys.executable).with_name("procgov")
-    command = [str(procgov)] if procgov.exists() else [sys.executable, "-m", "engine.server"]
+    command = [str(procgov)] if procgov.exists() else [sys.executable, "-m", "procgov_engine.server"]
     process = await asyncio.create_subprocess_exec(
         *command,
         *(["engine"] if procgov.exists() else []),

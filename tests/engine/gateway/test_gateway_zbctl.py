@@ -17,7 +17,7 @@ import pytest
 from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
-from engine.testing import EmbeddedEngine
+from procgov_engine.testing import EmbeddedEngine
 from tests.conftest import skip_or_fail
 
 RESOURCES = Path(__file__).parent / "resources"

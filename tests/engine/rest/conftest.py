@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from engine.server import RunningServer, serve
+from procgov_engine.server import RunningServer, serve
 
 
 @pytest.fixture

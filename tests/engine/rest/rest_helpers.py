@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from engine.server import RunningServer, serve
+from procgov_engine.server import RunningServer, serve
 
 T = TypeVar("T")
 

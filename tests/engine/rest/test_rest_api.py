@@ -15,7 +15,7 @@ import httpx
 from pyzeebe import ZeebeClient, create_insecure_channel
 from rest_helpers import deploy
 
-from engine.server import RunningServer
+from procgov_engine.server import RunningServer
 
 ACTIVATE = {"type": "rest-work", "timeout": 30_000, "maxJobsToActivate": 5, "worker": "api-test"}
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from rest_helpers import RESOURCES, deploy
 
-from engine.rest.body import MAX_BODY_BYTES
+from procgov_engine.rest.body import MAX_BODY_BYTES
 
 MISSING_KEY = "2251799813999999"
 

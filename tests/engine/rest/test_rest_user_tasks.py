@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from rest_helpers import deploy
 
-from engine.server import RunningServer
+from procgov_engine.server import RunningServer
 
 
 async def _create(http: httpx.AsyncClient, process_id: str, variables: dict[str, Any]) -> str:

@@ -1,8 +1,0 @@
-"""The engine core: command processing, runtime state, the durable record log and its queries.
-
-``Engine`` implements :class:`engine.api.EngineApi`; see engine/core/STATUS.md for what runs.
-"""
-
-from engine.core.engine import Engine
-
-__all__ = ["Engine"]

@@ -1,0 +1,75 @@
+"""What every behaviour works with: the record writer, the engine state, the queue of follow-up work and
+the engine's notification hooks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from procgov_engine.api import Rejection, RejectionType
+from procgov_engine.core.records import RecordWriter
+from procgov_engine.core.state import ElementInstance, EngineState
+from procgov_engine.model.bpmn import Element
+
+
+class StepFailure(Exception):
+    """A step of an element instance failed on data; becomes an incident of ``error_type``."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+
+
+def reject(kind: RejectionType, reason: str) -> Rejection:
+    return Rejection(kind, reason)
+
+
+class EngineHooks:
+    """Notifications to the Engine (wake job waiters, reschedule the due timer, answer create-with-result);
+    replaced by the Engine after construction, no-ops until then."""
+
+    def __init__(self) -> None:
+        self.on_jobs_available: Callable[[str], None] = lambda job_type: None
+        self.on_due_added: Callable[[int], None] = lambda due: None
+        self.on_process_ended: Callable[[ElementInstance, dict[str, Any] | None], None] = lambda inst, v: None
+        # a user task command's transition ended (None) or was denied or cut short (its rejection)
+        self.on_user_task_done: Callable[[int, Rejection | None], None] = lambda key, rejection: None
+
+
+class ProcessingContext:
+    """The writer, the state and the follow-up queue of one partition (single-threaded).
+
+    Follow-up work (activating the target of a taken sequence flow, correlating a buffered message) is
+    queued and drained in order before the command returns, like Zeebe's follow-up commands on its log.
+    """
+
+    def __init__(self, writer: RecordWriter, state: EngineState, hooks: EngineHooks) -> None:
+        self.w = writer
+        self.state = state
+        self.hooks = hooks
+        self.queue: deque[Callable[[], None]] = deque()
+        self.pending_inclusive: set[int] = set()  # scopes whose inclusive joins must be checked
+        # an event for a catch element happened for an element instance (EventTriggers.trigger); bound by
+        # the wiring (engine/core/processing) once the event behaviour exists, since subscriptions, which
+        # sit below it, correlate buffered messages
+        self.trigger: Callable[[ElementInstance, Element, dict[str, Any] | None], None] = _unbound
+
+    def feel_clock(self) -> dt.datetime:
+        """FEEL's now(): the command's timestamp, so that replay evaluates exactly as the original run."""
+        return dt.datetime.fromtimestamp(self.w.now / 1000, dt.UTC)
+
+    def reject_command(
+        self, value_type: str, intent: str, value: dict[str, Any], kind: RejectionType, reason: str
+    ) -> NoReturn:
+        """Write the command's rejection record and answer the client with it."""
+        self.w.rejection(value_type, intent, -1, value, kind.value, reason)
+        raise reject(kind, reason)
+
+
+def _unbound(inst: ElementInstance, catch: Element, variables: dict[str, Any] | None) -> None:
+    raise RuntimeError(
+        "ProcessingContext.trigger is not bound: build the engine through procgov_engine.core.processing"
+    )

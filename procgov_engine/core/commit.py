@@ -1,0 +1,105 @@
+"""Group commits written by one thread of their own, so that the event loop keeps processing meanwhile.
+
+A commit is mostly SQLite appending pages to the WAL (``pwrite``), during which Python's ``sqlite3``
+releases the GIL. Done on the loop thread it stalled every request for that time (about a fifth of the
+loop's busy time under load, bench/README.md); here the loop hands a batch over and goes on processing
+the next commands, which gather into the following batch (the write of batch N overlaps the processing
+of batch N+1). Batches are written strictly in the order they were submitted, and each one's callback
+runs on the loop only after its transaction committed, so acknowledging a command still means it is
+durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+
+from procgov_engine.core.log import CommandRow, RecordLog, RecordRow
+
+logger = logging.getLogger(__name__)
+
+Written = Callable[[BaseException | None], None]
+"""Called on the loop thread once a batch is committed (``None``) or its transaction failed."""
+
+
+class CommitThread:
+    """Writes submitted batches to a :class:`RecordLog`, one transaction each, in submission order."""
+
+    def __init__(self, log: RecordLog, loop: asyncio.AbstractEventLoop) -> None:
+        self._log = log
+        self._loop = loop
+        self._queue: deque[Callable[[], None]] = deque()
+        self._failed = False  # a batch failed: actions queued behind it (snapshots) are skipped
+        self._unwritten = 0  # submitted batches and actions not finished yet
+        self._closing = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="engine-commit", daemon=True)
+        self._thread.start()
+
+    def submit(self, rows: list[RecordRow], commands: list[CommandRow], written: Written) -> None:
+        self._enqueue(lambda: self._write(rows, commands, written))
+
+    def submit_after(self, action: Callable[[], None], name: str) -> None:
+        """Run ``action`` on this thread once everything submitted before it is committed (skipped if a
+        batch failed; a failure of ``action`` is logged). For a snapshot of the state those batches
+        produced."""
+
+        def run() -> None:
+            if self._failed:
+                return
+            try:
+                action()
+            except Exception:
+                logger.exception("%s failed on the commit thread", name)
+
+        self._enqueue(run)
+
+    def _enqueue(self, task: Callable[[], None]) -> None:
+        with self._cond:
+            if self._closing:
+                raise RuntimeError("the commit thread is closed")
+            self._queue.append(task)
+            self._unwritten += 1
+            self._cond.notify_all()
+
+    def wait_written(self) -> None:
+        """Block the caller until every submitted batch is committed (or failed) and every action ran."""
+        with self._cond:
+            while self._unwritten:
+                self._cond.wait()
+
+    def close(self) -> None:
+        """Write what was submitted, then end the thread."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                task = self._queue.popleft()
+            try:
+                task()
+            finally:
+                with self._cond:
+                    self._unwritten -= 1
+                    self._cond.notify_all()
+
+    def _write(self, rows: list[RecordRow], commands: list[CommandRow], written: Written) -> None:
+        error: BaseException | None = None
+        try:
+            self._log.append(rows, commands)
+        except BaseException as exc:  # handed to the loop: the commands' callers see the failure
+            error = exc
+            self._failed = True
+        with contextlib.suppress(RuntimeError):  # the loop is already closed: nobody is waiting
+            self._loop.call_soon_threadsafe(written, error)

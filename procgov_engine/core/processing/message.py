@@ -1,0 +1,70 @@
+"""MESSAGE PUBLISH and the time-driven MESSAGE EXPIRE (docs.camunda.io/docs/components/concepts/messages/):
+a message correlates at once and stays buffered for its time to live."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from procgov_engine.api import RejectionType
+from procgov_engine.core.processing.base import CommandProcessor
+from procgov_engine.core.state import Message
+
+
+class PublishMessage(CommandProcessor):
+    kind = "publish"
+    value_type = "MESSAGE"
+    intent = "PUBLISH"
+
+    def process(self, args: dict[str, Any]) -> int:
+        name, correlation_key, ttl = args["name"], args["correlation_key"], args["ttl"]
+        message_id, variables, tenant_id = args["message_id"], args["variables"], args["tenant_id"]
+        w, state = self.w, self.state
+        value = {
+            "name": name,
+            "correlationKey": correlation_key,
+            "timeToLive": ttl,
+            "messageId": message_id,
+            "variables": dict(variables),
+            "deadline": w.now + ttl,
+            "tenantId": tenant_id,
+        }
+        w.command("MESSAGE", "PUBLISH", -1, value)
+        bucket = state.messages_by_corr.get((name, correlation_key, tenant_id), {})
+        if message_id and any(m.message_id == message_id and m.deadline > w.now for m in bucket.values()):
+            self.ctx.reject_command(
+                "MESSAGE",
+                "PUBLISH",
+                value,
+                RejectionType.ALREADY_EXISTS,
+                f"Expected to publish a new message with id '{message_id}', but a message with that id was "
+                "already published",
+            )
+        message = Message(w.next_key(), name, correlation_key, dict(variables), w.now + ttl, ttl, message_id, tenant_id)
+        w.event("MESSAGE", "PUBLISHED", message.key, value)
+        self.b.events.correlate_message(message)
+        if ttl > 0:
+            state.messages[message.key] = message
+            state.messages_by_corr.setdefault((name, correlation_key, tenant_id), {})[message.key] = message
+            self.b.due.add(message.deadline, "message_expire", message.key)
+        else:
+            w.event("MESSAGE", "EXPIRED", message.key, value)
+        return message.key
+
+
+class ExpireMessage(CommandProcessor):
+    kind = "message_expire"
+    value_type = "MESSAGE"
+    intent = "EXPIRE"
+
+    def process(self, args: dict[str, Any]) -> None:
+        message_key = args["key"]
+        state = self.state
+        message = state.messages.pop(message_key)
+        value = self.b.events.message_value(message)
+        self.w.command("MESSAGE", "EXPIRE", message_key, value)
+        bucket = state.messages_by_corr.get((message.name, message.correlation_key, message.tenant_id))
+        if bucket is not None:
+            bucket.pop(message_key, None)
+            if not bucket:
+                del state.messages_by_corr[(message.name, message.correlation_key, message.tenant_id)]
+        self.w.event("MESSAGE", "EXPIRED", message_key, self.b.events.message_value(message))
