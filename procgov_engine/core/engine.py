@@ -41,6 +41,7 @@ from procgov_engine.api import (
 )
 from procgov_engine.clock import Clock, ControlledClock, PinnableClock, SystemClock
 from procgov_engine.core import snapshot
+from procgov_engine.core.behaviours.context import instance_tags
 from procgov_engine.core.commit import CommitThread
 from procgov_engine.core.log import RecordLog
 from procgov_engine.core.processing import EngineProcessing
@@ -551,8 +552,9 @@ class Engine:
         variables: JsonObject | None,
         start_element_ids: Sequence[str],
         tenant_id: str,
+        tags: Sequence[str],
     ) -> dict[str, Any]:
-        return {
+        args: dict[str, Any] = {
             "bpmn_process_id": bpmn_process_id,
             "process_definition_key": process_definition_key,
             "version": version,
@@ -560,6 +562,9 @@ class Engine:
             "start_element_ids": list(start_element_ids),
             "tenant_id": tenant_id or DEFAULT_TENANT,
         }
+        if tags:  # only when given: the logged commands of untagged creations stay as they were
+            args["tags"] = list(tags)
+        return args
 
     async def create_process_instance(
         self,
@@ -570,9 +575,10 @@ class Engine:
         variables: JsonObject | None = None,
         start_element_ids: Sequence[str] = (),
         tenant_id: str = DEFAULT_TENANT,
+        tags: Sequence[str] = (),
     ) -> ProcessInstanceCreated:
         args = self._create_args(
-            bpmn_process_id, process_definition_key, version, variables, start_element_ids, tenant_id
+            bpmn_process_id, process_definition_key, version, variables, start_element_ids, tenant_id, tags
         )
         result: ProcessInstanceCreated = await self._run("create", args)
         return result
@@ -588,10 +594,11 @@ class Engine:
         tenant_id: str = DEFAULT_TENANT,
         request_timeout_ms: int = 0,
         fetch_variables: Sequence[str] = (),
+        tags: Sequence[str] = (),
     ) -> ProcessInstanceResult:
         assert self._loop is not None
         args = self._create_args(
-            bpmn_process_id, process_definition_key, version, variables, start_element_ids, tenant_id
+            bpmn_process_id, process_definition_key, version, variables, start_element_ids, tenant_id, tags
         )
         future: asyncio.Future[dict[str, Any] | None] = self._loop.create_future()
         try:
@@ -662,6 +669,7 @@ class Engine:
                     tenant_id=job.tenant_id,
                     kind=job.kind,
                     listener_event_type=job.listener_event_type,
+                    tags=tuple(instance_tags(inst).get("tags", ())),
                 )
             )
         return result

@@ -38,6 +38,7 @@ from procgov_engine.rest.search import (
     key,
     number,
     search,
+    tag_set,
     tenant_id,
     text,
 )
@@ -58,6 +59,7 @@ async def create_process_instance(request: Request) -> JSONResponse:
         raise invalid("Only one of [processDefinitionId, processDefinitionKey] is allowed.")
     if body.runtimeInstructions:
         raise invalid("runtimeInstructions are not supported by the embedded procgov engine")
+    tags = list(dict.fromkeys(body.tags))  # a TagSet: a set in Camunda, duplicates collapse
     args: dict[str, Any] = {
         "bpmn_process_id": body.processDefinitionId,
         "process_definition_key": body_key(body.processDefinitionKey),
@@ -65,6 +67,7 @@ async def create_process_instance(request: Request) -> JSONResponse:
         "variables": body.variables or {},
         "start_element_ids": [i.elementId for i in body.startInstructions],
         "tenant_id": tenant(body.tenantId),
+        "tags": tags,
     }
     engine = context(request).engine
     variables: dict[str, Any] = {}
@@ -91,7 +94,7 @@ async def create_process_instance(request: Request) -> JSONResponse:
             "variables": variables,
             "processDefinitionKey": str(created.process_definition_key),
             "processInstanceKey": str(created.process_instance_key),
-            "tags": body.tags,
+            "tags": tags,
             "businessId": body.businessId,
         }
     )
@@ -132,7 +135,7 @@ def _process_instances(ctx: RestContext) -> list[dict[str, Any]]:
             "parentProcessInstanceKey": key_str(v.parent_process_instance_key),
             "parentElementInstanceKey": None,
             "rootProcessInstanceKey": str(root(v.key)),
-            "tags": [],
+            "tags": list(v.tags),
             "businessId": None,
         }
         for v in views
@@ -156,13 +159,15 @@ _INSTANCE_FIELDS: Fields = {
     "parentProcessInstanceKey": key(),
     "parentElementInstanceKey": key(),
     "businessId": text(),
+    "tags": tag_set(),
 }
 
 
 async def search_process_instances(request: Request) -> JSONResponse:
     query = await read_model(request, SearchQuery, required=False)
     items = _process_instances(context(request))
-    return JSONResponse(search(query, items, _INSTANCE_FIELDS, [f for f in _INSTANCE_FIELDS if f != "suspendedDate"]))
+    sort = [f for f in _INSTANCE_FIELDS if f not in ("suspendedDate", "tags")]
+    return JSONResponse(search(query, items, _INSTANCE_FIELDS, sort))
 
 
 async def get_process_instance(request: Request) -> JSONResponse:

@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from procgov_engine.api import Rejection, RejectionType
-from procgov_engine.core.behaviours.context import ProcessingContext, StepFailure
+from procgov_engine.core.behaviours.context import ProcessingContext, StepFailure, instance_tags
 from procgov_engine.core.behaviours.incidents import Incidents
 from procgov_engine.core.behaviours.jobs import TASK_LISTENER_JOB, Jobs
 from procgov_engine.core.behaviours.lifecycle import ElementLifecycle
@@ -347,6 +347,7 @@ class UserTasks:
             "creationTimestamp": task.creation_timestamp,
             "priority": values[PRIORITY],
             "deniedReason": denied_reason,
+            **instance_tags(inst),
         }
 
     def _event(self, task: UserTask, intent: str, value: dict[str, Any]) -> None:
