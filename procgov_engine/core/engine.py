@@ -651,6 +651,7 @@ class Engine:
             variables = self.processing.behaviours.vars.visible(inst)
             if fetch is not None:
                 variables = {k: v for k, v in variables.items() if k in fetch}
+            variables = self.processing.behaviours.user_tasks.listener_job_variables(job, variables, fetch)
             result.append(
                 ActivatedJob(
                     key=job.key,
