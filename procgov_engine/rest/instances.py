@@ -29,6 +29,9 @@ from procgov_engine.rest.context import (
 from procgov_engine.rest.models import OperationReference, ProcessInstanceCreation
 from procgov_engine.rest.problems import Problem, invalid, not_found
 from procgov_engine.rest.search import (
+    MAX_TAGS,
+    TAG,
+    TAG_FORMAT,
     Fields,
     SearchQuery,
     date,
@@ -50,6 +53,22 @@ DEFAULT_REQUEST_TIMEOUT_MS = 15_000
 # -- process instances -------------------------------------------------------------------------------
 
 
+def _tag_set(tags: list[str]) -> list[str]:
+    """A TagSet as Camunda's gateway reads it (TagsValidator): a set, so duplicates collapse, of at most
+    10 tags of the spec's Tag format; refused with Camunda's wording."""
+    unique = list(dict.fromkeys(tags))
+    problems = []
+    if len(unique) > MAX_TAGS:
+        problems.append(
+            f"The provided number of tags '{len(unique)}' is not supported. "
+            f"Ensure to not add more than {MAX_TAGS} tags."
+        )
+    problems += [f"The provided tag '{t}' is not valid. {TAG_FORMAT}" for t in unique if not TAG.fullmatch(t)]
+    if problems:
+        raise invalid(" ".join(problems))
+    return unique
+
+
 async def create_process_instance(request: Request) -> JSONResponse:
     """Camunda docs, "Create process instance": by key or by id and version; ``awaitCompletion`` waits."""
     body = await read_model(request, ProcessInstanceCreation)
@@ -59,7 +78,7 @@ async def create_process_instance(request: Request) -> JSONResponse:
         raise invalid("Only one of [processDefinitionId, processDefinitionKey] is allowed.")
     if body.runtimeInstructions:
         raise invalid("runtimeInstructions are not supported by the embedded procgov engine")
-    tags = list(dict.fromkeys(body.tags))  # a TagSet: a set in Camunda, duplicates collapse
+    tags = _tag_set(body.tags)
     args: dict[str, Any] = {
         "bpmn_process_id": body.processDefinitionId,
         "process_definition_key": body_key(body.processDefinitionKey),

@@ -108,6 +108,10 @@ _BY_KIND: dict[str, set[str]] = {
 TENANT_ID = re.compile(r"<default>|[\w.\-]{1,31}")
 TAG = re.compile(r"[A-Za-z][A-Za-z0-9_\-:.]{0,99}")  # the spec's Tag
 MAX_TAGS = 10  # the spec's TagSet maxItems
+TAG_FORMAT = (  # Zeebe's TagUtil.TAG_FORMAT_DESCRIPTION
+    "Tag must start with a letter (a-z, A-Z), followed by alphanumerics, underscores, minuses, colons, or "
+    "periods. It must not be blank and must be 100 characters or less."
+)
 DEFINITION_ID = re.compile(r"[^\W\d][\w\-.]*")  # the spec's ^[\p{L}_][\p{L}\p{N}_\-\.]*$
 
 

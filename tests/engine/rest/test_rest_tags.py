@@ -88,9 +88,19 @@ async def test_invalid_tags_are_refused(http: httpx.AsyncClient, server: Running
     """ "Create process instance" → 400 for more than 10 tags or a tag out of format; the engine refuses
     them on its own too (Zeebe's ProcessInstanceCreationHelper rejects them with INVALID_ARGUMENT)."""
     await deploy(http, "rest-order.bpmn")
-    for tags in ([f"t{i}" for i in range(11)], ["9lives"], ["has space"], ["x" * 101], [""]):
+    for tags in ([f"t{i}" for i in range(11)], ["9lives"], ["has space"], ["x" * 101], [""], [7]):
         response = await http.post("/process-instances", json={"processDefinitionId": "rest-order", "tags": tags})
         assert response.status_code == 400, (tags, response.text)
+    too_many = await http.post(
+        "/process-instances", json={"processDefinitionId": "rest-order", "tags": [f"t{i}" for i in range(11)]}
+    )
+    assert "The provided number of tags '11' is not supported" in too_many.json()["detail"]
+    bad = await http.post("/process-instances", json={"processDefinitionId": "rest-order", "tags": ["9lives"]})
+    assert "The provided tag '9lives' is not valid. Tag must start with a letter" in bad.json()["detail"]
+    # a set: eleven entries with a duplicate are ten tags
+    ten = [f"t{i}" for i in range(10)] + ["t0"]
+    accepted = await http.post("/process-instances", json={"processDefinitionId": "rest-order", "tags": ten})
+    assert accepted.status_code == 200 and accepted.json()["tags"] == ten[:10]
     engine = server.engine
     for tags, reason in (
         ([f"t{i}" for i in range(11)], "the number of tags exceeds the limit of 10"),
