@@ -127,6 +127,7 @@ class ActivatedJob:
     tenant_id: str = DEFAULT_TENANT
     kind: str = "BPMN_ELEMENT"  # Zeebe's JobKind: BPMN_ELEMENT | EXECUTION_LISTENER | TASK_LISTENER
     listener_event_type: str = "UNSPECIFIED"  # START | END | CREATING | ASSIGNING | UPDATING | COMPLETING | CANCELING
+    tags: tuple[str, ...] = ()  # the process instance's tags (Camunda 8.8)
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,7 @@ class EngineApi(Protocol):
         variables: JsonObject | None = None,
         start_element_ids: Sequence[str] = (),
         tenant_id: str = DEFAULT_TENANT,
+        tags: Sequence[str] = (),
     ) -> ProcessInstanceCreated: ...
 
     async def create_process_instance_with_result(
@@ -218,6 +220,7 @@ class EngineApi(Protocol):
         tenant_id: str = DEFAULT_TENANT,
         request_timeout_ms: int = 0,
         fetch_variables: Sequence[str] = (),
+        tags: Sequence[str] = (),
     ) -> ProcessInstanceResult:
         """Waits for completion; raises :class:`RequestTimeout` (gateway: DEADLINE_EXCEEDED)."""
         ...

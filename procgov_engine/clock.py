@@ -37,7 +37,8 @@ class PinnableClock:
 
     Camunda docs, "Orchestration Cluster API" → "Clock": a pinned clock stays at the given instant (which
     may lie in the past or the future) until pinned again or reset to system time. The engine re-plans its
-    timers after each change (``Engine.pin_clock``/``reset_clock``).
+    timers after each change (``Engine.pin_clock``/``reset_clock``), which are logged commands writing CLOCK
+    records, so a pin outlives a restart.
     """
 
     def __init__(self) -> None:

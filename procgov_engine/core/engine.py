@@ -41,6 +41,7 @@ from procgov_engine.api import (
 )
 from procgov_engine.clock import Clock, ControlledClock, PinnableClock, SystemClock
 from procgov_engine.core import snapshot
+from procgov_engine.core.behaviours.context import instance_tags
 from procgov_engine.core.commit import CommitThread
 from procgov_engine.core.log import RecordLog
 from procgov_engine.core.processing import EngineProcessing
@@ -103,6 +104,7 @@ class Engine:
         # answer with the jobs' variables
         self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = self.processing.handlers()
         self._handlers["activate"] = self._h_activate
+        self._handlers["clock"] = self._h_clock
         hooks = self.processing.hooks
         hooks.on_jobs_available = self._jobs_available
         hooks.on_due_added = self._due_added
@@ -139,6 +141,7 @@ class Engine:
             engine._snapshot_every = snapshot_every
             engine._loop = loop
             engine._replay(use_snapshot=False)
+        engine._restore_clock()
         engine._committer = CommitThread(engine.log, loop)
         log.info(
             "opened %s: %d commands restored from the snapshot, %d replayed from the log",
@@ -452,29 +455,72 @@ class Engine:
     async def pin_clock(self, epoch_ms: int) -> None:
         """Camunda's clock pin: stand still at ``epoch_ms`` and process whatever became due by then.
 
-        The pin is not a logged command: it lasts until :meth:`reset_clock` or a restart. A
-        :class:`ControlledClock` (tests) can only move forwards; a :class:`SystemClock` cannot be pinned.
+        A logged command (CLOCK PIN → PINNED, as Zeebe's ClockProcessor writes it), so the pin outlives a
+        restart until :meth:`reset_clock`. A :class:`ControlledClock` (tests) can only move forwards; a
+        :class:`SystemClock` cannot be pinned.
         """
-        if isinstance(self.clock, PinnableClock):
-            self.clock.pin(epoch_ms)
-        elif isinstance(self.clock, ControlledClock):
-            try:
-                self.clock.set(datetime.fromtimestamp(epoch_ms / 1000, UTC))
-            except ValueError as error:
-                raise Rejection(RejectionType.INVALID_ARGUMENT, str(error)) from None
-        else:
+        if isinstance(self.clock, ControlledClock) and epoch_ms < self.clock.now_ms():
+            moment = datetime.fromtimestamp(epoch_ms / 1000, UTC)
+            raise Rejection(
+                RejectionType.INVALID_ARGUMENT, f"ControlledClock cannot move backwards (to {moment.isoformat()})"
+            )
+        if not isinstance(self.clock, PinnableClock | ControlledClock):
             raise Rejection(RejectionType.INVALID_STATE, "the engine runs on the system clock, which cannot be pinned")
+        await self._clock_command({"intent": "PIN", "time": epoch_ms})
+
+    async def reset_clock(self) -> None:
+        """Back to system time (CLOCK RESET → RESETTED; a no-op on a clock that was never pinned)."""
+        if isinstance(self.clock, ControlledClock):
+            raise Rejection(RejectionType.INVALID_STATE, "a controlled test clock cannot be reset to system time")
+        await self._clock_command({"intent": "RESET", "time": 0})
+
+    async def _clock_command(self, args: dict[str, Any]) -> None:
+        try:
+            self._execute("clock", args)
+        except Rejection:
+            await self._committed()  # its rejection record, too
+            raise
         self._replan_due()
         await self._committed()
 
-    async def reset_clock(self) -> None:
-        """Back to system time (a no-op on a clock that was never pinned)."""
+    def _h_clock(self, a: dict[str, Any]) -> None:
+        """CLOCK PIN → PINNED, RESET → RESETTED with the value ``{time}`` (epoch ms; 0 for a reset), as Zeebe
+        8.8's ClockProcessor writes them; a negative pin is refused as Zeebe refuses it. The clock itself
+        moves only when the command is new: on replay :meth:`_restore_clock` sets it once, from the log's
+        last clock command."""
+        w = self.writer
+        intent, value = a["intent"], {"time": a["time"]}
+        w.command("CLOCK", intent, -1, value)
+        if intent == "PIN" and value["time"] < 0:
+            reason = f"Expected pin time to be not negative but it was {value['time']}"
+            w.rejection("CLOCK", intent, -1, value, RejectionType.INVALID_ARGUMENT.value, reason)
+            raise Rejection(RejectionType.INVALID_ARGUMENT, reason)
+        w.event("CLOCK", "PINNED" if intent == "PIN" else "RESETTED", w.next_key(), value)
+        if w.replaying:
+            return
         if isinstance(self.clock, PinnableClock):
+            if intent == "PIN":
+                self.clock.pin(value["time"])
+            else:
+                self.clock.reset()
+        elif isinstance(self.clock, ControlledClock) and intent == "PIN":
+            self.clock.set(datetime.fromtimestamp(value["time"] / 1000, UTC))
+
+    def _restore_clock(self) -> None:
+        """A pinned clock outlives a restart, as in Zeebe (its pin is engine state there): the last CLOCK
+        command of the whole log decides, whether a snapshot covers it or not. Only a :class:`PinnableClock`
+        is set; a test's :class:`ControlledClock` stays where the test put it."""
+        if not isinstance(self.clock, PinnableClock):
+            return
+        last = None
+        for *_, payload in self.log.commands(kind="clock"):
+            last = json.loads(payload)
+        if last is None:
+            return
+        if last["intent"] == "PIN":
+            self.clock.pin(last["time"])
+        else:
             self.clock.reset()
-        elif isinstance(self.clock, ControlledClock):
-            raise Rejection(RejectionType.INVALID_STATE, "a controlled test clock cannot be reset to system time")
-        self._replan_due()
-        await self._committed()
 
     def _replan_due(self) -> None:
         if self._due_handle is not None:
@@ -551,8 +597,9 @@ class Engine:
         variables: JsonObject | None,
         start_element_ids: Sequence[str],
         tenant_id: str,
+        tags: Sequence[str],
     ) -> dict[str, Any]:
-        return {
+        args: dict[str, Any] = {
             "bpmn_process_id": bpmn_process_id,
             "process_definition_key": process_definition_key,
             "version": version,
@@ -560,6 +607,9 @@ class Engine:
             "start_element_ids": list(start_element_ids),
             "tenant_id": tenant_id or DEFAULT_TENANT,
         }
+        if tags:  # only when given: the logged commands of untagged creations stay as they were
+            args["tags"] = list(tags)
+        return args
 
     async def create_process_instance(
         self,
@@ -570,9 +620,10 @@ class Engine:
         variables: JsonObject | None = None,
         start_element_ids: Sequence[str] = (),
         tenant_id: str = DEFAULT_TENANT,
+        tags: Sequence[str] = (),
     ) -> ProcessInstanceCreated:
         args = self._create_args(
-            bpmn_process_id, process_definition_key, version, variables, start_element_ids, tenant_id
+            bpmn_process_id, process_definition_key, version, variables, start_element_ids, tenant_id, tags
         )
         result: ProcessInstanceCreated = await self._run("create", args)
         return result
@@ -588,10 +639,11 @@ class Engine:
         tenant_id: str = DEFAULT_TENANT,
         request_timeout_ms: int = 0,
         fetch_variables: Sequence[str] = (),
+        tags: Sequence[str] = (),
     ) -> ProcessInstanceResult:
         assert self._loop is not None
         args = self._create_args(
-            bpmn_process_id, process_definition_key, version, variables, start_element_ids, tenant_id
+            bpmn_process_id, process_definition_key, version, variables, start_element_ids, tenant_id, tags
         )
         future: asyncio.Future[dict[str, Any] | None] = self._loop.create_future()
         try:
@@ -644,6 +696,7 @@ class Engine:
             variables = self.processing.behaviours.vars.visible(inst)
             if fetch is not None:
                 variables = {k: v for k, v in variables.items() if k in fetch}
+            variables = self.processing.behaviours.user_tasks.listener_job_variables(job, variables, fetch)
             result.append(
                 ActivatedJob(
                     key=job.key,
@@ -662,6 +715,7 @@ class Engine:
                     tenant_id=job.tenant_id,
                     kind=job.kind,
                     listener_event_type=job.listener_event_type,
+                    tags=tuple(instance_tags(inst).get("tags", ())),
                 )
             )
         return result

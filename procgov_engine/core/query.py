@@ -30,6 +30,7 @@ class ProcessInstanceView:
     started_at: int  # epoch ms
     ended_at: int | None
     tenant_id: str = "<default>"
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ def fold_process_instances(rows: Iterable[Mapping[str, Any]]) -> dict[int, Proce
             started_at=previous.started_at if previous else record["timestamp"],
             ended_at=record["timestamp"] if ended else None,
             tenant_id=value.get("tenantId", "<default>"),
+            tags=tuple(value.get("tags", ())),
         )
     return views
 
@@ -144,6 +146,7 @@ class UserTaskView:
     created_at: int
     completed_at: int | None
     tenant_id: str
+    tags: tuple[str, ...] = ()
 
 
 # USER_TASK intent → the task's state after it; a transition's attributes count once it has ended
@@ -202,6 +205,7 @@ def fold_user_tasks(
             created_at=value["creationTimestamp"],
             completed_at=record["timestamp"] if intent == "COMPLETED" else None,
             tenant_id=value.get("tenantId", "<default>"),
+            tags=tuple(value.get("tags", ())),
         )
     return views
 

@@ -29,6 +29,9 @@ from procgov_engine.rest.context import (
 from procgov_engine.rest.models import OperationReference, ProcessInstanceCreation
 from procgov_engine.rest.problems import Problem, invalid, not_found
 from procgov_engine.rest.search import (
+    MAX_TAGS,
+    TAG,
+    TAG_FORMAT,
     Fields,
     SearchQuery,
     date,
@@ -38,6 +41,7 @@ from procgov_engine.rest.search import (
     key,
     number,
     search,
+    tag_set,
     tenant_id,
     text,
 )
@@ -49,6 +53,22 @@ DEFAULT_REQUEST_TIMEOUT_MS = 15_000
 # -- process instances -------------------------------------------------------------------------------
 
 
+def _tag_set(tags: list[str]) -> list[str]:
+    """A TagSet as Camunda's gateway reads it (TagsValidator): a set, so duplicates collapse, of at most
+    10 tags of the spec's Tag format; refused with Camunda's wording."""
+    unique = list(dict.fromkeys(tags))
+    problems = []
+    if len(unique) > MAX_TAGS:
+        problems.append(
+            f"The provided number of tags '{len(unique)}' is not supported. "
+            f"Ensure to not add more than {MAX_TAGS} tags."
+        )
+    problems += [f"The provided tag '{t}' is not valid. {TAG_FORMAT}" for t in unique if not TAG.fullmatch(t)]
+    if problems:
+        raise invalid(" ".join(problems))
+    return unique
+
+
 async def create_process_instance(request: Request) -> JSONResponse:
     """Camunda docs, "Create process instance": by key or by id and version; ``awaitCompletion`` waits."""
     body = await read_model(request, ProcessInstanceCreation)
@@ -58,6 +78,7 @@ async def create_process_instance(request: Request) -> JSONResponse:
         raise invalid("Only one of [processDefinitionId, processDefinitionKey] is allowed.")
     if body.runtimeInstructions:
         raise invalid("runtimeInstructions are not supported by the embedded procgov engine")
+    tags = _tag_set(body.tags)
     args: dict[str, Any] = {
         "bpmn_process_id": body.processDefinitionId,
         "process_definition_key": body_key(body.processDefinitionKey),
@@ -65,6 +86,7 @@ async def create_process_instance(request: Request) -> JSONResponse:
         "variables": body.variables or {},
         "start_element_ids": [i.elementId for i in body.startInstructions],
         "tenant_id": tenant(body.tenantId),
+        "tags": tags,
     }
     engine = context(request).engine
     variables: dict[str, Any] = {}
@@ -91,7 +113,7 @@ async def create_process_instance(request: Request) -> JSONResponse:
             "variables": variables,
             "processDefinitionKey": str(created.process_definition_key),
             "processInstanceKey": str(created.process_instance_key),
-            "tags": body.tags,
+            "tags": tags,
             "businessId": body.businessId,
         }
     )
@@ -132,7 +154,7 @@ def _process_instances(ctx: RestContext) -> list[dict[str, Any]]:
             "parentProcessInstanceKey": key_str(v.parent_process_instance_key),
             "parentElementInstanceKey": None,
             "rootProcessInstanceKey": str(root(v.key)),
-            "tags": [],
+            "tags": list(v.tags),
             "businessId": None,
         }
         for v in views
@@ -156,13 +178,15 @@ _INSTANCE_FIELDS: Fields = {
     "parentProcessInstanceKey": key(),
     "parentElementInstanceKey": key(),
     "businessId": text(),
+    "tags": tag_set(),
 }
 
 
 async def search_process_instances(request: Request) -> JSONResponse:
     query = await read_model(request, SearchQuery, required=False)
     items = _process_instances(context(request))
-    return JSONResponse(search(query, items, _INSTANCE_FIELDS, [f for f in _INSTANCE_FIELDS if f != "suspendedDate"]))
+    sort = [f for f in _INSTANCE_FIELDS if f not in ("suspendedDate", "tags")]
+    return JSONResponse(search(query, items, _INSTANCE_FIELDS, sort))
 
 
 async def get_process_instance(request: Request) -> JSONResponse:

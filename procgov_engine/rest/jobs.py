@@ -52,7 +52,7 @@ def _job(job: ActivatedJob) -> dict[str, Any]:
         "kind": job.kind,
         "listenerEventType": job.listener_event_type,
         "userTask": _user_task_properties(job),
-        "tags": [],
+        "tags": list(job.tags),
         "rootProcessInstanceKey": None,
         "businessId": None,
         "priority": 0,

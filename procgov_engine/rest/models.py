@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 LongKey = Annotated[StrictStr, Field(pattern=r"^-?[0-9]+$", min_length=1, max_length=25)]
 TenantId = Annotated[StrictStr, Field(pattern=r"^(<default>|[\w\.\-]{1,31})$", min_length=1, max_length=31)]
 BusinessId = Annotated[StrictStr, Field(min_length=1, max_length=256)]
-Tag = Annotated[StrictStr, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-:.]{0,99}$", max_length=100)]
 Variables = dict[str, Any]
 Int32 = Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1)]
 Int64 = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
@@ -69,7 +68,7 @@ class ProcessInstanceCreation(Body):
     awaitCompletion: StrictBool = False
     requestTimeout: Duration = 0
     fetchVariables: list[StrictStr] = []
-    tags: Annotated[list[Tag], Field(max_length=10)] = []
+    tags: list[StrictStr] = []  # a TagSet, checked after duplicates collapse (rest/instances.py)
     businessId: BusinessId | None = None
 
 

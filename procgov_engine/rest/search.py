@@ -72,7 +72,10 @@ def _ordered(actual: Any, expected: Any, op: Callable[[Any, Any], bool]) -> bool
 
 
 def matches_condition(actual: Any, condition: Any) -> bool:
-    """Whether one value meets a filter property's condition (a list value: whether one of its elements does)."""
+    """Whether one value meets a filter property's condition (a list value: whether one of its elements does;
+    a TagSet condition, a list: whether the value holds every tag of it)."""
+    if isinstance(condition, list):
+        return isinstance(actual, list) and all(tag in actual for tag in condition)
     if isinstance(actual, list):
         if not actual:
             return matches_condition(None, condition)
@@ -103,6 +106,12 @@ _BY_KIND: dict[str, set[str]] = {
     "tenant": {"$eq", "$neq", "$exists", "$in", "$notIn", "$like"},
 }
 TENANT_ID = re.compile(r"<default>|[\w.\-]{1,31}")
+TAG = re.compile(r"[A-Za-z][A-Za-z0-9_\-:.]{0,99}")  # the spec's Tag
+MAX_TAGS = 10  # the spec's TagSet maxItems
+TAG_FORMAT = (  # Zeebe's TagUtil.TAG_FORMAT_DESCRIPTION
+    "Tag must start with a letter (a-z, A-Z), followed by alphanumerics, underscores, minuses, colons, or "
+    "periods. It must not be blank and must be 100 characters or less."
+)
 DEFINITION_ID = re.compile(r"[^\W\d][\w\-.]*")  # the spec's ^[\p{L}_][\p{L}\p{N}_\-\.]*$
 
 
@@ -143,6 +152,11 @@ def definition_id() -> Field_:
     return Field_("id", True)
 
 
+def tag_set() -> Field_:
+    """A ``TagSet`` filter: a list of at most 10 tags, matching the items that carry all of them."""
+    return Field_("tags", True)
+
+
 def enum(*values: str, plain: bool = False) -> Field_:
     return Field_("enum", plain, frozenset(values))
 
@@ -160,6 +174,9 @@ def _check_value(name: str, spec: Field_, value: Any, like: bool = False) -> Non
         "id": lambda: isinstance(value, str) and DEFINITION_ID.fullmatch(value) is not None,
         "bool": lambda: isinstance(value, bool),
         "enum": lambda: isinstance(value, str) and (like or value.upper() in spec.values),
+        "tags": lambda: isinstance(value, list)
+        and len(value) <= MAX_TAGS
+        and all(isinstance(t, str) and TAG.fullmatch(t) is not None for t in value),
     }[spec.kind]()
     if not ok:
         raise invalid(f"The filter value of {name!r} is {value!r}, which is not a valid {spec.kind}")

@@ -35,6 +35,7 @@ from procgov_engine.rest.search import (
     matches_condition,
     number,
     search,
+    tag_set,
     text,
     validate_filter,
 )
@@ -89,7 +90,7 @@ def user_task_item(ctx: RestContext, view: UserTaskView) -> dict[str, Any]:
         "rootProcessInstanceKey": None,
         "businessId": None,
         "formKey": str(view.form_key) if view.form_key > 0 else None,
-        "tags": [],
+        "tags": list(view.tags),
         "candidateGroup": view.candidate_groups,  # filter only
         "candidateUser": view.candidate_users,  # filter only
     }
@@ -115,6 +116,7 @@ _FIELDS: Fields = {
     "processInstanceKey": key(),
     "elementInstanceKey": key(),
     "businessId": text(),
+    "tags": tag_set(),
 }
 _SORT = ["creationDate", "completionDate", "followUpDate", "dueDate", "priority", "name", "businessId"]
 
@@ -144,12 +146,7 @@ async def search_user_tasks(request: Request) -> JSONResponse:
     filter_ = dict(query.filter or {})
     instance_filters = _variable_filters(filter_.pop("processInstanceVariables", []), "processInstanceVariables")
     local_filters = _variable_filters(filter_.pop("localVariables", []), "localVariables")
-    tags = filter_.pop("tags", [])
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise invalid("The filter property 'tags' must be a list of tags")
     views = ctx.query.user_tasks()
-    if tags:
-        views = []  # the embedded engine keeps no tags: no task carries one
     if instance_filters or local_filters:
         scoped = variable_items(ctx)
         by_scope: dict[str, dict[str, str]] = {}

@@ -4,9 +4,13 @@
   clock and a fresh data directory under ``tmp_path`` — or, when ``PROCGOV_TEST_GATEWAY=host:port`` is
   set, an :class:`~procgov_engine.testing.external.ExternalEngine` on that gateway (Camunda 8.8+, or a
   ``procgov engine`` in another process; see tests/README.md, "Against a real Zeebe");
-- ``zeebe_client``: a pyzeebe ``ZeebeClient`` connected to it.
+- ``zeebe_client``: a pyzeebe ``ZeebeClient`` connected to it;
+- ``server``: a :class:`~procgov_engine.server.RunningServer` (the engine on its default
+  :class:`~procgov_engine.clock.PinnableClock`, gRPC and the REST API on free loopback ports, data under
+  ``tmp_path / "engine"``), stopped after the test; ``rest_url``: its REST API's base URL (``…/v2``);
+  ``http``: an ``httpx.AsyncClient`` on that URL. The REST API tests and the user task guard's tests use them.
 
-Both are function-scoped and run in the test's event loop (pytest-asyncio, ``asyncio_mode = auto``).
+All are function-scoped and run in the test's event loop (pytest-asyncio, ``asyncio_mode = auto``).
 
 Marker ``@pytest.mark.embedded_only(reason)``: the test needs what only the in-process engine gives
 (its controlled clock, restarting it, its internals); with an external gateway it is skipped with the
@@ -19,10 +23,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
 from pyzeebe import ZeebeClient, create_insecure_channel
 
+from procgov_engine.server import RunningServer, serve
 from procgov_engine.testing.embedded import EmbeddedEngine
 from procgov_engine.testing.external import ExternalEngine, external_target
 
@@ -84,3 +90,24 @@ async def zeebe_client(zeebe: EmbeddedEngine | ExternalEngine) -> AsyncIterator[
         yield ZeebeClient(channel)
     finally:
         await channel.close()
+
+
+@pytest_asyncio.fixture
+async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    running = await serve("127.0.0.1", 0, tmp_path / "engine", rest_port=0)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest.fixture
+def rest_url(server: RunningServer) -> str:
+    assert server.rest is not None
+    return f"{server.rest.address}/v2"
+
+
+@pytest_asyncio.fixture
+async def http(rest_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=rest_url, timeout=30) as client:
+        yield client

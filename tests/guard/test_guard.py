@@ -28,7 +28,7 @@ import pytest
 from typer.testing import CliRunner
 
 from procgov.cli import app as procgov_app
-from procgov_engine.server import RunningServer, serve
+from procgov_engine.server import RunningServer
 from workers.audit.guard import GUARD_JOB_TYPE, GuardSettings, guard_running
 from workers.audit.guard_rules import load_rules
 from workers.audit.guarded_writes import user_task_findings
@@ -41,22 +41,6 @@ RESOURCES = Path(__file__).parent / "resources"
 RULES = RESOURCES / "guard-rules.yaml"
 HONEST = {"summaryImprovements": "check completeness at receipt", "summarySigned": True, "findings": {"count": 2}}
 START = {"departmentHead": "lin.na", "publishDueDate": "2026-12-10", "processName": "Order handling"}
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
-    running = await serve("127.0.0.1", 0, tmp_path / "engine", rest_port=0)
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-@pytest.fixture
-async def http(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
-    assert server.rest is not None
-    async with httpx.AsyncClient(base_url=f"{server.rest.address}/v2", timeout=30) as client:
-        yield client
 
 
 class GuardRun:

@@ -23,6 +23,15 @@ class StepFailure(Exception):
         self.message = message
 
 
+def instance_tags(inst: ElementInstance | None) -> dict[str, list[str]]:
+    """``{"tags": [...]}`` for the records of an element of a tagged process instance (Camunda 8.8:
+    PROCESS_INSTANCE, JOB and USER_TASK records carry their instance's tags), ``{}`` for an untagged one, so
+    that the records of untagged instances stay as they were (readers take a missing ``tags`` as ``[]``)."""
+    while inst is not None and inst.flow_scope is not None:
+        inst = inst.flow_scope
+    return {"tags": list(inst.tags)} if inst is not None and inst.tags else {}
+
+
 def reject(kind: RejectionType, reason: str) -> Rejection:
     return Rejection(kind, reason)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from procgov_engine.core.behaviours.context import ProcessingContext, StepFailure
+from procgov_engine.core.behaviours.context import ProcessingContext, StepFailure, instance_tags
 from procgov_engine.core.behaviours.due import DueDates
 from procgov_engine.core.behaviours.incidents import Incidents
 from procgov_engine.core.behaviours.variables import Expressions
@@ -98,6 +98,7 @@ class Jobs:
             "tenantId": job.tenant_id,
             "jobKind": job.kind,
             "jobListenerEventType": job.listener_event_type,
+            **instance_tags(inst),
         }
 
     def event(self, job: Job, intent: str, variables: dict[str, Any] | None = None) -> None:

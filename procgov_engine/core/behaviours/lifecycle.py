@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from procgov_engine.core.behaviours.compensation import Compensation
-from procgov_engine.core.behaviours.context import ProcessingContext, StepFailure
+from procgov_engine.core.behaviours.context import ProcessingContext, StepFailure, instance_tags
 from procgov_engine.core.behaviours.incidents import Incidents
 from procgov_engine.core.behaviours.jobs import Jobs
 from procgov_engine.core.behaviours.listeners import ExecutionListeners
@@ -118,6 +118,7 @@ class ElementLifecycle:
             "parentProcessInstanceKey": root.parent_process_instance_key if root else -1,
             "parentElementInstanceKey": root.parent_element_instance_key if root else -1,
             "tenantId": process.tenant_id,
+            **instance_tags(inst),
         }
 
     def transition(self, inst: ElementInstance, state: str) -> None:
@@ -142,6 +143,7 @@ class ElementLifecycle:
         *,
         start_variables: Mapping[str, Any] | None = None,
         parent: ElementInstance | None = None,
+        tags: Sequence[str] = (),
     ) -> ElementInstance:
         key = self.w.next_key()
         root = ElementInstance(
@@ -151,6 +153,7 @@ class ElementLifecycle:
             process_instance_key=key,
             flow_scope=None,
             element_type="PROCESS",
+            tags=tuple(tags),
         )
         if parent is not None:
             root.parent_process_instance_key = parent.process_instance_key

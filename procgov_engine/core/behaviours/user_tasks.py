@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from procgov_engine.api import Rejection, RejectionType
-from procgov_engine.core.behaviours.context import ProcessingContext, StepFailure
+from procgov_engine.core.behaviours.context import ProcessingContext, StepFailure, instance_tags
 from procgov_engine.core.behaviours.incidents import Incidents
 from procgov_engine.core.behaviours.jobs import TASK_LISTENER_JOB, Jobs
 from procgov_engine.core.behaviours.lifecycle import ElementLifecycle
@@ -347,6 +347,7 @@ class UserTasks:
             "creationTimestamp": task.creation_timestamp,
             "priority": values[PRIORITY],
             "deniedReason": denied_reason,
+            **instance_tags(inst),
         }
 
     def _event(self, task: UserTask, intent: str, value: dict[str, Any]) -> None:
@@ -494,6 +495,23 @@ class UserTasks:
         headers = self._listener_headers(task, transition)
         event = transition.event.upper()
         self.jobs.create(inst, job_type, int(retries), headers, kind=TASK_LISTENER_JOB, listener_event_type=event)
+
+    def listener_job_variables(self, job: Job, variables: dict[str, Any], fetch: set[str] | None) -> dict[str, Any]:
+        """The variables a task listener job is activated with: those visible from the task's element, and
+        over them the variables of the command that started the transition (a completion's variables), as
+        Zeebe's JobVariablesCollector merges the task's intermediate state for TASK_LISTENER jobs (the task's
+        variables win; ``fetch`` limits both). Camunda docs, "User task listeners" → "Use cases": a
+        ``completing`` listener validates the completion ("completing with valid variables")."""
+        if job.kind != TASK_LISTENER_JOB:
+            return variables
+        task = self.task_of_job(job)
+        transition = task.transition if task is not None else None
+        if transition is None or not transition.variables:
+            return variables
+        pending = transition.variables
+        if fetch is not None:
+            pending = {k: v for k, v in pending.items() if k in fetch}
+        return {**variables, **pending}
 
     def task_of_job(self, job: Job) -> UserTask | None:
         key = self.of_instance.get(job.element_instance.key)

@@ -3,6 +3,7 @@ zeebe-api/gateway-service/#createprocessinstance-rpc and #cancelprocessinstance-
 
 from __future__ import annotations
 
+import re
 from typing import Any, NoReturn
 
 from procgov_engine.api import ProcessInstanceCreated, RejectionType
@@ -10,6 +11,13 @@ from procgov_engine.core.behaviours.context import reject
 from procgov_engine.core.processing.base import CommandProcessor
 from procgov_engine.core.state import DeployedProcess
 from procgov_engine.model.bpmn import Element
+
+MAX_TAGS = 10
+TAG = re.compile(r"[A-Za-z][A-Za-z0-9_\-:.]{0,99}")
+TAG_FORMAT = (
+    "Tag must start with a letter (a-z, A-Z), followed by alphanumerics, underscores, minuses, colons, or "
+    "periods. It must not be blank and must be 100 characters or less."
+)
 
 
 class CreateProcessInstance(CommandProcessor):
@@ -23,6 +31,7 @@ class CreateProcessInstance(CommandProcessor):
         )
         variables = args["variables"]
         start_element_ids = args["start_element_ids"]
+        tags = list(dict.fromkeys(args.get("tags", ())))  # a set in Zeebe: duplicates collapse
         value = {
             "bpmnProcessId": process.bpmn_process_id,
             "version": process.version,
@@ -32,6 +41,8 @@ class CreateProcessInstance(CommandProcessor):
             "startInstructions": [{"elementId": e} for e in start_element_ids],
             "tenantId": process.tenant_id,
         }
+        if tags:  # Camunda 8.8's ProcessInstanceCreationRecord.tags (left out when empty, see instance_tags)
+            value["tags"] = tags
         self.w.command("PROCESS_INSTANCE_CREATION", "CREATE", -1, value)
         starts: list[Element] = []
         if start_element_ids:
@@ -61,12 +72,33 @@ class CreateProcessInstance(CommandProcessor):
                     "Expected to create instance of process with none start event, but there is no such event",
                 )
             starts.append(none_start)
-        root = self.b.lifecycle.start_instance(process, starts, variables)
+        self._validate_tags(value, tags)
+        root = self.b.lifecycle.start_instance(process, starts, variables, tags=tags)
         created = dict(value, processInstanceKey=root.key)
         self.w.event("PROCESS_INSTANCE_CREATION", "CREATED", root.key, created, root.key)
         return ProcessInstanceCreated(
             process.key, process.bpmn_process_id, process.version, root.key, process.tenant_id
         )
+
+    def _validate_tags(self, value: dict[str, Any], tags: list[str]) -> None:
+        """Zeebe's limits (ProcessInstanceCreationHelper.validateTags, TagUtil): at most 10 tags, each
+        starting with a letter, then letters, digits, ``_ - : .``, at most 100 characters."""
+        if len(tags) > MAX_TAGS:
+            self._reject(
+                value,
+                RejectionType.INVALID_ARGUMENT,
+                "Expected to create instance of process with tags, but the number of tags exceeds the limit of "
+                f"{MAX_TAGS}.",
+            )
+        invalid = [t for t in tags if not isinstance(t, str) or not TAG.fullmatch(t)]
+        if invalid:
+            self._reject(
+                value,
+                RejectionType.INVALID_ARGUMENT,
+                "Expected to create instance of process with tags, but the tags '"
+                + "', '".join(map(str, invalid))
+                + f"' are invalid. {TAG_FORMAT}",
+            )
 
     def _reject(self, value: dict[str, Any], kind: RejectionType, reason: str) -> NoReturn:
         self.ctx.reject_command(self.value_type, self.intent, value, kind, reason)

@@ -69,6 +69,7 @@ class ElementInstance:
     incident_key: int = 0
     triggered: bool = False  # a catch event activated by an event-based gateway that already fired
     record_value: dict[str, Any] | None = None  # the PROCESS_INSTANCE record value, built once
+    tags: tuple[str, ...] = ()  # a process instance's tags (Camunda 8.8), on its root instance only
     # multi-instance body
     mi_items: list[Any] | None = None
     mi_next: int = 0

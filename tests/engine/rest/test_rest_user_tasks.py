@@ -251,3 +251,36 @@ async def test_bad_user_task_requests_get_camunda_problems(http: httpx.AsyncClie
     assert [t["userTaskKey"] for t in found] == [key]
     by_local = {"filter": {"localVariables": [{"name": "reviewedOrder", "value": {"$like": '"o-*'}}]}}
     assert [t["userTaskKey"] for t in (await http.post("/user-tasks/search", json=by_local)).json()["items"]] == [key]
+
+
+async def test_completing_listener_job_carries_the_completion_variables(http: httpx.AsyncClient) -> None:
+    """ "User task listeners" → "Use cases" (validating a completion: "completing with valid variables"): the
+    ``completing`` listener's job is activated with the variables of the completion request over the
+    variables visible from the task (they win on a name clash, and ``fetchVariable`` limits them too), as
+    Zeebe's JobVariablesCollector merges the task's pending variables into TASK_LISTENER jobs. The
+    ``assigning`` listener's job, started by no variables, sees the process variables only; after a denial
+    the next completion's listener sees that completion's variables, not the denied one's."""
+    await deploy(http, "rest-guarded.bpmn")
+    instance = await _create(http, "rest-guarded", {"ok": 0, "note": "from the process"})
+    [task] = await _tasks(http, processInstanceKey=instance)
+    key = task["userTaskKey"]
+    [assigning] = await _activate(http, "rest-assign-guard")
+    assert assigning["variables"] == {"ok": 0, "note": "from the process"}
+    assert (await http.post(f"/jobs/{assigning['jobKey']}/completion", json={})).status_code == 204
+
+    completion = asyncio.create_task(
+        http.post(f"/user-tasks/{key}/completion", json={"variables": {"ok": 1, "comment": "fine"}})
+    )
+    [guard] = await _activate(http, "rest-complete-guard")
+    assert guard["variables"] == {"ok": 1, "note": "from the process", "comment": "fine"}
+    deny = {"result": {"denied": True, "deniedReason": "not yet"}}
+    assert (await http.post(f"/jobs/{guard['jobKey']}/completion", json=deny)).status_code == 204
+    assert (await completion).status_code == 409
+
+    completion = asyncio.create_task(http.post(f"/user-tasks/{key}/completion", json={"variables": {"ok": 2}}))
+    body = {"type": "rest-complete-guard", "timeout": 30_000, "maxJobsToActivate": 1, "requestTimeout": 2_000}
+    response = await http.post("/jobs/activation", json=body | {"fetchVariable": ["ok", "comment"]})
+    [guard] = response.json()["jobs"]
+    assert guard["variables"] == {"ok": 2}  # fetched names only, and the denied completion's "comment" is gone
+    assert (await http.post(f"/jobs/{guard['jobKey']}/completion", json={})).status_code == 204
+    assert (await completion).status_code == 204
