@@ -204,3 +204,11 @@ def test_every_module_that_never_imports_the_engine_imports_in_the_image(image_v
     )
     result = _run(image_venv, "python", "-c", script)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]
+
+
+def test_the_engine_commands_say_the_image_has_no_engine(image_venv: Path, tmp_path: Path) -> None:
+    for command in (["procgov", "engine", "--data", str(tmp_path / "engine")], ["procgov", "demo", "-s", "slm"]):
+        result = _run(image_venv, *command)
+        assert result.returncode == 2, f"{command}: {result.stdout[-2000:]}{result.stderr[-2000:]}"
+        assert "procgov-engine distribution is not installed" in result.stderr
+        assert "Traceback" not in result.stderr
