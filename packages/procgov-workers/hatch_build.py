@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pathspec
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 
@@ -33,7 +34,14 @@ class TreesHook(BuildHookInterface):
                     build_data["force_include"][str(project / target)] = target
             return
         checkout = project.parents[1]
+        # File by file, leaving out what git ignores there (caches, var/, .env), as hatch does for packages.
+        gitignore = checkout / ".gitignore"
+        lines = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.is_file() else []
+        ignored = pathspec.GitIgnoreSpec.from_lines(lines)
         for source, target in trees.items():
-            if not (checkout / source).is_dir():
-                raise FileNotFoundError(f"{checkout / source}: not a directory (and no {project / target})")
-            build_data["force_include"][str(checkout / source)] = target
+            tree = checkout / source
+            if not tree.is_dir():
+                raise FileNotFoundError(f"{tree}: not a directory (and no {project / target})")
+            for path in sorted(tree.rglob("*")):
+                if path.is_file() and not ignored.match_file(path.relative_to(checkout).as_posix()):
+                    build_data["force_include"][str(path)] = f"{target}/{path.relative_to(tree).as_posix()}"
