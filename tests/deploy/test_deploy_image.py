@@ -97,8 +97,9 @@ def _replay_builder(tmp: Path, uv: str) -> Path:
     def moved(text: str) -> str:  # the image's absolute paths, under tmp
         return re.sub(r"(?<![\w.])/(app|dist|src)\b", lambda m: f"{tmp}/{m.group(1)}", text)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROCGOV_", "VIRTUAL_ENV", "UV_"))}
-    env["UV_PYTHON"] = sys.executable
+    # The caller's uv settings (an index mirror, the cache) stay; the stage's ENV overrides its own.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROCGOV_", "VIRTUAL_ENV"))}
+    env["UV_PYTHON"] = sys.executable  # the image's python:3.11 here
     workdir = tmp
     for keyword, args in _builder_stage()[1:]:
         if keyword == "ENV":
