@@ -89,7 +89,9 @@ def _replay_builder(tmp: Path, uv: str) -> Path:
     for entry in _context_entries():
         source = ROOT / entry
         if source.is_dir():
-            shutil.copytree(source, context / entry, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            # (the exclusions at the end of .dockerignore)
+            left_out = shutil.ignore_patterns("__pycache__", "*.pyc", ".*_cache", ".env", "*.env")
+            shutil.copytree(source, context / entry, ignore=left_out)
         elif source.is_file():
             (context / entry).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, context / entry)
