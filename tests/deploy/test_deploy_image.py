@@ -83,6 +83,13 @@ def test_the_builder_builds_only_the_workers_and_the_cli() -> None:
     assert "--no-deps" in runs
 
 
+def test_the_image_builds_with_the_uv_the_replay_uses() -> None:
+    # The replay below runs make setup's pinned uv; the image's builder must be that version.
+    pinned = re.search(r"^UV_VERSION := (\S+)$", (ROOT / "Makefile").read_text(encoding="utf-8"), re.MULTILINE)
+    image = re.search(r"^ARG UV_VERSION=(\S+)$", DOCKERFILE.read_text(encoding="utf-8"), re.MULTILINE)
+    assert pinned and image and pinned.group(1) == image.group(1)
+
+
 def _replay_builder(tmp: Path, uv: str) -> Path:
     """Runs the builder stage under ``tmp``; returns the venv (the image's /app/.venv)."""
     context = tmp / "context"
