@@ -4,7 +4,11 @@
 # (--entrypoint procgov IMAGE deploy).
 #
 # Builder: resolve exactly the locked dependency set (uv.lock, no dev group) into /app/.venv and
-# install procgov itself as a built wheel (not editable), so the runtime stage only copies a venv.
+# install the two distributions a worker runs, procgov-workers and the `procgov` CLI, as built wheels
+# (not editable), so the runtime stage only copies a venv. The engine (procgov-engine, package
+# procgov_engine) is not in the image: not its code (.dockerignore keeps procgov_engine/ and
+# packages/procgov-engine/ out of the context), nor the libraries only it needs. `procgov engine` and
+# `procgov demo` are the commands that need it; run them from `pip install .` (README, "Installing").
 # Runtime: python slim, no build tools, no uv, a non-root user.
 
 ARG PYTHON_VERSION=3.11
@@ -20,18 +24,24 @@ ENV UV_COMPILE_BYTECODE=1 \
     UV_PROJECT_ENVIRONMENT=/app/.venv
 WORKDIR /src
 
-# Dependencies first (their own layer: changes to procgov's code do not re-download them).
+# Dependencies first (their own layer: changes to procgov's code do not re-download them). No
+# workspace member yet (--no-install-workspace), and none of the libraries that only the engine pulls
+# in (--no-install-package; tests/deploy/test_deploy_image.py derives that list from uv.lock).
 COPY pyproject.toml uv.lock README.md ./
+COPY packages/procgov-workers ./packages/procgov-workers
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-install-project
+    uv sync --frozen --no-dev --no-install-workspace --no-install-package croniter --no-install-package lark
 
-# Then procgov itself, built into a wheel and installed into the same venv without its deps
-# (they are already the locked ones).
-COPY procgov_engine ./procgov_engine
+# Then the workers (with the sample data and models their wheel bundles) and the CLI, built into
+# wheels and installed into the same venv without their deps (they are already the locked ones; the
+# CLI's requirement on the engine stays unmet on purpose).
 COPY workers ./workers
 COPY procgov ./procgov
+COPY bpmn ./bpmn
+COPY data ./data
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv build --wheel --out-dir /dist \
+    uv build --wheel --package procgov-workers --out-dir /dist \
+    && uv build --wheel --package procgov --out-dir /dist \
     && uv pip install --python /app/.venv/bin/python --no-deps /dist/*.whl
 
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime

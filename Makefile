@@ -15,7 +15,7 @@ $(UV):
 	$(PY) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
-$(SYNCED): pyproject.toml uv.lock | $(UV)
+$(SYNCED): pyproject.toml packages/procgov-engine/pyproject.toml packages/procgov-workers/pyproject.toml uv.lock | $(UV)
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --python $(PY)
 	touch $@
 

@@ -48,4 +48,18 @@ def version() -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except ModuleNotFoundError as error:
+        # The worker image installs this CLI without the procgov-engine distribution (Dockerfile):
+        # the commands that run the engine (`procgov engine`, `procgov demo`) say so instead of a traceback.
+        from importlib.util import find_spec
+
+        if not (error.name or "").startswith("procgov_engine") or find_spec("procgov_engine") is not None:
+            raise
+        typer.echo(
+            "procgov: this command runs the embedded engine, and the procgov-engine distribution is not "
+            "installed here (the worker image leaves it out); `pip install .` in a procgov checkout installs it",
+            err=True,
+        )
+        raise SystemExit(2) from None

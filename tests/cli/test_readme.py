@@ -40,6 +40,7 @@ NOT_RUN_HERE = {
     "make": "`make demo` and `make test` are the demo and the suite this test is part of (tests/demo, CI)",
     "docker": "no container engine here: tests/deploy validates docker-compose.yml against the Compose spec",
     "kubectl": "no cluster here: tests/deploy validates deploy/k8s with kubernetes-validate",
+    "pip": "`pip install .` into a fresh venv, then the demo: tests/demo/test_demo_packaging.py",
 }
 
 

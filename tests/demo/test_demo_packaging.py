@@ -1,10 +1,13 @@
-"""``pip install .`` then ``procgov demo``: the wheel alone runs the demo, outside any checkout.
+"""``pip install .`` then ``procgov demo``: the three distributions alone run the demo, outside any checkout.
 
 It used to fail at once with ``ModuleNotFoundError: aiosmtpd`` (the demo's SMTP sink imported a
 dev-only dependency), and then on the sample data and models, which lived only beside the packages
-in the checkout. The test builds the wheel, installs it into a fresh virtual environment (with uv,
-from its cache or PyPI), and runs the SLM scenarios from an empty directory: they start every worker
-group (each reading its sample data), send mail through the SMTP sink and pass their audit.
+in the checkout. Since the split into workspace members (``procgov``, ``procgov-engine``,
+``procgov-workers``) it would fail if the root's requirements on the members needed an index (pip
+knows nothing of uv's workspace sources). The test installs the checkout's root into a fresh virtual
+environment the way pip does (uv's pip interface with ``--no-sources``: the standard metadata only,
+from uv's cache or PyPI), and runs the SLM scenarios from an empty directory: they start every
+worker group (each reading its sample data), send mail through the SMTP sink and pass their audit.
 """
 
 from __future__ import annotations
@@ -35,18 +38,18 @@ def _run(args: list[str], *, cwd: Path, timeout_s: float) -> subprocess.Complete
     return result
 
 
-def test_the_wheel_alone_runs_the_demo(tmp_path: Path) -> None:
+def test_pip_install_of_the_checkout_alone_runs_the_demo(tmp_path: Path) -> None:
     uv = _uv()
-    _run([uv, "build", "--wheel", "--out-dir", str(tmp_path / "dist"), "--quiet"], cwd=ROOT, timeout_s=120)
-    [wheel] = (tmp_path / "dist").glob("procgov-*.whl")
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=tmp_path, timeout_s=60)
-    _run(
-        [uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), str(wheel)],
-        cwd=tmp_path,
-        timeout_s=300,
-    )
-    elsewhere = tmp_path / "elsewhere"  # no bpmn/ or data/ here: everything must come from the wheel
+    python = str(venv / "bin" / "python")
+    _run([uv, "pip", "install", "--quiet", "--no-sources", "--python", python, str(ROOT)], cwd=tmp_path, timeout_s=300)
+    installed = _run([uv, "pip", "list", "--python", python, "--format", "freeze"], cwd=tmp_path, timeout_s=60)
+    names = {line.split("==")[0] for line in installed.stdout.split()}
+    assert {"procgov", "procgov-engine", "procgov-workers"} <= names, installed.stdout
+    # Installed as wheels, not linked to the checkout (no .pth file pointing back at it).
+    assert not [pth for pth in venv.glob("lib/python*/site-packages/*.pth") if str(ROOT) in pth.read_text("utf-8")]
+    elsewhere = tmp_path / "elsewhere"  # no bpmn/ or data/ here: everything must come from the installed wheels
     elsewhere.mkdir()
     procgov = str(venv / "bin" / "procgov")
 

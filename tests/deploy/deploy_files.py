@@ -160,3 +160,52 @@ def default_health_port() -> int:
     default = WorkerSettings.model_fields["health_port"].default
     assert isinstance(default, int)
     return default
+
+
+# The workspace's distributions (pyproject.toml, [tool.uv.workspace]) and the package each one ships.
+DISTRIBUTIONS = {"procgov": "procgov", "procgov-engine": "procgov_engine", "procgov-workers": "workers"}
+MEMBERS_DIR = ROOT / "packages"
+
+
+def uv_binary() -> str | None:
+    """The pinned uv ``make setup`` installs (``.tools/bin/uv``), else one on ``PATH``."""
+    import shutil
+
+    pinned = ROOT / ".tools" / "bin" / "uv"
+    return str(pinned) if pinned.is_file() else shutil.which("uv")
+
+
+@functools.cache
+def _locked_packages() -> dict[str, dict[str, Any]]:
+    import tomllib
+
+    lock = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
+    return {package["name"]: package for package in lock["package"]}
+
+
+def locked_closure(roots: Iterable[str], *, leaving_out: Iterable[str] = ()) -> set[str]:
+    """Every package ``uv.lock`` installs for ``roots`` (runtime dependencies and the extras they ask
+    for, no dependency groups), not following the packages in ``leaving_out``."""
+    packages = _locked_packages()
+    skip = set(leaving_out)
+    seen: set[str] = set()
+    pending = [name for name in roots if name not in skip]
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        package = packages[name]
+        for dependency in package.get("dependencies", []):
+            wanted = [dependency["name"]]
+            for extra in dependency.get("extra", []):
+                extras = packages[dependency["name"]].get("optional-dependencies", {})
+                wanted.extend(d["name"] for d in extras.get(extra, []))
+            pending.extend(w for w in wanted if w not in skip and w not in seen)
+    return seen
+
+
+def engine_only_packages() -> set[str]:
+    """The packages only the engine brings into ``procgov``'s install: the worker image leaves them out."""
+    full = locked_closure(["procgov"])
+    return full - locked_closure(["procgov"], leaving_out=["procgov-engine"])

@@ -1,9 +1,10 @@
 """Where the project's sample data (``data/``) and process models (``bpmn/``) are, checkout or wheel.
 
-In a checkout (and an editable install, as in the container image) they sit beside the packages. A
-wheel cannot install directories there without claiming generic top-level names in site-packages, so
-it carries them as ``workers/_bundled/data`` and ``workers/_bundled/bpmn`` (pyproject.toml,
-``force-include``); :func:`bundled` finds either, so ``pip install .`` then ``procgov demo`` works.
+In a checkout (and an editable install) they sit beside the packages. A wheel cannot install
+directories there without claiming generic top-level names in site-packages, so the procgov-workers
+wheel carries them as ``workers/_bundled/data`` and ``workers/_bundled/bpmn``
+(packages/procgov-workers/pyproject.toml); :func:`bundled` finds either, so ``pip install .`` then
+``procgov demo`` works.
 """
 
 from __future__ import annotations
