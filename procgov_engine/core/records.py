@@ -7,6 +7,7 @@ command log on open, records are counted (so positions line up) but not built.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from procgov_engine import strict_json
@@ -28,6 +29,8 @@ class RecordWriter:
         self.key_counter = 0
         self.now = 0
         self.replaying = False
+        # every event written goes to the state's appliers (engine/core/state/appliers.py), set by the wiring
+        self.applier: Callable[[str, str, int, dict[str, Any]], None] = _no_applier
         self.source_position = -1
         self.rows: list[RecordRow] = []
         self.command_rows: list[CommandRow] = []
@@ -77,7 +80,11 @@ class RecordWriter:
         return position
 
     def event(self, value_type: str, intent: str, key: int, value: dict[str, Any], pik: int = -1) -> int:
-        return self._append("EVENT", value_type, intent, key, value, pik)
+        """Write an event and apply it to the state: the value is serialized first, so an applier may keep
+        (and later change) the objects it holds."""
+        position = self._append("EVENT", value_type, intent, key, value, pik)
+        self.applier(value_type, intent, key, value)
+        return position
 
     def rejection(
         self, value_type: str, intent: str, key: int, value: dict[str, Any], rejection_type: str, reason: str
@@ -92,3 +99,7 @@ class RecordWriter:
         rows, commands = self.rows, self.command_rows
         self.rows, self.command_rows = [], []
         return rows, commands
+
+
+def _no_applier(value_type: str, intent: str, key: int, value: dict[str, Any]) -> None:
+    return None

@@ -95,45 +95,37 @@ class EventTriggers:
         if found is None:
             return False
         owner, catch = found
-        if not self.w.replaying:
-            self.w.event(
-                "ERROR",
-                "CREATED",
-                self.w.next_key(),
-                {
-                    "errorCode": code,
-                    "elementId": source.element.id,
-                    "catchElementId": catch.id,
-                    "processInstanceKey": source.process_instance_key,
-                    "tenantId": source.process.tenant_id,
-                },
-                source.process_instance_key,
-            )
-        else:
-            self.w.next_key()
-            self.w.position += 1
+        self.w.event(
+            "ERROR",
+            "CREATED",
+            self.w.next_key(),
+            {
+                "errorCode": code,
+                "elementId": source.element.id,
+                "catchElementId": catch.id,
+                "processInstanceKey": source.process_instance_key,
+                "tenantId": source.process.tenant_id,
+            },
+            source.process_instance_key,
+        )
         self.trigger(owner, catch, variables or None)
         return True
 
     def throw_escalation(self, source: ElementInstance, code: str) -> None:
         found = self._catch_path(source.flow_scope or source, "ESCALATION", code)
-        if not self.w.replaying:
-            self.w.event(
-                "ESCALATION",
-                "ESCALATED" if found else "NOT_ESCALATED",
-                self.w.next_key(),
-                {
-                    "escalationCode": code,
-                    "throwElementId": source.element.id,
-                    "catchElementId": found[1].id if found else "",
-                    "processInstanceKey": source.process_instance_key,
-                    "tenantId": source.process.tenant_id,
-                },
-                source.process_instance_key,
-            )
-        else:
-            self.w.next_key()
-            self.w.position += 1
+        self.w.event(
+            "ESCALATION",
+            "ESCALATED" if found else "NOT_ESCALATED",
+            self.w.next_key(),
+            {
+                "escalationCode": code,
+                "throwElementId": source.element.id,
+                "catchElementId": found[1].id if found else "",
+                "processInstanceKey": source.process_instance_key,
+                "tenantId": source.process.tenant_id,
+            },
+            source.process_instance_key,
+        )
         if found is not None:
             self.trigger(found[0], found[1], None)
 
@@ -184,17 +176,14 @@ class EventTriggers:
         if message.correlation_key and (bpmn_id, message.correlation_key) in self.state.message_start_keys:
             return  # one instance per correlation key at a time; the message stays buffered
         message.correlated_processes.add(bpmn_id)
-        if not self.w.replaying:
-            value = dict(
-                self.message_value(message),
-                bpmnProcessId=bpmn_id,
-                messageKey=message.key,
-                startEventId=start.id,
-                processDefinitionKey=process.key,
-            )
-            self.w.event("MESSAGE_START_EVENT_SUBSCRIPTION", "CORRELATED", message.key, value)
-        else:
-            self.w.position += 1
+        value = dict(
+            self.message_value(message),
+            bpmnProcessId=bpmn_id,
+            messageKey=message.key,
+            startEventId=start.id,
+            processDefinitionKey=process.key,
+        )
+        self.w.event("MESSAGE_START_EVENT_SUBSCRIPTION", "CORRELATED", message.key, value)
         root = self.lifecycle.start_instance(process, [start], {}, start_variables=message.variables)
         if message.correlation_key:
             self.state.message_start_keys[(bpmn_id, message.correlation_key)] = root.key

@@ -122,9 +122,6 @@ class ElementLifecycle:
 
     def transition(self, inst: ElementInstance, state: str) -> None:
         inst.state = state
-        if self.w.replaying:
-            self.w.position += 1
-            return
         value = inst.record_value
         if value is None:
             value = inst.record_value = self.pi_value(inst)
@@ -181,17 +178,11 @@ class ElementLifecycle:
 
     def take_flow(self, scope: ElementInstance, flow: SequenceFlow, source: ElementInstance) -> None:
         process = source.process
-        if not self.w.replaying:
-            value = self.pi_value(source)
-            value["elementId"] = flow.id
-            value["bpmnElementType"] = "SEQUENCE_FLOW"
-            value["bpmnEventType"] = "UNSPECIFIED"
-            self.w.event(
-                "PROCESS_INSTANCE", "SEQUENCE_FLOW_TAKEN", self.w.next_key(), value, source.process_instance_key
-            )
-        else:
-            self.w.next_key()
-            self.w.position += 1
+        value = self.pi_value(source)
+        value["elementId"] = flow.id
+        value["bpmnElementType"] = "SEQUENCE_FLOW"
+        value["bpmnEventType"] = "UNSPECIFIED"
+        self.w.event("PROCESS_INSTANCE", "SEQUENCE_FLOW_TAKEN", self.w.next_key(), value, source.process_instance_key)
         target = process.model.elements[flow.target_id]
         scope.active_flows += 1
         self.queue.append(self._arrival(scope, scope.epoch, target, None, flow))

@@ -173,9 +173,6 @@ class EventSubscriptions:
     def subscription_event(
         self, sub: MessageSubscription, intent: str, variables: dict[str, Any] | None = None, message_key: int = -1
     ) -> None:
-        if self.w.replaying:
-            self.w.position += 2
-            return
         owner = sub.owner
         value = {
             "processInstanceKey": owner.process_instance_key,
@@ -194,9 +191,6 @@ class EventSubscriptions:
         self.w.event("MESSAGE_SUBSCRIPTION", intent, sub.key, value, owner.process_instance_key)
 
     def signal_event(self, sub: SignalSubscription, intent: str) -> None:
-        if self.w.replaying:
-            self.w.position += 1
-            return
         value = {
             "signalName": sub.name,
             "processDefinitionKey": sub.process.key,
@@ -208,9 +202,6 @@ class EventSubscriptions:
         self.w.event("SIGNAL_SUBSCRIPTION", intent, sub.key, value, sub.owner.process_instance_key if sub.owner else -1)
 
     def timer_event(self, timer: Timer, intent: str) -> None:
-        if self.w.replaying:
-            self.w.position += 1
-            return
         owner = timer.element_instance
         value = {
             "elementInstanceKey": owner.key if owner else -1,

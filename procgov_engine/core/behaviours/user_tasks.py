@@ -350,9 +350,6 @@ class UserTasks:
         }
 
     def _event(self, task: UserTask, intent: str, value: dict[str, Any]) -> None:
-        if self.w.replaying:
-            self.w.position += 1
-            return
         self.w.event("USER_TASK", intent, task.key, value, task.element_instance.process_instance_key)
 
     def _begin(self, task: UserTask, transition: UserTaskTransition) -> None:

@@ -39,16 +39,12 @@ class ThrowEventBehaviour(ElementBehaviourBase):
             assert element.signal_name is not None
             name = self.expressions.eval(element.signal_name, inst, "STRING")
             lifecycle.transition(inst, ACTIVATED)
-            if not w.replaying:
-                w.event(
-                    "SIGNAL",
-                    "BROADCASTED",
-                    w.next_key(),
-                    {"signalName": name, "variables": {}, "tenantId": inst.process.tenant_id},
-                )
-            else:
-                w.next_key()
-                w.position += 1
+            w.event(
+                "SIGNAL",
+                "BROADCASTED",
+                w.next_key(),
+                {"signalName": name, "variables": {}, "tenantId": inst.process.tenant_id},
+            )
             self.b.events.deliver_signal(name, {})
             if inst.state == ACTIVATED:
                 lifecycle.complete(inst)

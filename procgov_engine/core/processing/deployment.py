@@ -209,26 +209,23 @@ class CreateDeployment(CommandProcessor):
             versions.append(process)
             p.processes_by_key[process.key] = process
             p.processes_by_deployment.setdefault(deployment_key, {})[process.bpmn_process_id] = process
-            if not w.replaying:
-                w.event(
-                    "PROCESS",
-                    "CREATED",
-                    process.key,
-                    {
-                        "bpmnProcessId": process.bpmn_process_id,
-                        "version": process.version,
-                        "processDefinitionKey": process.key,
-                        "resourceName": process.resource_name,
-                        "checksum": base64.b64encode(bytes.fromhex(checksum)).decode(),
-                        "resource": base64.b64encode(process.resource).decode(),
-                        "duplicate": False,
-                        "deploymentKey": deployment_key,
-                        "versionTag": model.version_tag,
-                        "tenantId": tenant_id,
-                    },
-                )
-            else:
-                w.position += 1
+            w.event(
+                "PROCESS",
+                "CREATED",
+                process.key,
+                {
+                    "bpmnProcessId": process.bpmn_process_id,
+                    "version": process.version,
+                    "processDefinitionKey": process.key,
+                    "resourceName": process.resource_name,
+                    "checksum": base64.b64encode(bytes.fromhex(checksum)).decode(),
+                    "resource": base64.b64encode(process.resource).decode(),
+                    "duplicate": False,
+                    "deploymentKey": deployment_key,
+                    "versionTag": model.version_tag,
+                    "tenantId": tenant_id,
+                },
+            )
             self._subscribe_start_events(process, latest)
             result.append(
                 ProcessMetadata(process.bpmn_process_id, process.version, process.key, process.resource_name, tenant_id)
@@ -267,21 +264,18 @@ class CreateDeployment(CommandProcessor):
                 assert start.message is not None
                 name = str(start.message.name.evaluate({}, self.ctx.feel_clock))
                 p.message_starts.setdefault((name, process.tenant_id), []).append((process, start))
-                if not w.replaying:
-                    w.event(
-                        "MESSAGE_START_EVENT_SUBSCRIPTION",
-                        "CREATED",
-                        process.key,
-                        {
-                            "processDefinitionKey": process.key,
-                            "bpmnProcessId": process.bpmn_process_id,
-                            "messageName": name,
-                            "startEventId": start.id,
-                            "tenantId": process.tenant_id,
-                        },
-                    )
-                else:
-                    w.position += 1
+                w.event(
+                    "MESSAGE_START_EVENT_SUBSCRIPTION",
+                    "CREATED",
+                    process.key,
+                    {
+                        "processDefinitionKey": process.key,
+                        "bpmnProcessId": process.bpmn_process_id,
+                        "messageName": name,
+                        "startEventId": start.id,
+                        "tenantId": process.tenant_id,
+                    },
+                )
             elif start.event_type == "SIGNAL":
                 assert start.signal_name is not None
                 name = str(start.signal_name.evaluate({}, self.ctx.feel_clock))
