@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 from procgov_engine.api import Rejection, RejectionType
 from procgov_engine.core.records import RecordWriter
 from procgov_engine.core.state import ElementInstance, EngineState
+from procgov_engine.core.state.appliers import EventAppliers
 from procgov_engine.model.bpmn import Element
 
 
@@ -46,9 +47,10 @@ class ProcessingContext:
     queued and drained in order before the command returns, like Zeebe's follow-up commands on its log.
     """
 
-    def __init__(self, writer: RecordWriter, state: EngineState, hooks: EngineHooks) -> None:
+    def __init__(self, writer: RecordWriter, state: EngineState, hooks: EngineHooks, appliers: EventAppliers) -> None:
         self.w = writer
         self.state = state
+        self.appliers = appliers  # what processing may ask them: the message just published
         self.hooks = hooks
         self.queue: deque[Callable[[], None]] = deque()
         self.pending_inclusive: set[int] = set()  # scopes whose inclusive joins must be checked

@@ -164,8 +164,7 @@ class EventTriggers:
                 bpmn_id = sub.owner.process.bpmn_process_id
                 if bpmn_id in message.correlated_processes or sub.owner.state != ACTIVATED:
                     continue
-                message.correlated_processes.add(bpmn_id)
-                self.subscriptions.correlate(sub, message)
+                self.subscriptions.correlate(sub, message)  # its applier marks the message correlated
         for process, start in state.message_starts.get((message.name, message.tenant_id), []):
             self._message_start(process, start, message)
 
@@ -175,7 +174,6 @@ class EventTriggers:
             return
         if message.correlation_key and (bpmn_id, message.correlation_key) in self.state.message_start_keys:
             return  # one instance per correlation key at a time; the message stays buffered
-        message.correlated_processes.add(bpmn_id)
         value = dict(
             self.message_value(message),
             bpmnProcessId=bpmn_id,
@@ -183,19 +181,19 @@ class EventTriggers:
             startEventId=start.id,
             processDefinitionKey=process.key,
         )
+        # its applier marks the message correlated; the root's activation takes the correlation key
         self.w.event("MESSAGE_START_EVENT_SUBSCRIPTION", "CORRELATED", message.key, value)
-        root = self.lifecycle.start_instance(process, [start], {}, start_variables=message.variables)
-        if message.correlation_key:
-            self.state.message_start_keys[(bpmn_id, message.correlation_key)] = root.key
+        self.lifecycle.start_instance(process, [start], {}, start_variables=message.variables)
 
-    def instance_ended(self, root: ElementInstance) -> None:
+    def start_keys_of(self, root: ElementInstance) -> list[tuple[str, str]]:
+        """The message start correlation keys ``root`` holds (freed by the appliers when it ends)."""
+        return [start for start, key in self.state.message_start_keys.items() if key == root.key]
+
+    def instance_ended(self, freed: list[tuple[str, str]]) -> None:
         """A process instance ended: a message start event's correlation key is free again, so a message
         buffered for it may start the next instance."""
-        keys = self.state.message_start_keys
-        for (bpmn_id, correlation), key in list(keys.items()):
-            if key == root.key:
-                del keys[(bpmn_id, correlation)]
-                self.ctx.queue.append(functools.partial(self._retry_buffered_start, bpmn_id, correlation))
+        for bpmn_id, correlation in freed:
+            self.ctx.queue.append(functools.partial(self._retry_buffered_start, bpmn_id, correlation))
 
     def _retry_buffered_start(self, bpmn_id: str, correlation_key: str) -> None:
         state = self.state

@@ -121,7 +121,8 @@ class ElementLifecycle:
         }
 
     def transition(self, inst: ElementInstance, state: str) -> None:
-        inst.state = state
+        """Write the PROCESS_INSTANCE event ``state`` of ``inst`` (its applier moves the instance there; on
+        COMPLETED and TERMINATED it removes the instance with its variables)."""
         value = inst.record_value
         if value is None:
             value = inst.record_value = self.pi_value(inst)
@@ -152,9 +153,12 @@ class ElementLifecycle:
         if parent is not None:
             root.parent_process_instance_key = parent.process_instance_key
             root.parent_element_instance_key = parent.key
-        self.instances[key] = root
-        self.vars.set_all_local(root, variables)
-        self.transition(root, ACTIVATING)
+        self.vars.set_all_local(root, variables)  # before the root's ACTIVATING, as Zeebe writes them
+        value = self.pi_value(root)
+        value["parentProcessInstanceKey"] = root.parent_process_instance_key
+        value["parentElementInstanceKey"] = root.parent_element_instance_key
+        self.w.event("PROCESS_INSTANCE", ACTIVATING, key, value, key)  # its applier creates the instance
+        root = self.instances[key]
         self.activate_root(root, list(starts), start_variables)
         return root
 
@@ -293,17 +297,25 @@ class ElementLifecycle:
     def new_instance(
         self, element: Element, scope: ElementInstance, element_type: str | None = None
     ) -> ElementInstance:
-        inst = ElementInstance(
-            key=self.w.next_key(),
-            element=element,
-            process=scope.process,
-            process_instance_key=scope.process_instance_key,
-            flow_scope=scope,
-            element_type=element_type or element.element_type,
-        )
-        scope.children[inst.key] = inst
-        self.instances[inst.key] = inst
-        return inst
+        """Write the ELEMENT_ACTIVATING of a new instance of ``element`` in ``scope``; its applier creates it."""
+        key = self.w.next_key()
+        root = self.instances.get(scope.process_instance_key)
+        process = scope.process
+        value = {
+            "bpmnProcessId": process.bpmn_process_id,
+            "version": process.version,
+            "processDefinitionKey": process.key,
+            "processInstanceKey": scope.process_instance_key,
+            "elementId": element.id,
+            "flowScopeKey": scope.key,
+            "bpmnElementType": element_type or element.element_type,
+            "bpmnEventType": element.event_type,
+            "parentProcessInstanceKey": root.parent_process_instance_key if root else -1,
+            "parentElementInstanceKey": root.parent_element_instance_key if root else -1,
+            "tenantId": process.tenant_id,
+        }
+        self.w.event("PROCESS_INSTANCE", ACTIVATING, key, value, scope.process_instance_key)
+        return self.instances[key]
 
     def activate(
         self,
@@ -318,7 +330,6 @@ class ElementLifecycle:
         if temp_variables is not None:
             inst.temp_variables = dict(temp_variables)
         inst.triggered = triggered
-        self.transition(inst, ACTIVATING)
         self.run_activation(inst)
         return inst
 
@@ -382,7 +393,6 @@ class ElementLifecycle:
             self.compensation.remember_completion(inst, scope, is_inner=scope.element_type == MI_BODY)
         behaviour.completing(inst)
         self.transition(inst, COMPLETED)
-        self.remove(inst)
         if scope_behaviour is not None:
             assert scope is not None
             if scope_behaviour.child_completed(scope, inst):
@@ -407,14 +417,6 @@ class ElementLifecycle:
             self.take_flow(scope, flow, inst)
         if not taken:
             self.check_scope(scope)
-
-    def remove(self, inst: ElementInstance) -> None:
-        if inst.flow_scope is not None:
-            inst.flow_scope.children.pop(inst.key, None)
-        self.instances.pop(inst.key, None)
-        self.vars.drop(inst.key)
-        if inst.incident_key:
-            self.state.incidents.pop(inst.incident_key, None)
 
     def check_scope(self, scope: ElementInstance) -> None:
         if scope.state != ACTIVATED or scope.children or scope.active_flows:
@@ -450,5 +452,4 @@ class ElementLifecycle:
         inst.join_tokens.clear()
         inst.epoch += 1
         self.transition(inst, TERMINATED)
-        self.remove(inst)
         behaviour.terminated(inst)

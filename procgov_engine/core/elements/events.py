@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from procgov_engine.core.behaviours.context import StepFailure
 from procgov_engine.core.elements.base import ElementBehaviourBase
-from procgov_engine.core.state import ACTIVATED, ACTIVATING, MI_BODY, ElementInstance
+from procgov_engine.core.state import ACTIVATED, MI_BODY, ElementInstance
 
 
 class CatchEventBehaviour(ElementBehaviourBase):
@@ -96,7 +96,6 @@ class ThrowEventBehaviour(ElementBehaviourBase):
                 handler, target, MI_BODY if handler.multi_instance is not None else None
             )
             handler_inst.compensation_throw_key = inst.key
-            lifecycle.transition(handler_inst, ACTIVATING)
             lifecycle.run_activation(handler_inst)
 
     def completing(self, inst: ElementInstance) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from procgov_engine.core.behaviours.context import StepFailure
 from procgov_engine.core.elements.base import ElementBehaviourBase
-from procgov_engine.core.state import ACTIVATED, ACTIVATING, ElementInstance, RetryStep
+from procgov_engine.core.state import ACTIVATED, ElementInstance, RetryStep
 from procgov_engine.model.expressions import ExpressionError
 
 
@@ -35,7 +35,6 @@ class MultiInstanceBodyBehaviour(ElementBehaviourBase):
         body.mi_next += 1
         inner = self.lifecycle.new_instance(body.element, body)
         inner.loop_counter = index + 1
-        self.lifecycle.transition(inner, ACTIVATING)
         if mi.input_element:
             self.vars.set_local(inner, mi.input_element, body.mi_items[index])
         self.vars.set_local(inner, "loopCounter", index + 1)

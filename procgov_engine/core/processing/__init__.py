@@ -58,7 +58,7 @@ class EngineProcessing:
         self.appliers.on_due_added = lambda due: self.hooks.on_due_added(due)
         writer.applier = self.appliers.apply
         self.elements = ElementRegistry()
-        self.behaviours = BpmnBehaviours(writer, self.state, self.hooks, self.elements)
+        self.behaviours = BpmnBehaviours(writer, self.state, self.hooks, self.elements, self.appliers)
         default_registry(self.elements, self.behaviours)
         lifecycle = self.behaviours.lifecycle
         mi_body = self.elements[MI_BODY]

@@ -12,6 +12,8 @@ evaluate expressions.
 
 from __future__ import annotations
 
+import base64
+import functools
 import heapq
 import json
 from collections.abc import Callable
@@ -20,14 +22,31 @@ from typing import Any
 import orjson
 
 from procgov_engine.core.state import (
+    ACTIVATED,
+    ACTIVATING,
+    COMPLETED,
+    COMPLETING,
     JOB_ACTIVATABLE,
     JOB_ACTIVATED,
     JOB_ERROR_THROWN,
     JOB_FAILED,
+    TERMINATED,
+    TERMINATING,
+    DeployedDecision,
+    DeployedDrg,
+    DeployedForm,
+    DeployedProcess,
+    ElementInstance,
     EngineState,
     Incident,
     Job,
+    Message,
+    MessageSubscription,
+    SignalSubscription,
+    Timer,
 )
+from procgov_engine.dmn import parse_dmn
+from procgov_engine.model.bpmn import Element, parse_bpmn
 
 Applier = Callable[[int, dict[str, Any]], None]
 
@@ -65,7 +84,38 @@ class EventAppliers:
             ("ERROR", "CREATED"): self._error_created,
             ("INCIDENT", "CREATED"): self._incident_created,
             ("INCIDENT", "RESOLVED"): self._incident_resolved,
+            ("PROCESS_INSTANCE", ACTIVATING): self._element_activating,
+            ("PROCESS_INSTANCE", ACTIVATED): functools.partial(self._element_moved, ACTIVATED),
+            ("PROCESS_INSTANCE", COMPLETING): functools.partial(self._element_moved, COMPLETING),
+            ("PROCESS_INSTANCE", TERMINATING): functools.partial(self._element_moved, TERMINATING),
+            ("PROCESS_INSTANCE", COMPLETED): functools.partial(self._element_left, COMPLETED),
+            ("PROCESS_INSTANCE", TERMINATED): functools.partial(self._element_left, TERMINATED),
+            ("PROCESS", "CREATED"): self._process_created,
+            ("DECISION_REQUIREMENTS", "CREATED"): self._drg_created,
+            ("DECISION", "CREATED"): self._decision_created,
+            ("FORM", "CREATED"): self._form_created,
+            ("DEPLOYMENT", "CREATED"): self._deployment_created,
+            ("TIMER", "CREATED"): self._timer_created,
+            ("TIMER", "TRIGGERED"): self._timer_removed,
+            ("TIMER", "CANCELED"): self._timer_removed,
+            ("MESSAGE", "PUBLISHED"): self._message_published,
+            ("MESSAGE", "EXPIRED"): self._message_expired,
+            ("PROCESS_MESSAGE_SUBSCRIPTION", "CREATED"): self._subscription_created,
+            ("PROCESS_MESSAGE_SUBSCRIPTION", "CORRELATED"): self._subscription_correlated,
+            ("PROCESS_MESSAGE_SUBSCRIPTION", "DELETED"): self._subscription_deleted,
+            ("MESSAGE_START_EVENT_SUBSCRIPTION", "CREATED"): self._message_start_created,
+            ("MESSAGE_START_EVENT_SUBSCRIPTION", "CORRELATED"): self._message_start_correlated,
+            ("SIGNAL_SUBSCRIPTION", "CREATED"): self._signal_created,
+            ("SIGNAL_SUBSCRIPTION", "DELETED"): self._signal_deleted,
         }
+        # resource bytes → its parsed model, handed over by the deployment processor (which parsed it to
+        # validate it) for the deployment's events; rebuilding the state from the log parses again
+        self.parsed: dict[bytes, Any] = {}
+        # the message of the last PUBLISHED event: one without a time to live is not in the state, but its
+        # correlations (in the same command) still mark it correlated per process
+        self.published: Message | None = None
+        # a message start event's correlation key, taken by the instance the next root activation starts
+        self._starting: tuple[str, str] | None = None
 
     def apply(self, value_type: str, intent: str, key: int, value: dict[str, Any]) -> None:
         applier = self.table.get((value_type, intent))
@@ -225,3 +275,296 @@ class EventAppliers:
             if job.retries > 0 or job.state == JOB_ERROR_THROWN:
                 job.error_code = ""
                 self._make_activatable(job)
+
+    # -- TIMER -----------------------------------------------------------------------------------
+    def _element(self, process: DeployedProcess, element_id: str) -> Element:
+        model = process.model
+        return model.root if element_id == model.root.id else model.elements[element_id]
+
+    def _timer_created(self, key: int, value: dict[str, Any]) -> None:
+        state = self.state
+        process = state.processes_by_key[value["processDefinitionKey"]]
+        owner_key = value["elementInstanceKey"]
+        owner = state.instances[owner_key] if owner_key > 0 else None
+        element_id = value["targetElementId"]
+        catch = self._element(process, element_id)
+        timer = Timer(key, value["dueDate"], value["repetitions"], element_id, process, owner, catch)
+        state.timers[key] = timer
+        if owner is None:
+            state.start_timers.setdefault((process.bpmn_process_id, process.tenant_id), []).append(key)
+        else:
+            owner.timer_keys.append(key)
+        self.add_due(timer.due, "timer", key)
+
+    def _timer_removed(self, key: int, value: dict[str, Any]) -> None:
+        state = self.state
+        timer = state.timers.pop(key, None)
+        if timer is None:
+            return
+        owner = timer.element_instance
+        keys = (
+            owner.timer_keys
+            if owner is not None
+            else state.start_timers.get((timer.process.bpmn_process_id, timer.process.tenant_id), [])
+        )
+        if key in keys:
+            keys.remove(key)
+
+    # -- MESSAGE ---------------------------------------------------------------------------------
+    def _message_published(self, key: int, value: dict[str, Any]) -> None:
+        message = Message(
+            key,
+            value["name"],
+            value["correlationKey"],
+            value["variables"],
+            value["deadline"],
+            value["timeToLive"],
+            value["messageId"],
+            value["tenantId"],
+        )
+        self.published = message
+        if message.time_to_live <= 0:
+            return
+        state = self.state
+        state.messages[key] = message
+        state.messages_by_corr.setdefault((message.name, message.correlation_key, message.tenant_id), {})[key] = message
+        self.add_due(message.deadline, "message_expire", key)
+
+    def message(self, key: int) -> Message | None:
+        """The message ``key``: buffered, or the one just published without a time to live."""
+        message = self.state.messages.get(key)
+        if message is None and self.published is not None and self.published.key == key:
+            return self.published
+        return message
+
+    def _message_expired(self, key: int, value: dict[str, Any]) -> None:
+        state = self.state
+        message = state.messages.pop(key, None)
+        if message is None:
+            return
+        corr = (message.name, message.correlation_key, message.tenant_id)
+        bucket = state.messages_by_corr.get(corr)
+        if bucket is not None:
+            bucket.pop(key, None)
+            if not bucket:
+                del state.messages_by_corr[corr]
+
+    # -- message subscriptions: both records of a change are written, the PROCESS_MESSAGE_SUBSCRIPTION
+    # one is applied ----------------------------------------------------------------------------
+    def _subscription_created(self, key: int, value: dict[str, Any]) -> None:
+        state = self.state
+        owner = state.instances[value["elementInstanceKey"]]
+        sub = MessageSubscription(
+            key,
+            value["messageName"],
+            value["correlationKey"],
+            owner,
+            self._element(owner.process, value["elementId"]),
+            value["interrupting"],
+            value["tenantId"],
+        )
+        state.subscriptions[key] = sub
+        state.subs_by_corr.setdefault((sub.name, sub.correlation_key, sub.tenant_id), {})[key] = sub
+        owner.subscription_keys.append(key)
+
+    def _subscription_correlated(self, key: int, value: dict[str, Any]) -> None:
+        message = self.message(value["messageKey"])
+        if message is not None:
+            message.correlated_processes.add(value["bpmnProcessId"])
+
+    def _subscription_deleted(self, key: int, value: dict[str, Any]) -> None:
+        state = self.state
+        sub = state.subscriptions.pop(key, None)
+        if sub is None:
+            return
+        corr = (sub.name, sub.correlation_key, sub.tenant_id)
+        bucket = state.subs_by_corr.get(corr)
+        if bucket is not None:
+            bucket.pop(key, None)
+            if not bucket:
+                del state.subs_by_corr[corr]
+        if key in sub.owner.subscription_keys:
+            sub.owner.subscription_keys.remove(key)
+
+    def _message_start_created(self, key: int, value: dict[str, Any]) -> None:
+        state = self.state
+        process = state.processes_by_key[value["processDefinitionKey"]]
+        start = self._element(process, value["startEventId"])
+        state.message_starts.setdefault((value["messageName"], process.tenant_id), []).append((process, start))
+
+    def _message_start_correlated(self, key: int, value: dict[str, Any]) -> None:
+        message = self.message(value["messageKey"])
+        bpmn_id = value["bpmnProcessId"]
+        if message is not None:
+            message.correlated_processes.add(bpmn_id)
+        self._starting = (bpmn_id, value["correlationKey"])
+
+    def instance_started(self, root: ElementInstance) -> None:
+        """A process instance's root is activating: if a message start event started it, its correlation
+        key is taken (one instance per key at a time) until the instance ends."""
+        starting, self._starting = self._starting, None
+        if starting is not None and starting[1] and starting[0] == root.process.bpmn_process_id:
+            self.state.message_start_keys[starting] = root.key
+
+    def instance_ended(self, root: ElementInstance) -> None:
+        keys = self.state.message_start_keys
+        for start_key, instance_key in list(keys.items()):
+            if instance_key == root.key:
+                del keys[start_key]
+
+    # -- SIGNAL_SUBSCRIPTION ---------------------------------------------------------------------
+    def _signal_created(self, key: int, value: dict[str, Any]) -> None:
+        state = self.state
+        process = state.processes_by_key[value["processDefinitionKey"]]
+        owner_key = value["catchEventInstanceKey"]
+        owner = state.instances[owner_key] if owner_key > 0 else None
+        sub = SignalSubscription(
+            key, value["signalName"], owner, self._element(process, value["catchEventId"]), process
+        )
+        state.signal_subs.setdefault(sub.name, {})[key] = sub
+        if owner is not None:
+            owner.signal_keys.append(key)
+
+    def _signal_deleted(self, key: int, value: dict[str, Any]) -> None:
+        subs = self.state.signal_subs.get(value["signalName"], {})
+        sub = subs.pop(key, None)
+        if sub is not None and sub.owner is not None and key in sub.owner.signal_keys:
+            sub.owner.signal_keys.remove(key)
+
+    # -- deployments: PROCESS, DECISION_REQUIREMENTS, DECISION, FORM, DEPLOYMENT ------------------------
+    def _model(self, content: bytes, parse: Callable[[bytes], Any]) -> Any:
+        model = self.parsed.get(content)
+        if model is None:
+            model = self.parsed[content] = parse(content)
+        return model
+
+    @staticmethod
+    def _checksum(value: dict[str, Any]) -> str:
+        return base64.b64decode(value["checksum"]).hex()
+
+    def _process_created(self, key: int, value: dict[str, Any]) -> None:
+        state = self.state
+        content = base64.b64decode(value["resource"])
+        resource_name = value["resourceName"]
+        models = self._model(content, lambda c: parse_bpmn(c, resource_name))
+        bpmn_id, tenant_id = value["bpmnProcessId"], value["tenantId"]
+        model = next(m for m in models if m.bpmn_process_id == bpmn_id)
+        process = DeployedProcess(
+            key=key,
+            bpmn_process_id=bpmn_id,
+            version=value["version"],
+            resource_name=resource_name,
+            checksum=self._checksum(value),
+            model=model,
+            resource=content,
+            deployment_key=value["deploymentKey"],
+            tenant_id=tenant_id,
+        )
+        state.processes_by_id.setdefault((bpmn_id, tenant_id), []).append(process)
+        state.processes_by_key[key] = process
+        # the new latest version's start events replace the previous one's (no record says so for
+        # message start events: their subscriptions are simply those of the latest version)
+        for corr, starts in list(state.message_starts.items()):
+            kept = [(proc, el) for proc, el in starts if proc.bpmn_process_id != bpmn_id]
+            if len(kept) != len(starts):
+                state.message_starts[corr] = kept
+
+    def _drg_created(self, key: int, value: dict[str, Any]) -> None:
+        content = base64.b64decode(value["resource"])
+        drg = DeployedDrg(
+            key,
+            value["decisionRequirementsId"],
+            value["decisionRequirementsName"],
+            value["decisionRequirementsVersion"],
+            value["resourceName"],
+            self._checksum(value),
+            self._model(content, parse_dmn),
+            content,
+            value["tenantId"],
+        )
+        self.state.drgs_by_id.setdefault((drg.drg_id, drg.tenant_id), []).append(drg)
+
+    def _decision_created(self, key: int, value: dict[str, Any]) -> None:
+        state = self.state
+        tenant_id = value["tenantId"]
+        drgs = state.drgs_by_id[(value["decisionRequirementsId"], tenant_id)]
+        drg = next(d for d in reversed(drgs) if d.key == value["decisionRequirementsKey"])
+        decision = DeployedDecision(
+            key,
+            value["decisionId"],
+            value["decisionName"],
+            value["version"],
+            drg.key,
+            drg.drg_id,
+            drg.model,
+            tenant_id,
+        )
+        state.decisions_by_id.setdefault((decision.decision_id, tenant_id), []).append(decision)
+        state.decisions_by_key[key] = decision
+
+    def _form_created(self, key: int, value: dict[str, Any]) -> None:
+        form = DeployedForm(
+            key,
+            value["formId"],
+            value["version"],
+            value["resourceName"],
+            self._checksum(value),
+            base64.b64decode(value["resource"]),
+            value["tenantId"],
+        )
+        self.state.forms_by_id.setdefault((form.form_id, form.tenant_id), []).append(form)
+
+    def _deployment_created(self, key: int, value: dict[str, Any]) -> None:
+        """The versions each resource of the deployment resolved to, new or duplicates (bindingType
+        ``deployment`` of call activities and linked forms)."""
+        state = self.state
+        self.parsed.clear()
+        for meta in value["processesMetadata"]:
+            process = state.processes_by_key[meta["processDefinitionKey"]]
+            state.processes_by_deployment.setdefault(key, {})[process.bpmn_process_id] = process
+        for meta in value["formMetadata"]:
+            form_key = (meta["formId"], meta["tenantId"])
+            form = next(f for f in state.forms_by_id[form_key] if f.key == meta["formKey"])
+            state.forms_by_deployment.setdefault(key, {})[form_key] = form
+
+    # -- PROCESS_INSTANCE ------------------------------------------------------------------------
+    def _element_activating(self, key: int, value: dict[str, Any]) -> None:
+        state = self.state
+        process = state.processes_by_key[value["processDefinitionKey"]]
+        element_type = value["bpmnElementType"]
+        scope_key = value["flowScopeKey"]
+        scope = state.instances[scope_key] if scope_key > 0 else None
+        element = process.model.root if scope is None else process.model.elements[value["elementId"]]
+        inst = ElementInstance(key, element, process, value["processInstanceKey"], scope, element_type)
+        inst.record_value = value
+        state.instances[key] = inst
+        if scope is not None:
+            scope.children[key] = inst
+            return
+        inst.parent_process_instance_key = value["parentProcessInstanceKey"]
+        inst.parent_element_instance_key = value["parentElementInstanceKey"]
+        call = state.instances.get(inst.parent_element_instance_key) if inst.parent_element_instance_key > 0 else None
+        if call is not None:
+            call.called_instance_key = key
+        self.instance_started(inst)
+
+    def _element_moved(self, to: str, key: int, value: dict[str, Any]) -> None:
+        self.state.instances[key].state = to
+
+    def _element_left(self, to: str, key: int, value: dict[str, Any]) -> None:
+        state = self.state
+        inst = state.instances.pop(key)
+        inst.state = to
+        if inst.flow_scope is not None:
+            inst.flow_scope.children.pop(key, None)
+        else:
+            self.instance_ended(inst)
+            if inst.state == COMPLETED and inst.parent_element_instance_key > 0:
+                call = state.instances.get(inst.parent_element_instance_key)
+                if call is not None and call.state == ACTIVATED:
+                    call.called_instance_key = 0
+        variables = state.variables
+        variables.values.pop(key, None)
+        variables.keys.pop(key, None)
+        if inst.incident_key:
+            state.incidents.pop(inst.incident_key, None)

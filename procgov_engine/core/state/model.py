@@ -117,7 +117,6 @@ class Timer:
     key: int
     due: int
     repetitions: int
-    interval: str
     element_id: str  # the catch element (boundary, catch event, start event)
     process: DeployedProcess
     element_instance: ElementInstance | None  # None for a timer start event
