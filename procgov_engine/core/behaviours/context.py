@@ -54,10 +54,28 @@ class ProcessingContext:
         self.hooks = hooks
         self.queue: deque[Callable[[], None]] = deque()
         self.pending_inclusive: set[int] = set()  # scopes whose inclusive joins must be checked
+        # Tokens within the command (all gone when it ends, so no state): per scope key the tokens on
+        # their way (queued arrivals), per (scope key, joining gateway id, flow id) those on their way to a
+        # join, and per scope key the epoch its interruptions bumped (queued arrivals of an older one are void)
+        self.in_transit: dict[int, int] = {}
+        self.arriving: dict[tuple[int, str, str], int] = {}
+        self.epochs: dict[int, int] = {}
         # an event for a catch element happened for an element instance (EventTriggers.trigger); bound by
         # the wiring (engine/core/processing) once the event behaviour exists, since subscriptions, which
         # sit below it, correlate buffered messages
         self.trigger: Callable[[ElementInstance, Element, dict[str, Any] | None], None] = _unbound
+
+    def interrupt(self, scope_key: int) -> None:
+        """The tokens of a scope are dropped: its queued arrivals are void from now on."""
+        self.in_transit.pop(scope_key, None)
+        self.epochs[scope_key] = self.epochs.get(scope_key, 0) + 1
+        for arriving in [a for a in self.arriving if a[0] == scope_key]:
+            del self.arriving[arriving]
+
+    def end_command(self) -> None:
+        self.in_transit.clear()
+        self.arriving.clear()
+        self.epochs.clear()
 
     def feel_clock(self) -> dt.datetime:
         """FEEL's now(): the command's timestamp, so that replay evaluates exactly as the original run."""

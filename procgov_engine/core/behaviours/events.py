@@ -47,8 +47,7 @@ class EventTriggers:
         if catch.parent is not None and catch.parent.triggered_by_event:
             if owner.interrupted:
                 return
-            if catch.interrupting:
-                owner.interrupted = True
+            if catch.interrupting:  # the event sub-process's ACTIVATING applier marks the scope interrupted
                 self.subscriptions.close(owner, only=lambda c: bool(c.parent and c.parent.triggered_by_event))
                 lifecycle.interrupt_scope(owner)
             lifecycle.activate(catch.parent, owner, temp_variables=variables)

@@ -32,6 +32,7 @@ from procgov_engine.core.state import (
     DeployedProcess,
     ElementInstance,
     RetryStep,
+    is_join,
 )
 from procgov_engine.model.bpmn import Element, SequenceFlow
 
@@ -177,10 +178,12 @@ class ElementLifecycle:
     # -- tokens --------------------------------------------------------------------------------
     def enter(self, scope: ElementInstance, target: Element, temp_variables: Mapping[str, Any] | None) -> None:
         """Queue a token's arrival at ``target`` in ``scope`` (not along a sequence flow)."""
-        scope.active_flows += 1
-        self.queue.append(self._arrival(scope, scope.epoch, target, temp_variables))
+        ctx = self.ctx
+        ctx.in_transit[scope.key] = ctx.in_transit.get(scope.key, 0) + 1
+        self.queue.append(self._arrival(scope, ctx.epochs.get(scope.key, 0), target, temp_variables))
 
     def take_flow(self, scope: ElementInstance, flow: SequenceFlow, source: ElementInstance) -> None:
+        """SEQUENCE_FLOW_TAKEN (its applier counts the token of a joining gateway), then the arrival."""
         process = source.process
         value = self.pi_value(source)
         value["elementId"] = flow.id
@@ -188,8 +191,12 @@ class ElementLifecycle:
         value["bpmnEventType"] = "UNSPECIFIED"
         self.w.event("PROCESS_INSTANCE", "SEQUENCE_FLOW_TAKEN", self.w.next_key(), value, source.process_instance_key)
         target = process.model.elements[flow.target_id]
-        scope.active_flows += 1
-        self.queue.append(self._arrival(scope, scope.epoch, target, None, flow))
+        ctx = self.ctx
+        ctx.in_transit[scope.key] = ctx.in_transit.get(scope.key, 0) + 1
+        if is_join(target):
+            arriving = (scope.key, target.id, flow.id)
+            ctx.arriving[arriving] = ctx.arriving.get(arriving, 0) + 1
+        self.queue.append(self._arrival(scope, ctx.epochs.get(scope.key, 0), target, None, flow))
 
     def _arrival(
         self,
@@ -199,38 +206,29 @@ class ElementLifecycle:
         temp_variables: Mapping[str, Any] | None,
         flow: SequenceFlow | None = None,
     ) -> Callable[[], None]:
+        ctx = self.ctx
+
         def run() -> None:
-            if scope.state != ACTIVATED or scope.epoch != epoch:
+            if scope.state != ACTIVATED or ctx.epochs.get(scope.key, 0) != epoch:
                 return  # the scope was interrupted or ended: the token is gone
-            scope.active_flows -= 1
-            if (
-                flow is not None
-                and len(target.incoming) > 1
-                and target.element_type in ("PARALLEL_GATEWAY", "INCLUSIVE_GATEWAY")
-            ):
-                tokens = scope.join_tokens.setdefault(target.id, {})
-                tokens[flow.id] = tokens.get(flow.id, 0) + 1
-                scope.active_flows += 1
+            ctx.in_transit[scope.key] -= 1
+            if flow is not None and is_join(target):
+                ctx.arriving[(scope.key, target.id, flow.id)] -= 1
                 if target.element_type == "PARALLEL_GATEWAY":
-                    if all(tokens.get(f.id, 0) > 0 for f in target.incoming):
-                        self._consume_join(scope, target)
-                        self.activate(target, scope)
+                    if all(self._arrived(scope, target, f.id) > 0 for f in target.incoming):
+                        self.activate(target, scope)  # the ACTIVATING applier consumes one token per flow
                 else:
-                    self.ctx.pending_inclusive.add(scope.key)
+                    ctx.pending_inclusive.add(scope.key)
                 return
             self.activate(target, scope, temp_variables=temp_variables)
 
         return run
 
-    def _consume_join(self, scope: ElementInstance, gateway: Element) -> None:
-        tokens = scope.join_tokens[gateway.id]
-        for flow_id in list(tokens):
-            tokens[flow_id] -= 1
-            scope.active_flows -= 1
-            if tokens[flow_id] <= 0:
-                del tokens[flow_id]
-        if not tokens:
-            del scope.join_tokens[gateway.id]
+    def _arrived(self, scope: ElementInstance, gateway: Element, flow_id: str) -> int:
+        """Tokens of ``flow_id`` at the joining ``gateway``: counted when the flow was taken, less those
+        still on their way (their arrival is queued)."""
+        taken = scope.join_tokens.get(gateway.id, {}).get(flow_id, 0)
+        return taken - self.ctx.arriving.get((scope.key, gateway.id, flow_id), 0)
 
     def check_inclusive_joins(self) -> None:
         """An inclusive join fires once no token still active in its scope can reach it."""
@@ -243,12 +241,10 @@ class ElementLifecycle:
                 gateway = scope.process.model.elements[gateway_id]
                 if gateway.element_type != "INCLUSIVE_GATEWAY":
                     continue
-                tokens = scope.join_tokens[gateway_id]
-                complete = all(tokens.get(f.id, 0) > 0 for f in gateway.incoming)
+                complete = all(self._arrived(scope, gateway, f.id) > 0 for f in gateway.incoming)
                 if not complete and any(self._can_reach(child.element, gateway) for child in scope.children.values()):
                     continue
-                self._consume_join(scope, gateway)
-                self.activate(gateway, scope)
+                self.activate(gateway, scope)  # the ACTIVATING applier consumes the tokens
             self.drain_queue_only()
 
     def drain(self) -> None:
@@ -259,6 +255,7 @@ class ElementLifecycle:
                 queue.popleft()()
             if ctx.pending_inclusive:
                 self.check_inclusive_joins()
+        ctx.end_command()
 
     def drain_queue_only(self) -> None:
         while self.queue:
@@ -419,7 +416,7 @@ class ElementLifecycle:
             self.check_scope(scope)
 
     def check_scope(self, scope: ElementInstance) -> None:
-        if scope.state != ACTIVATED or scope.children or scope.active_flows:
+        if scope.state != ACTIVATED or scope.children or self.ctx.in_transit.get(scope.key) or scope.join_tokens:
             return
         if scope.element_type == MI_BODY:
             return
@@ -432,9 +429,7 @@ class ElementLifecycle:
         for child in list(scope.children.values()):
             if child is not spare:
                 self.terminate(child)
-        scope.active_flows = 0
-        scope.join_tokens.clear()
-        scope.epoch += 1
+        self.ctx.interrupt(scope.key)  # the tokens the appliers counted go with the next event (see is_join)
 
     def terminate(self, inst: ElementInstance) -> None:
         if inst.state in (COMPLETED, TERMINATED, TERMINATING):
@@ -448,8 +443,6 @@ class ElementLifecycle:
         self.incidents.resolve_of(inst)
         behaviour = self.elements.for_instance(inst)
         behaviour.terminating(inst)
-        inst.active_flows = 0
-        inst.join_tokens.clear()
-        inst.epoch += 1
+        self.ctx.interrupt(inst.key)
         self.transition(inst, TERMINATED)
         behaviour.terminated(inst)

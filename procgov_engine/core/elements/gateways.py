@@ -62,7 +62,8 @@ class EventBasedGatewayBehaviour(ElementBehaviourBase):
         assert scope is not None
         self.b.subscriptions.close(owner)
         owner.chosen_flows = []
-        scope.active_flows += 1  # the token moves on to the triggered event, not out of the scope
+        in_transit = self.b.ctx.in_transit  # the token moves on to the triggered event, not out of the scope
+        in_transit[scope.key] = in_transit.get(scope.key, 0) + 1
         self.lifecycle.complete(owner)
-        scope.active_flows -= 1
+        in_transit[scope.key] -= 1
         self.lifecycle.activate(catch, scope, temp_variables=variables, triggered=True)

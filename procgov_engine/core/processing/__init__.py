@@ -107,3 +107,5 @@ class EngineProcessing:
 
     def clear_queue(self) -> None:
         self.behaviours.ctx.queue.clear()
+        self.behaviours.ctx.pending_inclusive.clear()
+        self.behaviours.ctx.end_command()

@@ -36,6 +36,7 @@ from procgov_engine.core.state.model import (
     Timer,
     UserTask,
     UserTaskTransition,
+    is_join,
 )
 from procgov_engine.model.bpmn import Element
 
@@ -68,6 +69,7 @@ __all__ = [
     "UserTask",
     "UserTaskTransition",
     "VariableState",
+    "is_join",
 ]
 
 

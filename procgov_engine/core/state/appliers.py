@@ -44,6 +44,7 @@ from procgov_engine.core.state import (
     MessageSubscription,
     SignalSubscription,
     Timer,
+    is_join,
 )
 from procgov_engine.dmn import parse_dmn
 from procgov_engine.model.bpmn import Element, parse_bpmn
@@ -85,6 +86,7 @@ class EventAppliers:
             ("INCIDENT", "CREATED"): self._incident_created,
             ("INCIDENT", "RESOLVED"): self._incident_resolved,
             ("PROCESS_INSTANCE", ACTIVATING): self._element_activating,
+            ("PROCESS_INSTANCE", "SEQUENCE_FLOW_TAKEN"): self._flow_taken,
             ("PROCESS_INSTANCE", ACTIVATED): functools.partial(self._element_moved, ACTIVATED),
             ("PROCESS_INSTANCE", COMPLETING): functools.partial(self._element_moved, COMPLETING),
             ("PROCESS_INSTANCE", TERMINATING): functools.partial(self._element_moved, TERMINATING),
@@ -540,6 +542,18 @@ class EventAppliers:
         state.instances[key] = inst
         if scope is not None:
             scope.children[key] = inst
+            if element_type == "EVENT_SUB_PROCESS" and _interrupting_start(element):
+                scope.interrupted = True  # its other children were terminated: their tokens are gone
+                scope.join_tokens.clear()
+            elif is_join(element):
+                tokens = scope.join_tokens.get(element.id)
+                if tokens is not None:  # the join fired: one token of each flow that has one
+                    for flow_id in list(tokens):
+                        tokens[flow_id] -= 1
+                        if tokens[flow_id] <= 0:
+                            del tokens[flow_id]
+                    if not tokens:
+                        del scope.join_tokens[element.id]
             return
         inst.parent_process_instance_key = value["parentProcessInstanceKey"]
         inst.parent_element_instance_key = value["parentElementInstanceKey"]
@@ -548,6 +562,18 @@ class EventAppliers:
             call.called_instance_key = key
         self.instance_started(inst)
 
+    def _flow_taken(self, key: int, value: dict[str, Any]) -> None:
+        """A token for a joining gateway waits there (counted when the flow is taken; processing tells the
+        tokens still on their way apart within the command)."""
+        state = self.state
+        process = state.processes_by_key[value["processDefinitionKey"]]
+        flow = process.model.flows[value["elementId"]]
+        target = process.model.elements[flow.target_id]
+        if is_join(target):
+            scope = state.instances[value["flowScopeKey"]]
+            tokens = scope.join_tokens.setdefault(target.id, {})
+            tokens[flow.id] = tokens.get(flow.id, 0) + 1
+
     def _element_moved(self, to: str, key: int, value: dict[str, Any]) -> None:
         self.state.instances[key].state = to
 
@@ -555,8 +581,12 @@ class EventAppliers:
         state = self.state
         inst = state.instances.pop(key)
         inst.state = to
-        if inst.flow_scope is not None:
-            inst.flow_scope.children.pop(key, None)
+        scope = inst.flow_scope
+        if scope is not None:
+            scope.children.pop(key, None)
+            element = inst.element
+            if to == COMPLETED and element.element_type == "END_EVENT" and element.event_type == "TERMINATE":
+                scope.join_tokens.clear()  # a terminate end event ended everything else in its scope
         else:
             self.instance_ended(inst)
             if inst.state == COMPLETED and inst.parent_element_instance_key > 0:
@@ -568,3 +598,8 @@ class EventAppliers:
         variables.keys.pop(key, None)
         if inst.incident_key:
             state.incidents.pop(inst.incident_key, None)
+
+
+def _interrupting_start(event_sub_process: Element) -> bool:
+    start = next((c for c in event_sub_process.children if c.element_type == "START_EVENT"), None)
+    return start is not None and start.interrupting

@@ -43,6 +43,11 @@ class DeployedProcess:
     tenant_id: str = DEFAULT_TENANT
 
 
+def is_join(element: Element) -> bool:
+    """A parallel or inclusive gateway with more than one incoming flow: it waits for tokens."""
+    return len(element.incoming) > 1 and element.element_type in ("PARALLEL_GATEWAY", "INCLUSIVE_GATEWAY")
+
+
 @dataclass(eq=False, slots=True)
 class ElementInstance:
     """One activation of an element (the process instance itself is one, with key = instance key)."""
@@ -55,10 +60,9 @@ class ElementInstance:
     element_type: str  # differs from element.element_type for a multi-instance body
     state: str = ACTIVATING
     children: dict[int, ElementInstance] = field(default_factory=dict)
-    active_flows: int = 0  # tokens on their way (queued activations) or waiting at a joining gateway
+    # joining gateway id → flow id → tokens taken along that flow and not yet consumed by the gateway
     join_tokens: dict[str, dict[str, int]] = field(default_factory=dict)
-    epoch: int = 0  # bumped when an interrupting event terminates the scope's children
-    interrupted: bool = False
+    interrupted: bool = False  # an interrupting event sub-process started in this scope
     job_key: int = 0
     timer_keys: list[int] = field(default_factory=list)
     subscription_keys: list[int] = field(default_factory=list)
