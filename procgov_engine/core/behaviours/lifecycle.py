@@ -376,7 +376,6 @@ class ElementLifecycle:
     def _completion_step(self, inst: ElementInstance) -> None:
         if inst.state != COMPLETING:
             return
-        element = inst.element
         scope = inst.flow_scope
         behaviour = self.elements.for_instance(inst)
         if behaviour.complete_outputs(inst):
@@ -386,9 +385,7 @@ class ElementLifecycle:
             assert scope is not None
             scope_behaviour.child_completing(scope, inst)
         self.subscriptions.close(inst)
-        if scope is not None and (inst.compensable or element.compensation_handler is not None):
-            self.compensation.remember_completion(inst, scope, is_inner=scope.element_type == MI_BODY)
-        behaviour.completing(inst)
+        behaviour.completing(inst)  # the COMPLETED applier remembers a compensable activity
         self.transition(inst, COMPLETED)
         if scope_behaviour is not None:
             assert scope is not None

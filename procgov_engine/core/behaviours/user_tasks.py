@@ -52,6 +52,7 @@ from procgov_engine.core.state import (
     UserTask,
     UserTaskTransition,
 )
+from procgov_engine.core.state.appliers import USER_TASK_LISTENER_STEP
 from procgov_engine.model.bpmn import TaskListener, UserTaskDef
 from procgov_engine.model.expressions import Expression, type_name
 
@@ -78,7 +79,7 @@ _DENIAL_WORDING = {"assigning": "Assignment", "updating": "Update", "completing"
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})(\[[\w/+-]+\])?")
 
 
-LISTENER_RETRY_STEP = "user_task_listener"  # the RetryStep of an incident on a task listener's expressions
+LISTENER_RETRY_STEP = USER_TASK_LISTENER_STEP  # the RetryStep of an incident on a task listener's expressions
 
 _EMPTY: dict[str, Any] = {
     ASSIGNEE: "",

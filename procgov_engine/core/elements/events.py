@@ -88,14 +88,13 @@ class ThrowEventBehaviour(ElementBehaviourBase):
         if not handlers:
             lifecycle.complete(inst)
             return
-        inst.compensation_pending = len(handlers)
         for handler in handlers:
             # the link to the throw event is set before activation: a handler without a wait state (a script,
             # a manual task) completes within its activation
+            # (its ACTIVATING applier links it to this throw event)
             handler_inst = lifecycle.new_instance(
                 handler, target, MI_BODY if handler.multi_instance is not None else None
             )
-            handler_inst.compensation_throw_key = inst.key
             lifecycle.run_activation(handler_inst)
 
     def completing(self, inst: ElementInstance) -> None:

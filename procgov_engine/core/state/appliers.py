@@ -30,6 +30,7 @@ from procgov_engine.core.state import (
     JOB_ACTIVATED,
     JOB_ERROR_THROWN,
     JOB_FAILED,
+    MI_BODY,
     TERMINATED,
     TERMINATING,
     DeployedDecision,
@@ -42,6 +43,7 @@ from procgov_engine.core.state import (
     Job,
     Message,
     MessageSubscription,
+    RetryStep,
     SignalSubscription,
     Timer,
     is_join,
@@ -50,6 +52,7 @@ from procgov_engine.dmn import parse_dmn
 from procgov_engine.model.bpmn import Element, parse_bpmn
 
 Applier = Callable[[int, dict[str, Any]], None]
+USER_TASK_LISTENER_STEP = "user_task_listener"  # the RetryStep of an incident on a task listener's expressions
 
 
 def _json_value(text: str) -> Any:
@@ -116,6 +119,7 @@ class EventAppliers:
         # the message of the last PUBLISHED event: one without a time to live is not in the state, but its
         # correlations (in the same command) still mark it correlated per process
         self.published: Message | None = None
+        self._compensation_throw = 0  # the compensation throw event whose handlers are being activated
         # a message start event's correlation key, taken by the instance the next root activation starts
         self._starting: tuple[str, str] | None = None
 
@@ -176,7 +180,14 @@ class EventAppliers:
     def _job_completed(self, key: int, value: dict[str, Any]) -> None:
         job = self.state.jobs.pop(key)
         self._leave_activatable(job)
-        job.element_instance.job_key = 0
+        inst = job.element_instance
+        inst.job_key = 0
+        if job.kind == "EXECUTION_LISTENER":  # one more listener of the element ran
+            if inst.state == (ACTIVATING if job.listener_event_type == "START" else COMPLETING):
+                inst.listener_index += 1
+        elif job.kind == "BPMN_ELEMENT" and inst.state == ACTIVATED:
+            variables = value["variables"]
+            inst.temp_variables = dict(variables) if variables else None  # for the output mappings
 
     def _job_failed(self, key: int, value: dict[str, Any]) -> None:
         job = self.state.jobs[key]
@@ -247,9 +258,11 @@ class EventAppliers:
         state = self.state
         inst = state.instances[value["elementInstanceKey"]]
         job_key = value["jobKey"]
-        state.incidents[key] = Incident(key, value["errorType"], value["errorMessage"], inst, job_key)
+        incident = Incident(key, value["errorType"], value["errorMessage"], inst, job_key)
+        state.incidents[key] = incident
         if job_key < 0:
             inst.incident_key = key
+            incident.retry = self._retry_step(inst)
             return
         job = state.jobs.get(job_key)
         if job is not None:
@@ -257,6 +270,39 @@ class EventAppliers:
             if job.state == JOB_ERROR_THROWN:  # the error was not caught: the job is the element's again
                 inst.job_key = job_key
                 self._thrown_job = 0
+
+    def _retry_step(self, inst: ElementInstance) -> RetryStep | None:
+        """The step an element's incident repeats when resolved, from where the element stands (the record
+        names only the element). A listener whose job could not be created is retried with all listeners of
+        its event type (docs: execution listeners), so the listener index goes back to the first of them."""
+        element = inst.element
+        starts, ends = len(element.start_listeners), len(element.end_listeners)
+        if inst.state == ACTIVATING:
+            if 0 < inst.listener_index < starts:
+                inst.listener_index = 0
+            task_key = self.state.user_task_of_instance.get(inst.key)
+            if task_key is not None:
+                return RetryStep(USER_TASK_LISTENER_STEP, (task_key,))
+            if inst.flow_scope is None:
+                return RetryStep("activate_root", (inst, *self._root_start(inst)))
+            return RetryStep("run_activation", (inst,))
+        if inst.state == COMPLETING:
+            if starts < inst.listener_index < starts + ends:
+                inst.listener_index = starts
+            return RetryStep("run_completion", (inst,))
+        if inst.element_type == MI_BODY:
+            return RetryStep("multi_instance_next", (inst,))
+        task_key = self.state.user_task_of_instance.get(inst.key)
+        if task_key is not None:
+            return RetryStep(USER_TASK_LISTENER_STEP, (task_key,))
+        return None
+
+    def _root_start(self, root: ElementInstance) -> tuple[list[Element], dict[str, Any] | None]:
+        """Where a process instance whose activation failed starts once resolved: its creation's start
+        instructions (fixed by the PROCESS_INSTANCE_CREATION applier), the start event that fired, or the
+        none start event."""
+        none_start = root.element.none_start
+        return ([none_start] if none_start is not None else []), None
 
     def _incident_resolved(self, key: int, value: dict[str, Any]) -> None:
         """Resolved by RESOLVE or because its element or job went away. A job's incident makes the job
@@ -542,6 +588,11 @@ class EventAppliers:
         state.instances[key] = inst
         if scope is not None:
             scope.children[key] = inst
+            if scope.element_type == MI_BODY:  # an inner instance of a multi-instance body
+                scope.mi_next += 1
+                inst.loop_counter = scope.mi_next
+            elif element.is_for_compensation and self._compensation_throw:
+                inst.compensation_throw_key = self._compensation_throw  # a handler the throw event invoked
             if element_type == "EVENT_SUB_PROCESS" and _interrupting_start(element):
                 scope.interrupted = True  # its other children were terminated: their tokens are gone
                 scope.join_tokens.clear()
@@ -575,7 +626,15 @@ class EventAppliers:
             tokens[flow.id] = tokens.get(flow.id, 0) + 1
 
     def _element_moved(self, to: str, key: int, value: dict[str, Any]) -> None:
-        self.state.instances[key].state = to
+        inst = self.state.instances[key]
+        inst.state = to
+        element = inst.element
+        if to == ACTIVATED and element.event_type == "COMPENSATION" and element.element_type != "BOUNDARY_EVENT":
+            # a compensation throw or end event: it takes the handlers it invokes out of its scope
+            target, chosen = compensation_choice(inst)
+            target.compensable = [e for e in target.compensable or [] if e not in chosen]
+            inst.compensation_pending = len(chosen)
+            self._compensation_throw = key if chosen else 0
 
     def _element_left(self, to: str, key: int, value: dict[str, Any]) -> None:
         state = self.state
@@ -585,8 +644,17 @@ class EventAppliers:
         if scope is not None:
             scope.children.pop(key, None)
             element = inst.element
-            if to == COMPLETED and element.element_type == "END_EVENT" and element.event_type == "TERMINATE":
-                scope.join_tokens.clear()  # a terminate end event ended everything else in its scope
+            if to == COMPLETED:
+                if element.element_type == "END_EVENT" and element.event_type == "TERMINATE":
+                    scope.join_tokens.clear()  # a terminate end event ended everything else in its scope
+                if scope.element_type == MI_BODY:
+                    scope.mi_completed += 1
+                if inst.compensable or element.compensation_handler is not None:
+                    _remember_completion(inst, scope)
+                if inst.compensation_throw_key:
+                    throw = state.instances.get(inst.compensation_throw_key)
+                    if throw is not None and throw.state == ACTIVATED:
+                        throw.compensation_pending -= 1
         else:
             self.instance_ended(inst)
             if inst.state == COMPLETED and inst.parent_element_instance_key > 0:
@@ -603,3 +671,29 @@ class EventAppliers:
 def _interrupting_start(event_sub_process: Element) -> bool:
     start = next((c for c in event_sub_process.children if c.element_type == "START_EVENT"), None)
     return start is not None and start.interrupting
+
+
+def _remember_completion(inst: ElementInstance, scope: ElementInstance) -> None:
+    """``inst`` completed in ``scope``: remember it (or what it remembered) for a later compensation
+    (engine/core/behaviours/compensation.py has the rules)."""
+    if scope.element_type == MI_BODY:
+        return  # a multi-instance activity is compensated once, for its body
+    element = inst.element
+    if element.compensation_handler is not None and inst.element_type != "PROCESS":
+        scope.compensable = [*(scope.compensable or []), (element, False)]
+    if inst.compensable and element.element_type == "SUB_PROCESS":
+        scope.compensable = [*(scope.compensable or []), *((activity, True) for activity, _ in inst.compensable)]
+        inst.compensable = None
+
+
+def compensation_choice(inst: ElementInstance) -> tuple[ElementInstance, list[tuple[Element, bool]]]:
+    """A compensation throw/end event ``inst``: the scope instance to compensate in and the remembered
+    activities whose handlers it invokes (all, or the one of its ``activityRef``)."""
+    scope = inst.flow_scope
+    assert scope is not None
+    target = scope
+    if scope.element_type == "EVENT_SUB_PROCESS" and scope.flow_scope is not None:
+        target = scope.flow_scope
+    ref = inst.element.compensate_activity_ref
+    remembered = target.compensable or []
+    return target, [e for e in remembered if ref is None or (e[0].id == ref and not e[1])]
