@@ -148,6 +148,29 @@ class RecordLog:
             params.append(kind)
         yield from self._reader.execute(sql + " ORDER BY seq", params)
 
+    def events(
+        self, *, after: int = 0, upto: int | None = None, value_types: frozenset[str] | None = None
+    ) -> Iterator[tuple[str, str, int, str]]:
+        """The EVENT records with positions in (``after``, ``upto``], in order: (value type, intent, key, json)."""
+        sql = "SELECT value_type, intent, key, json FROM records WHERE position > ? AND record_type = 'EVENT'"
+        params: list[Any] = [after]
+        if upto is not None:
+            sql += " AND position <= ?"
+            params.append(upto)
+        if value_types is not None:
+            sql += " AND value_type IN ({})".format(", ".join("?" * len(value_types)))
+            params.extend(sorted(value_types))
+        yield from self._reader.execute(sql + " ORDER BY position", params)
+
+    def command_count(self) -> int:
+        row = self._reader.execute("SELECT COUNT(*) FROM commands").fetchone()
+        return int(row[0])
+
+    def last_command(self) -> tuple[int, int] | None:
+        """The ``(position, timestamp)`` of the newest logged command."""
+        row = self._reader.execute("SELECT position, timestamp FROM commands ORDER BY seq DESC LIMIT 1").fetchone()
+        return (int(row[0]), int(row[1])) if row else None
+
     def command_at(self, seq: int) -> tuple[int, int] | None:
         """The ``(position, timestamp)`` of the ``seq``-th command, or None if the log is shorter."""
         row = self._reader.execute("SELECT position, timestamp FROM commands WHERE seq = ?", (seq,)).fetchone()

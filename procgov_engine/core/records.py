@@ -1,8 +1,8 @@
 """Builds Zeebe-shaped records and hands them to the log in batches.
 
 Positions increase by one per record; keys use Zeebe's partition encoding ``(1 << 51) + counter`` for
-partition 1. Each record is JSON-encoded exactly once, when it is written. While the engine replays its
-command log on open, records are counted (so positions line up) but not built.
+partition 1. Each record is JSON-encoded exactly once, when it is written, and every event is then handed
+to the state's appliers (engine/core/state/appliers.py): writing an event is what changes the state.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ class RecordWriter:
         self.position = 0
         self.key_counter = 0
         self.now = 0
-        self.replaying = False
         # every event written goes to the state's appliers (engine/core/state/appliers.py), set by the wiring
         self.applier: Callable[[str, str, int, dict[str, Any]], None] = _no_applier
         self.source_position = -1
@@ -52,8 +51,6 @@ class RecordWriter:
     ) -> int:
         self.position += 1
         position = self.position
-        if self.replaying:
-            return position
         record = {
             "partitionId": PARTITION_ID,
             "position": position,
@@ -92,8 +89,7 @@ class RecordWriter:
         return self._append("COMMAND_REJECTION", value_type, intent, key, value, -1, rejection_type, reason)
 
     def log_command(self, position: int, kind: str, payload: dict[str, Any]) -> None:
-        if not self.replaying:
-            self.command_rows.append((position, self.now, kind, dumps(payload)))
+        self.command_rows.append((position, self.now, kind, dumps(payload)))
 
     def take(self) -> tuple[list[RecordRow], list[CommandRow]]:
         rows, commands = self.rows, self.command_rows

@@ -46,6 +46,8 @@ from procgov_engine.core.state import (
     RetryStep,
     SignalSubscription,
     Timer,
+    UserTask,
+    UserTaskTransition,
     is_join,
 )
 from procgov_engine.dmn import parse_dmn
@@ -100,6 +102,20 @@ class EventAppliers:
             ("DECISION", "CREATED"): self._decision_created,
             ("FORM", "CREATED"): self._form_created,
             ("DEPLOYMENT", "CREATED"): self._deployment_created,
+            ("USER_TASK", "CREATING"): self._user_task_creating,
+            ("USER_TASK", "ASSIGNING"): functools.partial(self._user_task_transition, "assigning"),
+            ("USER_TASK", "UPDATING"): functools.partial(self._user_task_transition, "updating"),
+            ("USER_TASK", "COMPLETING"): functools.partial(self._user_task_transition, "completing"),
+            ("USER_TASK", "CORRECTED"): self._user_task_corrected,
+            ("USER_TASK", "CREATED"): self._user_task_transition_ended,
+            ("USER_TASK", "ASSIGNED"): self._user_task_transition_ended,
+            ("USER_TASK", "UPDATED"): self._user_task_transition_ended,
+            ("USER_TASK", "ASSIGNMENT_DENIED"): self._user_task_denied,
+            ("USER_TASK", "UPDATE_DENIED"): self._user_task_denied,
+            ("USER_TASK", "COMPLETION_DENIED"): self._user_task_denied,
+            ("USER_TASK", "CANCELING"): self._user_task_canceling,
+            ("USER_TASK", "COMPLETED"): self._user_task_gone,
+            ("USER_TASK", "CANCELED"): self._user_task_gone,
             ("TIMER", "CREATED"): self._timer_created,
             ("TIMER", "TRIGGERED"): self._timer_removed,
             ("TIMER", "CANCELED"): self._timer_removed,
@@ -122,6 +138,14 @@ class EventAppliers:
         self._compensation_throw = 0  # the compensation throw event whose handlers are being activated
         # a message start event's correlation key, taken by the instance the next root activation starts
         self._starting: tuple[str, str] | None = None
+
+    def opened(self) -> None:
+        """The fold on open ended: nothing of a command is pending any more."""
+        self.parsed.clear()
+        self.published = None
+        self._thrown_job = 0
+        self._starting = None
+        self._compensation_throw = 0
 
     def apply(self, value_type: str, intent: str, key: int, value: dict[str, Any]) -> None:
         applier = self.table.get((value_type, intent))
@@ -182,9 +206,14 @@ class EventAppliers:
         self._leave_activatable(job)
         inst = job.element_instance
         inst.job_key = 0
-        if job.kind == "EXECUTION_LISTENER":  # one more listener of the element ran
-            if inst.state == (ACTIVATING if job.listener_event_type == "START" else COMPLETING):
-                inst.listener_index += 1
+        if job.kind == "TASK_LISTENER":  # one more listener of the user task's transition ran
+            task_key = self.state.user_task_of_instance.get(inst.key)
+            task = self.state.user_tasks.get(task_key) if task_key is not None else None
+            transition = task.transition if task is not None else None
+            if transition is not None and transition.event.upper() == job.listener_event_type:
+                transition.listener_index += 1
+        elif job.kind == "EXECUTION_LISTENER":  # one more listener of the element ran
+            inst.listener_index += inst.state == (ACTIVATING if job.listener_event_type == "START" else COMPLETING)
         elif job.kind == "BPMN_ELEMENT" and inst.state == ACTIVATED:
             variables = value["variables"]
             inst.temp_variables = dict(variables) if variables else None  # for the output mappings
@@ -666,6 +695,78 @@ class EventAppliers:
         variables.keys.pop(key, None)
         if inst.incident_key:
             state.incidents.pop(inst.incident_key, None)
+
+    # -- USER_TASK -------------------------------------------------------------------------------
+    @staticmethod
+    def _task_values(value: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "assignee": value["assignee"],
+            "candidateGroupsList": list(value["candidateGroupsList"]),
+            "candidateUsersList": list(value["candidateUsersList"]),
+            "dueDate": value["dueDate"],
+            "followUpDate": value["followUpDate"],
+            "priority": value["priority"],
+        }
+
+    def _user_task_creating(self, key: int, value: dict[str, Any]) -> None:
+        state = self.state
+        inst = state.instances[value["elementInstanceKey"]]
+        values = self._task_values(value)
+        task = UserTask(
+            key=key,
+            element_instance=inst,
+            values=values,
+            form_key=value["formKey"],
+            external_form_reference=value["externalFormReference"],
+            custom_headers=value["customHeaders"],
+            creation_timestamp=value["creationTimestamp"],
+            state="CREATING",
+            transition=UserTaskTransition("creating", dict(values), [], value["action"]),
+        )
+        state.user_tasks[key] = task
+        state.user_task_of_instance[inst.key] = key
+
+    def _user_task_transition(self, event: str, key: int, value: dict[str, Any]) -> None:
+        task = self.state.user_tasks[key]
+        task.state = event.upper()
+        task.transition = UserTaskTransition(
+            event, self._task_values(value), list(value["changedAttributes"]), value["action"], value["variables"]
+        )
+
+    def _user_task_corrected(self, key: int, value: dict[str, Any]) -> None:
+        transition = self.state.user_tasks[key].transition
+        assert transition is not None
+        transition.values = self._task_values(value)
+        for name in value["changedAttributes"]:
+            if name not in transition.changed:
+                transition.changed.append(name)
+
+    def _user_task_transition_ended(self, key: int, value: dict[str, Any]) -> None:
+        task = self.state.user_tasks[key]
+        task.values = self._task_values(value)
+        task.transition = None
+        task.state = "CREATED"
+
+    def _user_task_denied(self, key: int, value: dict[str, Any]) -> None:
+        task = self.state.user_tasks[key]
+        task.transition = None
+        task.state = "CREATED"
+
+    def _user_task_canceling(self, key: int, value: dict[str, Any]) -> None:
+        task = self.state.user_tasks[key]
+        task.transition = None
+        task.state = "CANCELING"
+
+    def _user_task_gone(self, key: int, value: dict[str, Any]) -> None:
+        state = self.state
+        task = state.user_tasks.pop(key, None)
+        if task is None:
+            return
+        inst = task.element_instance
+        state.user_task_of_instance.pop(inst.key, None)
+        variables = value["variables"]
+        if inst.state == ACTIVATED and task.state == "COMPLETING":  # the element completes with them
+            inst.temp_variables = dict(variables) if variables else None
 
 
 def _interrupting_start(event_sub_process: Element) -> bool:

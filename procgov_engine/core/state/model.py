@@ -247,4 +247,3 @@ class UserTask:
     creation_timestamp: int
     state: str = "CREATING"
     transition: UserTaskTransition | None = None
-    initial_assignee: str = ""  # the modelled assignee, assigned once the task is CREATED
