@@ -195,12 +195,18 @@ class Engine:
 
     def _fold(self, after: int, upto: int | None, value_types: frozenset[str] | None) -> int:
         """Apply the events with positions in (after, upto] (of ``value_types`` only, if given)."""
-        apply = self.processing.appliers.apply
+        appliers = self.processing.appliers
+        apply = appliers.apply
         count = 0
-        for value_type, intent, key, text in self.log.events(after=after, upto=upto, value_types=value_types):
+        for record_type, value_type, intent, key, text in self.log.events(
+            after=after, upto=upto, value_types=value_types
+        ):
+            if record_type == "COMMAND":
+                appliers.command()
+                continue
             apply(value_type, intent, key, orjson.loads(text)["value"])
             count += 1
-        self.processing.appliers.opened()
+        appliers.opened()
         return count
 
     async def close(self) -> None:

@@ -150,9 +150,13 @@ class RecordLog:
 
     def events(
         self, *, after: int = 0, upto: int | None = None, value_types: frozenset[str] | None = None
-    ) -> Iterator[tuple[str, str, int, str]]:
-        """The EVENT records with positions in (``after``, ``upto``], in order: (value type, intent, key, json)."""
-        sql = "SELECT value_type, intent, key, json FROM records WHERE position > ? AND record_type = 'EVENT'"
+    ) -> Iterator[tuple[str, str, str, int, str]]:
+        """The EVENT and COMMAND records with positions in (``after``, ``upto``], in order: (record type,
+        value type, intent, key, json); the JSON of a command is not read (an empty string)."""
+        sql = (
+            "SELECT record_type, value_type, intent, key, CASE record_type WHEN 'EVENT' THEN json ELSE '' END "
+            "FROM records WHERE position > ? AND record_type IN ('EVENT', 'COMMAND')"
+        )
         params: list[Any] = [after]
         if upto is not None:
             sql += " AND position <= ?"

@@ -30,6 +30,7 @@ class RecordWriter:
         self.now = 0
         # every event written goes to the state's appliers (engine/core/state/appliers.py), set by the wiring
         self.applier: Callable[[str, str, int, dict[str, Any]], None] = _no_applier
+        self.on_command: Callable[[], None] = _nothing  # a command record was written (appliers.command)
         self.source_position = -1
         self.rows: list[RecordRow] = []
         self.command_rows: list[CommandRow] = []
@@ -74,6 +75,7 @@ class RecordWriter:
     def command(self, value_type: str, intent: str, key: int, value: dict[str, Any], pik: int = -1) -> int:
         position = self._append("COMMAND", value_type, intent, key, value, pik)
         self.source_position = position
+        self.on_command()
         return position
 
     def event(self, value_type: str, intent: str, key: int, value: dict[str, Any], pik: int = -1) -> int:
@@ -98,4 +100,8 @@ class RecordWriter:
 
 
 def _no_applier(value_type: str, intent: str, key: int, value: dict[str, Any]) -> None:
+    return None
+
+
+def _nothing() -> None:
     return None

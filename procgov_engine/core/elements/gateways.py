@@ -20,6 +20,11 @@ class ConditionalGatewayBehaviour(ElementBehaviourBase):
         inst.chosen_flows = self._choose_flows(inst)
         self.lifecycle.activated_and_complete(inst)
 
+    def complete_outputs(self, inst: ElementInstance) -> bool:
+        if inst.chosen_flows is None:  # not in the records: a gateway that waited across a restart chooses again
+            inst.chosen_flows = self._choose_flows(inst)
+        return super().complete_outputs(inst)
+
     def _choose_flows(self, inst: ElementInstance) -> list[str]:
         element = inst.element
         outgoing = element.outgoing

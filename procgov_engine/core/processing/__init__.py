@@ -57,6 +57,7 @@ class EngineProcessing:
         self.appliers.on_jobs_available = lambda job_type: self.hooks.on_jobs_available(job_type)
         self.appliers.on_due_added = lambda due: self.hooks.on_due_added(due)
         writer.applier = self.appliers.apply
+        writer.on_command = self.appliers.command
         self.elements = ElementRegistry()
         self.behaviours = BpmnBehaviours(writer, self.state, self.hooks, self.elements, self.appliers)
         default_registry(self.elements, self.behaviours)

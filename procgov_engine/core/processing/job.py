@@ -120,8 +120,7 @@ class CompleteJob(JobCommand):
                 lifecycle.run_completion(job.element_instance)
             return
         inst = job.element_instance
-        if inst.state == ACTIVATED:
-            inst.temp_variables = dict(variables) if variables else None
+        if inst.state == ACTIVATED:  # its variables: the JOB COMPLETED applier handed them to the element
             lifecycle.complete(inst)
 
 

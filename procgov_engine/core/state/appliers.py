@@ -117,7 +117,8 @@ class EventAppliers:
             ("USER_TASK", "COMPLETED"): self._user_task_gone,
             ("USER_TASK", "CANCELED"): self._user_task_gone,
             ("TIMER", "CREATED"): self._timer_created,
-            ("TIMER", "TRIGGERED"): self._timer_removed,
+            ("TIMER", "TRIGGERED"): self._timer_triggered,
+            ("DECISION_EVALUATION", "EVALUATED"): self._decision_evaluated,
             ("TIMER", "CANCELED"): self._timer_removed,
             ("MESSAGE", "PUBLISHED"): self._message_published,
             ("MESSAGE", "EXPIRED"): self._message_expired,
@@ -136,8 +137,22 @@ class EventAppliers:
         # correlations (in the same command) still mark it correlated per process
         self.published: Message | None = None
         self._compensation_throw = 0  # the compensation throw event whose handlers are being activated
+        # What an event trigger hands to the element it activates or completes (the element's temporary
+        # variables, which go through its output mappings): (catch element id, variables) of the last
+        # correlation, thrown error or fired timer; the event-based gateway (scope key, gateway id) that just
+        # completed because one of its events fired. Processing sets the same values itself; the fold
+        # needs them for an element that waits (an incident, a listener) with them.
+        self._trigger: tuple[str, dict[str, Any] | None] | None = None
+        self._thrown_variables: dict[str, Any] | None = None
+        self._gateway_left: tuple[int, str] | None = None
         # a message start event's correlation key, taken by the instance the next root activation starts
         self._starting: tuple[str, str] | None = None
+
+    def command(self) -> None:
+        """A command record was written (or folded): what the previous command's events left pending goes."""
+        self._trigger = None
+        self._thrown_variables = None
+        self._gateway_left = None
 
     def opened(self) -> None:
         """The fold on open ended: nothing of a command is pending any more."""
@@ -146,6 +161,9 @@ class EventAppliers:
         self._thrown_job = 0
         self._starting = None
         self._compensation_throw = 0
+        self._trigger = None
+        self._thrown_variables = None
+        self._gateway_left = None
 
     def apply(self, value_type: str, intent: str, key: int, value: dict[str, Any]) -> None:
         applier = self.table.get((value_type, intent))
@@ -241,8 +259,11 @@ class EventAppliers:
         job.state = JOB_ERROR_THROWN
         job.element_instance.job_key = 0
         self._thrown_job = key
+        self._thrown_variables = value["variables"] or None
 
     def _error_created(self, key: int, value: dict[str, Any]) -> None:
+        self._trigger = (value["catchElementId"], self._thrown_variables)
+        self._thrown_variables = None
         job = self.state.jobs.get(self._thrown_job)
         self._thrown_job = 0
         if job is not None and job.state == JOB_ERROR_THROWN:
@@ -353,6 +374,12 @@ class EventAppliers:
                 job.error_code = ""
                 self._make_activatable(job)
 
+    def _decision_evaluated(self, key: int, value: dict[str, Any]) -> None:
+        """A business rule task's decision: its output is the task's result variable."""
+        inst = self.state.instances.get(value["elementInstanceKey"])
+        if inst is not None:
+            inst.temp_variables = {inst.element.result_variable or "": value["decisionOutput"]}
+
     # -- TIMER -----------------------------------------------------------------------------------
     def _element(self, process: DeployedProcess, element_id: str) -> Element:
         model = process.model
@@ -372,6 +399,10 @@ class EventAppliers:
         else:
             owner.timer_keys.append(key)
         self.add_due(timer.due, "timer", key)
+
+    def _timer_triggered(self, key: int, value: dict[str, Any]) -> None:
+        self._trigger = (value["targetElementId"], None)
+        self._timer_removed(key, value)
 
     def _timer_removed(self, key: int, value: dict[str, Any]) -> None:
         state = self.state
@@ -445,6 +476,7 @@ class EventAppliers:
         owner.subscription_keys.append(key)
 
     def _subscription_correlated(self, key: int, value: dict[str, Any]) -> None:
+        self._trigger = (value["elementId"], value["variables"])
         message = self.message(value["messageKey"])
         if message is not None:
             message.correlated_processes.add(value["bpmnProcessId"])
@@ -617,6 +649,7 @@ class EventAppliers:
         state.instances[key] = inst
         if scope is not None:
             scope.children[key] = inst
+            self._trigger_variables(inst, scope)
             if scope.element_type == MI_BODY:  # an inner instance of a multi-instance body
                 scope.mi_next += 1
                 inst.loop_counter = scope.mi_next
@@ -642,6 +675,27 @@ class EventAppliers:
             call.called_instance_key = key
         self.instance_started(inst)
 
+    def _trigger_variables(self, inst: ElementInstance, scope: ElementInstance) -> None:
+        """A boundary event, event sub-process or event after an event-based gateway activated by the last
+        trigger takes its variables; an event sub-process hands them to its start event."""
+        element = inst.element
+        gateway, self._gateway_left = self._gateway_left, None
+        if gateway is not None and gateway[0] == scope.key and any(f.source_id == gateway[1] for f in element.incoming):
+            inst.triggered = True
+        if element.element_type == "START_EVENT" and scope.element_type == "EVENT_SUB_PROCESS":
+            inst.temp_variables, scope.temp_variables = scope.temp_variables, None
+            return
+        trigger = self._trigger
+        if trigger is None:
+            return
+        catch_id, variables = trigger
+        if element.id == catch_id or (
+            element.element_type == "EVENT_SUB_PROCESS"
+            and any(c.id == catch_id for c in element.children if c.element_type == "START_EVENT")
+        ):
+            self._trigger = None
+            inst.temp_variables = dict(variables) if variables is not None else None
+
     def _flow_taken(self, key: int, value: dict[str, Any]) -> None:
         """A token for a joining gateway waits there (counted when the flow is taken; processing tells the
         tokens still on their way apart within the command)."""
@@ -658,6 +712,15 @@ class EventAppliers:
         inst = self.state.instances[key]
         inst.state = to
         element = inst.element
+        if (
+            to == COMPLETING
+            and self._trigger is not None
+            and self._trigger[0] == element.id
+            and element.element_type in ("INTERMEDIATE_CATCH_EVENT", "RECEIVE_TASK")
+        ):
+            # a catch event or receive task completes with the message that triggered it
+            inst.temp_variables = self._trigger[1]
+            self._trigger = None
         if to == ACTIVATED and element.event_type == "COMPENSATION" and element.element_type != "BOUNDARY_EVENT":
             # a compensation throw or end event: it takes the handlers it invokes out of its scope
             target, chosen = compensation_choice(inst)
@@ -674,6 +737,8 @@ class EventAppliers:
             scope.children.pop(key, None)
             element = inst.element
             if to == COMPLETED:
+                if element.element_type == "EVENT_BASED_GATEWAY":
+                    self._gateway_left = (scope.key, element.id)
                 if element.element_type == "END_EVENT" and element.event_type == "TERMINATE":
                     scope.join_tokens.clear()  # a terminate end event ended everything else in its scope
                 if scope.element_type == MI_BODY:
@@ -690,6 +755,7 @@ class EventAppliers:
                 call = state.instances.get(inst.parent_element_instance_key)
                 if call is not None and call.state == ACTIVATED:
                     call.called_instance_key = 0
+                    call.temp_variables = dict(state.variables.values.get(key, {}))  # the call's outputs
         variables = state.variables
         variables.values.pop(key, None)
         variables.keys.pop(key, None)
