@@ -10,7 +10,10 @@ processing. The result is returned only after that commit, so an acknowledged co
 Time-driven work (timers, job time-outs, retry back-offs, message expiry) enters as commands too: the
 engine keeps the next due time from the engine state; on a :class:`SystemClock` a loop timer wakes it, on
 a :class:`ControlledClock` :meth:`increase_time` (or any move of the clock) processes what became due.
-Those commands are logged like client commands, so replay reproduces them at their original time.
+Those commands are processed and logged like client commands.
+
+Every event a processor writes is applied to the state at once (engine/core/state/appliers.py); opening
+restores the snapshot and folds the events after it through the same appliers (:meth:`Engine._recover`).
 """
 
 from __future__ import annotations
@@ -196,16 +199,19 @@ class Engine:
     def _fold(self, after: int, upto: int | None, value_types: frozenset[str] | None) -> int:
         """Apply the events with positions in (after, upto] (of ``value_types`` only, if given)."""
         appliers = self.processing.appliers
-        apply = appliers.apply
+        table, key_only, command = appliers.table, appliers.KEY_ONLY, appliers.command
         count = 0
+        no_value: dict[str, Any] = {}
         for record_type, value_type, intent, key, text in self.log.events(
             after=after, upto=upto, value_types=value_types
         ):
             if record_type == "COMMAND":
-                appliers.command()
+                command()
                 continue
-            apply(value_type, intent, key, orjson.loads(text)["value"])
             count += 1
+            applier = table.get((value_type, intent))
+            if applier is not None:  # an event without an applier changes nothing: its JSON is not read
+                applier(key, no_value if (value_type, intent) in key_only else orjson.loads(text)["value"])
         appliers.opened()
         return count
 

@@ -6,10 +6,13 @@ Two tables are written in one transaction per group commit:
   the exporter read it without importing engine code);
 - ``commands`` — the commands that entered the engine from outside (client requests and the clock's
   triggers: timer due, job time-out, back-off elapsed, message expired), with their arguments and the
-  timestamp and first record position they were processed at. State is the fold of these commands
-  through the deterministic command processors: replaying them on open rebuilds exactly the state the records
-  describe (keys, positions and timestamps included), which is Zeebe's "state is what replaying the log
-  gives" without an event applier per record type.
+  timestamp and first record position they were processed at: a record of what was asked (and the
+  snapshot's bookkeeping), never re-run.
+
+State is the fold of the ``records`` table's events: opening applies every EVENT record in position order
+through the event appliers (engine/core/state/appliers.py), after the snapshot's position if there is one,
+which is Zeebe's "state is what applying the log's events gives". A command and all of its records commit
+in one transaction, so no logged command is ever left unprocessed.
 
 Tamper evidence: ``record_chain`` holds one row per group commit that wrote records: the last position
 of the batch and ``hash = sha256(prev_hash + batch)``, where ``batch`` is the JSON array of the batch's
@@ -21,7 +24,7 @@ chain existed has records below the first chain row: audit reports them as uncha
 
 Durability: ``journal_mode=WAL`` with ``synchronous=NORMAL``. A commit appends to the WAL file with a
 ``write()`` and returns; the WAL is fsynced at checkpoints. Against a *process* crash (``kill -9``)
-this loses nothing: the written pages live in the OS page cache and the next open replays the WAL.
+this loses nothing: the written pages live in the OS page cache and the next open reads the WAL.
 Only a power loss/OS crash can lose the last transactions, which is the trade-off Zeebe makes for a
 single broker without replication as well. Each command's result is returned only after the
 transaction holding its records committed, so an acknowledged command is never lost, and a command
@@ -81,7 +84,7 @@ CommandRow = tuple[int, int, str, str]  # position, timestamp, kind, payload
 
 
 class RecordLog:
-    """Append-only storage of records and replayable commands."""
+    """Append-only storage of records and the commands they came from."""
 
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)

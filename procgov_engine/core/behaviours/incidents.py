@@ -21,7 +21,9 @@ class Incidents:
         key = self.w.next_key()
         self._event(Incident(key, failure.error_type, failure.message, inst, job_key), "CREATED")
         incident = self.incidents[key]
-        incident.retry = retry  # not in the record: processing state (see STATUS.md)
+        # the INCIDENT CREATED applier derived the retry step from where the element stands; it must be the
+        # step that failed (a creation's start instructions are added by PROCESS_INSTANCE_CREATION's applier)
+        assert (incident.retry and incident.retry.method) == (retry and retry.method), (incident.retry, retry)
         return incident
 
     def resolve_record(self, incident: Incident) -> None:

@@ -118,6 +118,8 @@ class EventAppliers:
             ("USER_TASK", "CANCELED"): self._user_task_gone,
             ("TIMER", "CREATED"): self._timer_created,
             ("TIMER", "TRIGGERED"): self._timer_triggered,
+            ("PROCESS_INSTANCE_CREATION", "CREATED"): self._instance_created,
+            ("SIGNAL", "BROADCASTED"): self._signal_broadcasted,
             ("DECISION_EVALUATION", "EVALUATED"): self._decision_evaluated,
             ("TIMER", "CANCELED"): self._timer_removed,
             ("MESSAGE", "PUBLISHED"): self._message_published,
@@ -147,9 +149,33 @@ class EventAppliers:
         self._gateway_left: tuple[int, str] | None = None
         # a message start event's correlation key, taken by the instance the next root activation starts
         self._starting: tuple[str, str] | None = None
+        # where the next process instance starts (a start event that fired: element id or, for a signal, the
+        # signal's name, and the start variables), and where the last one started: an incident on its
+        # activation retries from there
+        self._start: tuple[str, str, dict[str, Any] | None] | None = None
+        self._root_started: tuple[int, list[Element], dict[str, Any] | None] | None = None
+
+    # the appliers that read only the event's key: the fold does not parse these events' JSON
+    KEY_ONLY = frozenset(
+        {
+            ("PROCESS_INSTANCE", ACTIVATED),
+            ("PROCESS_INSTANCE", COMPLETING),
+            ("PROCESS_INSTANCE", TERMINATING),
+            ("PROCESS_INSTANCE", COMPLETED),
+            ("PROCESS_INSTANCE", TERMINATED),
+            ("JOB", "TIMED_OUT"),
+            ("JOB", "RECURRED_AFTER_BACKOFF"),
+            ("JOB", "CANCELED"),
+            ("TIMER", "CANCELED"),
+            ("INCIDENT", "RESOLVED"),
+            ("PROCESS_MESSAGE_SUBSCRIPTION", "DELETED"),
+        }
+    )
 
     def command(self) -> None:
         """A command record was written (or folded): what the previous command's events left pending goes."""
+        self._start = None
+        self._root_started = None
         self._trigger = None
         self._thrown_variables = None
         self._gateway_left = None
@@ -160,6 +186,8 @@ class EventAppliers:
         self.published = None
         self._thrown_job = 0
         self._starting = None
+        self._start = None
+        self._root_started = None
         self._compensation_throw = 0
         self._trigger = None
         self._thrown_variables = None
@@ -348,11 +376,48 @@ class EventAppliers:
         return None
 
     def _root_start(self, root: ElementInstance) -> tuple[list[Element], dict[str, Any] | None]:
-        """Where a process instance whose activation failed starts once resolved: its creation's start
-        instructions (fixed by the PROCESS_INSTANCE_CREATION applier), the start event that fired, or the
+        """Where a process instance whose activation failed starts once resolved: the start event that
+        fired, its creation's start instructions (set by the PROCESS_INSTANCE_CREATION applier), or the
         none start event."""
+        started = self._root_started
+        if started is not None and started[0] == root.key:
+            return started[1], started[2]
         none_start = root.element.none_start
         return ([none_start] if none_start is not None else []), None
+
+    def _instance_created(self, key: int, value: dict[str, Any]) -> None:
+        """Start instructions: the elements an instance whose activation failed starts at once resolved."""
+        incident = (
+            self.state.incidents.get(self.state.instances[key].incident_key) if key in self.state.instances else None
+        )
+        instructions = [i["elementId"] for i in value["startInstructions"]]
+        if incident is None or incident.retry is None or incident.retry.method != "activate_root" or not instructions:
+            return
+        root = incident.element_instance
+        starts = [root.process.model.elements[e] for e in instructions]
+        incident.retry = RetryStep("activate_root", (root, starts, None))
+
+    def _signal_broadcasted(self, key: int, value: dict[str, Any]) -> None:
+        self._start = ("", value["signalName"], value["variables"])
+
+    def _started_at(self, root: ElementInstance) -> None:
+        """The root's start: the start event that fired (timer, message, signal) or the none start event."""
+        process = root.process
+        start = self._start
+        starts: list[Element] = []
+        variables: dict[str, Any] | None = None
+        if start is not None:
+            element_id, signal_name, variables = start
+            if element_id:
+                self._start = None
+                starts = [process.model.elements[element_id]]
+            else:  # a signal start event of this process with the broadcast's name
+                subs = self.state.signal_subs.get(signal_name, {})
+                starts = [s.catch for s in subs.values() if s.owner is None and s.process is process][:1]
+        if not starts:
+            none_start = process.model.root.none_start
+            starts, variables = ([none_start] if none_start is not None else []), None
+        self._root_started = (root.key, starts, variables)
 
     def _incident_resolved(self, key: int, value: dict[str, Any]) -> None:
         """Resolved by RESOLVE or because its element or job went away. A job's incident makes the job
@@ -402,6 +467,8 @@ class EventAppliers:
 
     def _timer_triggered(self, key: int, value: dict[str, Any]) -> None:
         self._trigger = (value["targetElementId"], None)
+        if value["elementInstanceKey"] < 0:  # a timer start event: the next instance starts there
+            self._start = (value["targetElementId"], "", None)
         self._timer_removed(key, value)
 
     def _timer_removed(self, key: int, value: dict[str, Any]) -> None:
@@ -507,6 +574,7 @@ class EventAppliers:
         if message is not None:
             message.correlated_processes.add(bpmn_id)
         self._starting = (bpmn_id, value["correlationKey"])
+        self._start = (value["startEventId"], "", value["variables"])
 
     def instance_started(self, root: ElementInstance) -> None:
         """A process instance's root is activating: if a message start event started it, its correlation
@@ -674,6 +742,7 @@ class EventAppliers:
         if call is not None:
             call.called_instance_key = key
         self.instance_started(inst)
+        self._started_at(inst)
 
     def _trigger_variables(self, inst: ElementInstance, scope: ElementInstance) -> None:
         """A boundary event, event sub-process or event after an event-based gateway activated by the last
