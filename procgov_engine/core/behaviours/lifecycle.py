@@ -320,13 +320,11 @@ class ElementLifecycle:
         scope: ElementInstance,
         *,
         temp_variables: Mapping[str, Any] | None = None,
-        triggered: bool = False,
     ) -> ElementInstance:
         element_type = MI_BODY if element.multi_instance is not None else None
         inst = self.new_instance(element, scope, element_type)
         # what the applier derived from the trigger's events (for the fold), set here by what processing knows
         inst.temp_variables = dict(temp_variables) if temp_variables is not None else None
-        inst.triggered = triggered
         self.run_activation(inst)
         return inst
 

@@ -71,4 +71,5 @@ class EventBasedGatewayBehaviour(ElementBehaviourBase):
         in_transit[scope.key] = in_transit.get(scope.key, 0) + 1
         self.lifecycle.complete(owner)
         in_transit[scope.key] -= 1
-        self.lifecycle.activate(catch, scope, temp_variables=variables, triggered=True)
+        # its ACTIVATING applier marks it triggered (it follows the gateway that just completed)
+        self.lifecycle.activate(catch, scope, temp_variables=variables)

@@ -50,7 +50,14 @@ def is_join(element: Element) -> bool:
 
 @dataclass(eq=False, slots=True)
 class ElementInstance:
-    """One activation of an element (the process instance itself is one, with key = instance key)."""
+    """One activation of an element (the process instance itself is one, with key = instance key).
+
+    Every field is set by the event appliers (engine/core/state/appliers.py) from the PROCESS_INSTANCE
+    events and the events of what the instance owns (jobs, timers, subscriptions, incidents, variables).
+    Processing also sets ``temp_variables`` (what the event that completes or activates the element hands to
+    its output mappings) and ``chosen_flows`` (a gateway's conditions, evaluated again if a restart
+    dropped them) while it works on the instance; the appliers derive ``temp_variables`` from the events
+    too, so that an element that waits with them (an incident, a listener) has them after a restart."""
 
     key: int
     element: Element
@@ -71,10 +78,10 @@ class ElementInstance:
     temp_variables: dict[str, Any] | None = None
     chosen_flows: list[str] | None = None
     incident_key: int = 0
-    triggered: bool = False  # a catch event activated by an event-based gateway that already fired
+    triggered: bool = False  # a catch event activated by an event-based gateway that already fired (applier)
     record_value: dict[str, Any] | None = None  # the PROCESS_INSTANCE record value, built once
-    # multi-instance body
-    mi_items: list[Any] | None = None
+    # multi-instance body: inner instances activated and completed so far (its items are evaluated again
+    # when needed), and an inner instance's loop counter
     mi_next: int = 0
     mi_completed: int = 0
     loop_counter: int = 0
