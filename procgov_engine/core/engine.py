@@ -22,7 +22,7 @@ import asyncio
 import base64
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,9 +51,6 @@ from procgov_engine.core.processing import EngineProcessing
 from procgov_engine.core.query import Query
 from procgov_engine.core.records import KEY_BASE, RecordWriter
 from procgov_engine.core.state import ElementInstance, Job
-
-# the records the deployment part of the state is folded from (before a snapshot's runtime part is restored)
-DEPLOYMENT_EVENTS = frozenset({"PROCESS", "DECISION_REQUIREMENTS", "DECISION", "FORM", "DEPLOYMENT"})
 
 log = logging.getLogger(__name__)
 
@@ -174,12 +171,12 @@ class Engine:
             log.warning("the snapshot does not belong to this command log (or is ahead of it): folding the log")
             restored = None
         if restored is not None:
-            self._fold(0, restored.position, DEPLOYMENT_EVENTS)  # deployments are rebuilt, not restored
+            self._fold(self.log.deployment_events(upto=restored.position))  # deployments are rebuilt, not restored
             restored.restore(self.state)
             after = restored.position
             self._last_command = restored.last_command
             self.snapshot_commands = restored.commands
-        self.folded_events = self._fold(after, None, None)
+        self.folded_events = self._fold(self.log.events(after=after))
         total = self.log.command_count()
         self.replayed_commands = total - self.snapshot_commands
         self._commands_logged = total
@@ -196,15 +193,13 @@ class Engine:
         key_counter = restored.key_counter if restored is not None else 0
         w.key_counter = max(key_counter, self.log.last_key(since_position=after + 1) - KEY_BASE)
 
-    def _fold(self, after: int, upto: int | None, value_types: frozenset[str] | None) -> int:
-        """Apply the events with positions in (after, upto] (of ``value_types`` only, if given)."""
+    def _fold(self, records: Iterator[tuple[str, str, str, int, str]]) -> int:
+        """Apply ``records`` (engine/core/log.py ``events``) through the appliers; the events applied."""
         appliers = self.processing.appliers
         table, key_only, command = appliers.table, appliers.KEY_ONLY, appliers.command
         count = 0
         no_value: dict[str, Any] = {}
-        for record_type, value_type, intent, key, text in self.log.events(
-            after=after, upto=upto, value_types=value_types
-        ):
+        for record_type, value_type, intent, key, text in records:
             if record_type == "COMMAND":
                 command()
                 continue

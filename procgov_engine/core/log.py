@@ -53,6 +53,8 @@ CREATE TABLE IF NOT EXISTS records (
     json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS records_by_instance ON records (process_instance_key, position);
+CREATE INDEX IF NOT EXISTS records_deployments ON records (position)
+    WHERE value_type IN ('PROCESS', 'DECISION_REQUIREMENTS', 'DECISION', 'FORM', 'DEPLOYMENT');
 CREATE TABLE IF NOT EXISTS record_chain (
     seq INTEGER PRIMARY KEY,
     last_position INTEGER NOT NULL,
@@ -151,9 +153,7 @@ class RecordLog:
             params.append(kind)
         yield from self._reader.execute(sql + " ORDER BY seq", params)
 
-    def events(
-        self, *, after: int = 0, upto: int | None = None, value_types: frozenset[str] | None = None
-    ) -> Iterator[tuple[str, str, str, int, str]]:
+    def events(self, *, after: int = 0, upto: int | None = None) -> Iterator[tuple[str, str, str, int, str]]:
         """The EVENT and COMMAND records with positions in (``after``, ``upto``], in order: (record type,
         value type, intent, key, json); the JSON of a command is not read (an empty string)."""
         sql = (
@@ -164,10 +164,17 @@ class RecordLog:
         if upto is not None:
             sql += " AND position <= ?"
             params.append(upto)
-        if value_types is not None:
-            sql += " AND value_type IN ({})".format(", ".join("?" * len(value_types)))
-            params.extend(sorted(value_types))
         yield from self._reader.execute(sql + " ORDER BY position", params)
+
+    def deployment_events(self, *, upto: int) -> Iterator[tuple[str, str, str, int, str]]:
+        """The deployment events (what the deployment part of the state is folded from) up to ``upto``, in
+        order, as :meth:`events` gives them; a partial index holds just their positions."""
+        yield from self._reader.execute(
+            "SELECT record_type, value_type, intent, key, json FROM records WHERE value_type IN ('PROCESS', "
+            "'DECISION_REQUIREMENTS', 'DECISION', 'FORM', 'DEPLOYMENT') AND position <= ? AND record_type = 'EVENT' "
+            "ORDER BY position",
+            (upto,),
+        )
 
     def command_count(self) -> int:
         row = self._reader.execute("SELECT COUNT(*) FROM commands").fetchone()
