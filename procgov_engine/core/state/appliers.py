@@ -147,6 +147,7 @@ class EventAppliers:
         self._trigger: tuple[str, dict[str, Any] | None] | None = None
         self._thrown_variables: dict[str, Any] | None = None
         self._gateway_left: tuple[int, str] | None = None
+        self._signal: dict[str, Any] | None = None
         # a message start event's correlation key, taken by the instance the next root activation starts
         self._starting: tuple[str, str] | None = None
         # where the next process instance starts (a start event that fired: element id or, for a signal, the
@@ -179,6 +180,7 @@ class EventAppliers:
         self._trigger = None
         self._thrown_variables = None
         self._gateway_left = None
+        self._signal = None
 
     def opened(self) -> None:
         """The fold on open ended: nothing of a command is pending any more."""
@@ -192,6 +194,7 @@ class EventAppliers:
         self._trigger = None
         self._thrown_variables = None
         self._gateway_left = None
+        self._signal = None
 
     def apply(self, value_type: str, intent: str, key: int, value: dict[str, Any]) -> None:
         applier = self.table.get((value_type, intent))
@@ -399,6 +402,7 @@ class EventAppliers:
 
     def _signal_broadcasted(self, key: int, value: dict[str, Any]) -> None:
         self._start = ("", value["signalName"], value["variables"])
+        self._signal = value["variables"]  # for every signal catch this broadcast triggers (no record each)
 
     def _started_at(self, root: ElementInstance) -> None:
         """The root's start: the start event that fired (timer, message, signal) or the none start event."""
@@ -754,6 +758,9 @@ class EventAppliers:
         if element.element_type == "START_EVENT" and scope.element_type == "EVENT_SUB_PROCESS":
             inst.temp_variables, scope.temp_variables = scope.temp_variables, None
             return
+        if self._signal is not None and _signal_triggered(inst, element):
+            inst.temp_variables = dict(self._signal)
+            return
         trigger = self._trigger
         if trigger is None:
             return
@@ -790,6 +797,13 @@ class EventAppliers:
             # a catch event or receive task completes with the message that triggered it
             inst.temp_variables = self._trigger[1]
             self._trigger = None
+        elif (
+            to == COMPLETING
+            and self._signal is not None
+            and element.element_type == "INTERMEDIATE_CATCH_EVENT"
+            and element.event_type == "SIGNAL"
+        ):
+            inst.temp_variables = dict(self._signal)
         if to == ACTIVATED and element.event_type == "COMPENSATION" and element.element_type != "BOUNDARY_EVENT":
             # a compensation throw or end event: it takes the handlers it invokes out of its scope
             target, chosen = compensation_choice(inst)
@@ -902,6 +916,17 @@ class EventAppliers:
         variables = value["variables"]
         if inst.state == ACTIVATED and task.state == "COMPLETING":  # the element completes with them
             inst.temp_variables = dict(variables) if variables else None
+
+
+def _signal_triggered(inst: ElementInstance, element: Element) -> bool:
+    """Whether a signal activates ``element`` (only ever by its trigger): a signal boundary event, an event
+    sub-process with a signal start, a signal catch event after an event-based gateway."""
+    if element.element_type == "BOUNDARY_EVENT" or inst.triggered:
+        return element.event_type == "SIGNAL"
+    if element.element_type == "EVENT_SUB_PROCESS":
+        start = next((c for c in element.children if c.element_type == "START_EVENT"), None)
+        return start is not None and start.event_type == "SIGNAL"
+    return False
 
 
 def _interrupting_start(event_sub_process: Element) -> bool:

@@ -136,3 +136,42 @@ async def test_an_activation_incident_opens_from_a_snapshot_and_resolves(tmp_pat
         assert len(await activate(reopened, "task")) == 1
     finally:
         await reopened.close()
+
+
+SIGNALLED = bpmn(
+    '<bpmn:startEvent id="s" />'
+    + service("wait", "wait")
+    + '<bpmn:boundaryEvent id="stop" attachedToRef="wait"><bpmn:extensionElements><zeebe:ioMapping>'
+    '<zeebe:output source="=if fix = null then no_such_function(1) else payload" target="seen" />'
+    "</zeebe:ioMapping></bpmn:extensionElements>"
+    '<bpmn:signalEventDefinition signalRef="sig" /></bpmn:boundaryEvent>'
+    + service("after", "after")
+    + '<bpmn:endEvent id="e" /><bpmn:endEvent id="e2" />'
+    + chain("s", "wait", "e")
+    + chain("stop", "after", "e2"),
+    "signalled",
+    extra='<bpmn:signal id="sig" name="halt" />',
+)
+
+
+async def test_a_signal_boundary_event_keeps_the_signal_variables_across_a_restart(tmp_path: Path) -> None:
+    """A broadcast's variables reach the boundary event it triggers (docs: signal events, "variables"); its
+    output mapping fails, the engine restarts (the whole log folded), the incident is resolved: the mapping
+    sees the signal's variables, which only the SIGNAL record carries."""
+    clock = ControlledClock(START)
+    engine = await Engine.open(tmp_path / "d", clock, snapshot_every=0)
+    await deploy(engine, SIGNALLED)
+    created = await engine.create_process_instance(bpmn_process_id="signalled")
+    await engine.broadcast_signal("halt", {"payload": 5})
+    [incident] = engine.state.incidents.values()
+    await engine.close()
+    reopened = await Engine.open(tmp_path / "d", ControlledClock(clock.now()), snapshot_every=0)
+    try:
+        [stop] = [i for i in reopened.state.instances.values() if i.element.id == "stop"]
+        assert stop.temp_variables == {"payload": 5}  # derived from the SIGNAL BROADCASTED event
+        await reopened.set_variables(created.process_instance_key, {"fix": True}, local=False)
+        await reopened.resolve_incident(incident.key)
+        [after] = await activate(reopened, "after")
+        assert after.variables["seen"] == 5
+    finally:
+        await reopened.close()
