@@ -175,3 +175,43 @@ async def test_a_signal_boundary_event_keeps_the_signal_variables_across_a_resta
         assert after.variables["seen"] == 5
     finally:
         await reopened.close()
+
+
+INSTRUCTED = bpmn(
+    '<bpmn:startEvent id="s" />'
+    + service("a", "a")
+    + service("b", "b")
+    + '<bpmn:endEvent id="e" /><bpmn:endEvent id="e2" />'
+    + chain("s", "a", "e")
+    + chain("b", "e2")
+    + '<bpmn:subProcess id="esp" triggeredByEvent="true"><bpmn:startEvent id="es" isInterrupting="false">'
+    '<bpmn:messageEventDefinition messageRef="m" /></bpmn:startEvent><bpmn:endEvent id="ee" />'
+    + chain("es", "ee")
+    + "</bpmn:subProcess>",
+    "instructed",
+    extra='<bpmn:message id="m" name="poke"><bpmn:extensionElements><zeebe:subscription '
+    'correlationKey="=if fix = null then no_such_function(1) else fix" /></bpmn:extensionElements></bpmn:message>',
+)
+
+
+async def test_a_process_activation_incident_keeps_its_start_instructions_across_a_restart(tmp_path: Path) -> None:
+    """The instance's event sub-process cannot subscribe (its correlation key fails), so the process's own
+    activation has the incident; the PROCESS_INSTANCE_CREATION record's start instructions say where it
+    starts once resolved, after a restart too (docs: create process instance, start instructions)."""
+    clock = ControlledClock(START)
+    engine = await Engine.open(tmp_path / "d", clock, snapshot_every=0)
+    await deploy(engine, INSTRUCTED)
+    created = await engine.create_process_instance(bpmn_process_id="instructed", start_element_ids=["b"])
+    [incident] = engine.state.incidents.values()
+    await engine.close()
+    reopened = await Engine.open(tmp_path / "d", ControlledClock(clock.now()), snapshot_every=0)
+    try:
+        restored = reopened.state.incidents[incident.key]
+        assert restored.retry is not None and restored.retry.method == "activate_root"
+        assert [e.id for e in restored.retry.args[1]] == ["b"]
+        await reopened.set_variables(created.process_instance_key, {"fix": "k"}, local=True)
+        await reopened.resolve_incident(incident.key)
+        assert len(await activate(reopened, "b")) == 1
+        assert await activate(reopened, "a") == []
+    finally:
+        await reopened.close()
