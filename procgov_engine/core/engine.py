@@ -10,7 +10,10 @@ processing. The result is returned only after that commit, so an acknowledged co
 Time-driven work (timers, job time-outs, retry back-offs, message expiry) enters as commands too: the
 engine keeps the next due time from the engine state; on a :class:`SystemClock` a loop timer wakes it, on
 a :class:`ControlledClock` :meth:`increase_time` (or any move of the clock) processes what became due.
-Those commands are logged like client commands, so replay reproduces them at their original time.
+Those commands are processed and logged like client commands.
+
+Every event a processor writes is applied to the state at once (engine/core/state/appliers.py); opening
+restores the snapshot and folds the events after it through the same appliers (:meth:`Engine._recover`).
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from procgov_engine.api import (
     DEFAULT_TENANT,
@@ -93,13 +97,16 @@ class Engine:
         self._due_at: int | None = None
         self._closed = False
         self._checkpoint_task: asyncio.Future[None] | None = None
-        self.replayed_commands = 0  # commands folded from the log on open (after the snapshot, if any)
+        self.replayed_commands = 0  # commands whose events were folded on open (after the snapshot, if any)
         self.snapshot_commands = 0  # commands the snapshot restored on open covered
+        self.folded_events = 0  # events applied on open (after the snapshot)
         self._snapshot_every = snapshot.SNAPSHOT_EVERY_COMMANDS
         self._commands_logged = 0  # commands in the log, committed or on their way
         self._commands_at_snapshot = 0
         self._last_command = (0, 0)  # (position, timestamp) of the newest logged command
-        self.replay_divergences = 0  # commands whose replay produced more records than the original run
+        # no command is run again on open (the state is the fold of the events), so none can diverge;
+        # kept at 0 for the callers that check it
+        self.replay_divergences = 0
         # command kind (as logged) → its processor (engine/core/processing); activate is wrapped here to
         # answer with the jobs' variables
         self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = self.processing.handlers()
@@ -133,79 +140,78 @@ class Engine:
         engine._snapshot_every = snapshot_every
         engine._loop = loop
         try:
-            engine._replay(use_snapshot=snapshot_every > 0)
+            engine._recover(use_snapshot=snapshot_every > 0)
         except snapshot.SnapshotError as exc:
-            log.warning("ignoring the snapshot in %s (%s); replaying the whole command log", data_dir, exc)
+            log.warning("ignoring the snapshot in %s (%s); folding the whole log", data_dir, exc)
             engine.log.close()
             engine = cls(Path(data_dir), engine.clock, broker_port)
             engine._snapshot_every = snapshot_every
             engine._loop = loop
-            engine._replay(use_snapshot=False)
+            engine._recover(use_snapshot=False)
         engine._restore_clock()
         engine._committer = CommitThread(engine.log, loop)
         log.info(
-            "opened %s: %d commands restored from the snapshot, %d replayed from the log",
+            "opened %s: %d commands restored from the snapshot, %d replayed from the log (their %d events folded: "
+            "no command is run again)",
             data_dir,
             engine.snapshot_commands,
             engine.replayed_commands,
+            engine.folded_events,
         )
         if isinstance(engine.clock, ControlledClock):
             engine.clock.add_listener(engine._clock_moved)
         engine._schedule_due()
         return engine
 
-    def _replay(self, *, use_snapshot: bool) -> None:
-        w = self.writer
-        w.replaying = True
-        self.replay_divergences = 0
+    def _recover(self, *, use_snapshot: bool) -> None:
+        """The state is the fold of the logged events: restore the snapshot (the state at its record
+        position P), then apply every event after P through the same appliers that built it (engine/core/
+        state/appliers.py). No processor runs: what a command did is what its events say, so a log written
+        by other engine code opens to the state it recorded."""
         after = 0
-        try:
-            restored = snapshot.read(self.data_dir) if use_snapshot else None
-            if restored is not None and self.log.command_at(restored.commands) != restored.last_command:
-                log.warning("the snapshot does not belong to this command log (or is ahead of it): replaying the log")
-                restored = None
-            if restored is not None:
-                for row in self.log.commands(upto=restored.commands, kind="deploy"):
-                    self._replay_command(*row)  # deployments are rebuilt, not restored
-                restored.restore(self.state)
-                w.position, w.key_counter = restored.position, restored.key_counter
-                self._last_command = restored.last_command
-                after = self.snapshot_commands = restored.commands
-            count = 0
-            for row in self.log.commands(after=after):
-                self._replay_command(*row)
-                count += 1
-        finally:
-            w.replaying = False
-        self.replayed_commands = count
-        self._commands_logged = after + count
-        self._commands_at_snapshot = after  # a replayed tail is worth a snapshot on close (or sooner)
-        w.position = max(w.position, self.log.last_position())
-        # Never hand out a key that a record already carries, whatever the replay did. Keys before the
-        # last command are below the counter it started with (its ``_key``, which the replay set), so
-        # only the records from that command on can hold larger ones.
-        w.key_counter = max(w.key_counter, self.log.last_key(since_position=self._last_command[0]) - KEY_BASE)
-
-    def _replay_command(self, position: int, timestamp: int, kind: str, payload: str) -> None:
-        self._last_command = (position, timestamp)
+        restored = snapshot.read(self.data_dir) if use_snapshot else None
+        if restored is not None and self.log.command_at(restored.commands) != restored.last_command:
+            log.warning("the snapshot does not belong to this command log (or is ahead of it): folding the log")
+            restored = None
+        if restored is not None:
+            self._fold(self.log.deployment_events(upto=restored.position))  # deployments are rebuilt, not restored
+            restored.restore(self.state)
+            after = restored.position
+            self._last_command = restored.last_command
+            self.snapshot_commands = restored.commands
+        self.folded_events = self._fold(self.log.events(after=after))
+        total = self.log.command_count()
+        self.replayed_commands = total - self.snapshot_commands
+        self._commands_logged = total
+        self._commands_at_snapshot = self.snapshot_commands  # a folded tail is worth a snapshot on close
+        last = self.log.last_command()
+        if last is not None:
+            self._last_command = last
+            if last[0] > self.log.last_position():  # cannot happen: a command commits with its records
+                log.warning("the command at position %d has no records; it is not processed again", last[0])
         w = self.writer
-        args = json.loads(payload)
-        if w.position > position - 1:
-            # the code replays this log differently from the code that wrote it (e.g. an upgrade)
-            self.replay_divergences += 1
-            log.warning("replay diverged before the command at position %d (%s)", position, kind)
-        w.position = position - 1
-        w.key_counter = args.pop("_key")
-        w.now = timestamp
-        w.source_position = -1
-        try:
-            self._handlers[kind](args)
-            self.processing.drain()
-        except Rejection:
-            log.warning("replayed command %s at position %d was rejected", kind, position)
-        except Exception:
-            log.exception("replaying command %s at position %d failed", kind, position)
-            self.processing.clear_queue()
+        # positions and keys go on from the log: its last position, and beyond the largest key an event
+        # carries (or the snapshot's counter)
+        w.position = self.log.last_position()
+        key_counter = restored.key_counter if restored is not None else 0
+        w.key_counter = max(key_counter, self.log.last_key(since_position=after + 1) - KEY_BASE)
+
+    def _fold(self, records: Iterator[tuple[str, str, str, int, str]]) -> int:
+        """Apply ``records`` (engine/core/log.py ``events``) through the appliers; the events applied."""
+        appliers = self.processing.appliers
+        table, key_only, command = appliers.table, appliers.KEY_ONLY, appliers.command
+        count = 0
+        no_value: dict[str, Any] = {}
+        for record_type, value_type, intent, key, text in records:
+            if record_type == "COMMAND":
+                command()
+                continue
+            count += 1
+            applier = table.get((value_type, intent))
+            if applier is not None:  # an event without an applier changes nothing: its JSON is not read
+                applier(key, no_value if (value_type, intent) in key_only else orjson.loads(text)["value"])
+        appliers.opened()
+        return count
 
     async def close(self) -> None:
         if self._closed:
@@ -262,7 +268,8 @@ class Engine:
             self._schedule_commit()
             raise
         except Exception as exc:
-            # State may be partly changed: log the command so replay reproduces the same state.
+            # State may be partly changed: its events are committed (the fold gives that state again) and the
+            # command is logged with them.
             log.exception("processing %s failed", kind)
             self.processing.clear_queue()
             w.log_command(start_position, kind, dict(args, _key=key_counter))
@@ -391,7 +398,7 @@ class Engine:
             self._loop_call_soon(self._schedule_due)
 
     def _loop_call_soon(self, callback: Callable[[], None]) -> None:
-        if self._loop is not None and not self._closed and not self.writer.replaying:
+        if self._loop is not None and not self._closed and self._committer is not None:  # not while opening
             self._loop.call_soon(callback)
 
     def _schedule_due(self) -> None:
@@ -485,9 +492,9 @@ class Engine:
 
     def _h_clock(self, a: dict[str, Any]) -> None:
         """CLOCK PIN → PINNED, RESET → RESETTED with the value ``{time}`` (epoch ms; 0 for a reset), as Zeebe
-        8.8's ClockProcessor writes them; a negative pin is refused as Zeebe refuses it. The clock itself
-        moves only when the command is new: on replay :meth:`_restore_clock` sets it once, from the log's
-        last clock command."""
+        8.8's ClockProcessor writes them; a negative pin is refused as Zeebe refuses it. The event's applier
+        keeps the pin in the state (``clock_pin``); opening the engine sets the clock from it
+        (:meth:`_restore_clock`)."""
         w = self.writer
         intent, value = a["intent"], {"time": a["time"]}
         w.command("CLOCK", intent, -1, value)
@@ -496,8 +503,6 @@ class Engine:
             w.rejection("CLOCK", intent, -1, value, RejectionType.INVALID_ARGUMENT.value, reason)
             raise Rejection(RejectionType.INVALID_ARGUMENT, reason)
         w.event("CLOCK", "PINNED" if intent == "PIN" else "RESETTED", w.next_key(), value)
-        if w.replaying:
-            return
         if isinstance(self.clock, PinnableClock):
             if intent == "PIN":
                 self.clock.pin(value["time"])
@@ -507,20 +512,15 @@ class Engine:
             self.clock.set(datetime.fromtimestamp(value["time"] / 1000, UTC))
 
     def _restore_clock(self) -> None:
-        """A pinned clock outlives a restart, as in Zeebe (its pin is engine state there): the last CLOCK
-        command of the whole log decides, whether a snapshot covers it or not. Only a :class:`PinnableClock`
-        is set; a test's :class:`ControlledClock` stays where the test put it."""
+        """A pinned clock outlives a restart, as in Zeebe (its pin is engine state there): the folded
+        state's ``clock_pin`` (snapshot + CLOCK events) decides. Only a :class:`PinnableClock` is set; a
+        test's :class:`ControlledClock` stays where the test put it."""
         if not isinstance(self.clock, PinnableClock):
             return
-        last = None
-        for *_, payload in self.log.commands(kind="clock"):
-            last = json.loads(payload)
-        if last is None:
-            return
-        if last["intent"] == "PIN":
-            self.clock.pin(last["time"])
-        else:
+        if self.state.clock_pin < 0:
             self.clock.reset()
+        else:
+            self.clock.pin(self.state.clock_pin)
 
     def _replan_due(self) -> None:
         if self._due_handle is not None:
@@ -686,8 +686,6 @@ class Engine:
 
     def _h_activate(self, a: dict[str, Any]) -> list[ActivatedJob]:
         jobs: list[Job] = self.processing.processors["activate"].process(a)
-        if self.writer.replaying:
-            return []
         fetch = set(a["fetch"]) if a["fetch"] else None
         result = []
         for job in jobs:

@@ -6,10 +6,13 @@ Two tables are written in one transaction per group commit:
   the exporter read it without importing engine code);
 - ``commands`` — the commands that entered the engine from outside (client requests and the clock's
   triggers: timer due, job time-out, back-off elapsed, message expired), with their arguments and the
-  timestamp and first record position they were processed at. State is the fold of these commands
-  through the deterministic command processors: replaying them on open rebuilds exactly the state the records
-  describe (keys, positions and timestamps included), which is Zeebe's "state is what replaying the log
-  gives" without an event applier per record type.
+  timestamp and first record position they were processed at: a record of what was asked (and the
+  snapshot's bookkeeping), never re-run.
+
+State is the fold of the ``records`` table's events: opening applies every EVENT record in position order
+through the event appliers (engine/core/state/appliers.py), after the snapshot's position if there is one,
+which is Zeebe's "state is what applying the log's events gives". A command and all of its records commit
+in one transaction, so no logged command is ever left unprocessed.
 
 Tamper evidence: ``record_chain`` holds one row per group commit that wrote records: the last position
 of the batch and ``hash = sha256(prev_hash + batch)``, where ``batch`` is the JSON array of the batch's
@@ -21,7 +24,7 @@ chain existed has records below the first chain row: audit reports them as uncha
 
 Durability: ``journal_mode=WAL`` with ``synchronous=NORMAL``. A commit appends to the WAL file with a
 ``write()`` and returns; the WAL is fsynced at checkpoints. Against a *process* crash (``kill -9``)
-this loses nothing: the written pages live in the OS page cache and the next open replays the WAL.
+this loses nothing: the written pages live in the OS page cache and the next open reads the WAL.
 Only a power loss/OS crash can lose the last transactions, which is the trade-off Zeebe makes for a
 single broker without replication as well. Each command's result is returned only after the
 transaction holding its records committed, so an acknowledged command is never lost, and a command
@@ -50,6 +53,8 @@ CREATE TABLE IF NOT EXISTS records (
     json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS records_by_instance ON records (process_instance_key, position);
+CREATE INDEX IF NOT EXISTS records_deployments ON records (position)
+    WHERE value_type IN ('PROCESS', 'DECISION_REQUIREMENTS', 'DECISION', 'FORM', 'DEPLOYMENT');
 CREATE TABLE IF NOT EXISTS record_chain (
     seq INTEGER PRIMARY KEY,
     last_position INTEGER NOT NULL,
@@ -81,7 +86,7 @@ CommandRow = tuple[int, int, str, str]  # position, timestamp, kind, payload
 
 
 class RecordLog:
-    """Append-only storage of records and replayable commands."""
+    """Append-only storage of records and the commands they came from."""
 
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -147,6 +152,38 @@ class RecordLog:
             sql += " AND kind = ?"
             params.append(kind)
         yield from self._reader.execute(sql + " ORDER BY seq", params)
+
+    def events(self, *, after: int = 0, upto: int | None = None) -> Iterator[tuple[str, str, str, int, str]]:
+        """The EVENT and COMMAND records with positions in (``after``, ``upto``], in order: (record type,
+        value type, intent, key, json); the JSON of a command is not read (an empty string)."""
+        sql = (
+            "SELECT record_type, value_type, intent, key, CASE record_type WHEN 'EVENT' THEN json ELSE '' END "
+            "FROM records WHERE position > ? AND record_type IN ('EVENT', 'COMMAND')"
+        )
+        params: list[Any] = [after]
+        if upto is not None:
+            sql += " AND position <= ?"
+            params.append(upto)
+        yield from self._reader.execute(sql + " ORDER BY position", params)
+
+    def deployment_events(self, *, upto: int) -> Iterator[tuple[str, str, str, int, str]]:
+        """The deployment events (what the deployment part of the state is folded from) up to ``upto``, in
+        order, as :meth:`events` gives them; a partial index holds just their positions."""
+        yield from self._reader.execute(
+            "SELECT record_type, value_type, intent, key, json FROM records WHERE value_type IN ('PROCESS', "
+            "'DECISION_REQUIREMENTS', 'DECISION', 'FORM', 'DEPLOYMENT') AND position <= ? AND record_type = 'EVENT' "
+            "ORDER BY position",
+            (upto,),
+        )
+
+    def command_count(self) -> int:
+        row = self._reader.execute("SELECT COUNT(*) FROM commands").fetchone()
+        return int(row[0])
+
+    def last_command(self) -> tuple[int, int] | None:
+        """The ``(position, timestamp)`` of the newest logged command."""
+        row = self._reader.execute("SELECT position, timestamp FROM commands ORDER BY seq DESC LIMIT 1").fetchone()
+        return (int(row[0]), int(row[1])) if row else None
 
     def command_at(self, seq: int) -> tuple[int, int] | None:
         """The ``(position, timestamp)`` of the ``seq``-th command, or None if the log is shorter."""

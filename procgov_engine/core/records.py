@@ -1,12 +1,13 @@
 """Builds Zeebe-shaped records and hands them to the log in batches.
 
 Positions increase by one per record; keys use Zeebe's partition encoding ``(1 << 51) + counter`` for
-partition 1. Each record is JSON-encoded exactly once, when it is written. While the engine replays its
-command log on open, records are counted (so positions line up) but not built.
+partition 1. Each record is JSON-encoded exactly once, when it is written, and every event is then handed
+to the state's appliers (engine/core/state/appliers.py): writing an event is what changes the state.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from procgov_engine import strict_json
@@ -27,7 +28,9 @@ class RecordWriter:
         self.position = 0
         self.key_counter = 0
         self.now = 0
-        self.replaying = False
+        # every event written goes to the state's appliers (engine/core/state/appliers.py), set by the wiring
+        self.applier: Callable[[str, str, int, dict[str, Any]], None] = _no_applier
+        self.on_command: Callable[[], None] = _nothing  # a command record was written (appliers.command)
         self.source_position = -1
         self.rows: list[RecordRow] = []
         self.command_rows: list[CommandRow] = []
@@ -49,8 +52,6 @@ class RecordWriter:
     ) -> int:
         self.position += 1
         position = self.position
-        if self.replaying:
-            return position
         record = {
             "partitionId": PARTITION_ID,
             "position": position,
@@ -74,10 +75,15 @@ class RecordWriter:
     def command(self, value_type: str, intent: str, key: int, value: dict[str, Any], pik: int = -1) -> int:
         position = self._append("COMMAND", value_type, intent, key, value, pik)
         self.source_position = position
+        self.on_command()
         return position
 
     def event(self, value_type: str, intent: str, key: int, value: dict[str, Any], pik: int = -1) -> int:
-        return self._append("EVENT", value_type, intent, key, value, pik)
+        """Write an event and apply it to the state: the value is serialized first, so an applier may keep
+        (and later change) the objects it holds."""
+        position = self._append("EVENT", value_type, intent, key, value, pik)
+        self.applier(value_type, intent, key, value)
+        return position
 
     def rejection(
         self, value_type: str, intent: str, key: int, value: dict[str, Any], rejection_type: str, reason: str
@@ -85,10 +91,17 @@ class RecordWriter:
         return self._append("COMMAND_REJECTION", value_type, intent, key, value, -1, rejection_type, reason)
 
     def log_command(self, position: int, kind: str, payload: dict[str, Any]) -> None:
-        if not self.replaying:
-            self.command_rows.append((position, self.now, kind, dumps(payload)))
+        self.command_rows.append((position, self.now, kind, dumps(payload)))
 
     def take(self) -> tuple[list[RecordRow], list[CommandRow]]:
         rows, commands = self.rows, self.command_rows
         self.rows, self.command_rows = [], []
         return rows, commands
+
+
+def _no_applier(value_type: str, intent: str, key: int, value: dict[str, Any]) -> None:
+    return None
+
+
+def _nothing() -> None:
+    return None

@@ -1,19 +1,20 @@
-"""Snapshots of the runtime state, so that opening a data directory replays only the commands after one.
+"""Snapshots of the engine state, so that opening a data directory folds only the events after one.
 
-Without them, every start folds the whole command log again (20–80k commands/s), so start-up time
+Without them, every start applies every event of the log again (about 80k events/s), so start-up time
 grows with the engine's age. Like Zeebe, the engine now and then writes its state to
-``DATA_DIR/snapshot.bin``; opening then restores it and replays only the later commands. The command
-log stays complete: a snapshot is a shortcut, never the only copy. One that is missing, damaged,
-written by different engine code (see :data:`CODE_FINGERPRINT`) or ahead of the log is ignored and the
-whole log replayed, which gives the same state.
+``DATA_DIR/snapshot.bin``: the state after the record at position P. Opening restores it and applies the
+events after P through the event appliers (engine/core/state/appliers.py). The log stays complete: a
+snapshot is a shortcut, never the only copy. One that is missing, damaged, written by different
+state-layer code (see :data:`CODE_FINGERPRINT`) or ahead of the log is ignored and the whole log folded,
+which gives the same state.
 
 What goes in: the runtime part of the explicit :class:`procgov_engine.core.state.EngineState` (element
 instances, variables, jobs, timers, messages, subscriptions, incidents; ``EngineState.runtime``) and the
 writer's position and key counter, nothing else (no behaviour, no closure: an incident's retry is a
 named :class:`procgov_engine.core.state.RetryStep`, so snapshots are written with incidents open). What does
-not: deployments. Their parsed models hold compiled FEEL, so they are rebuilt by replaying the deploy
-commands the snapshot covers, and runtime objects refer to them by identity (process key, element or
-flow id) through pickle's persistent ids.
+not: deployments. Their parsed models hold compiled FEEL, so they are rebuilt by folding the deployment
+events (PROCESS, DECISION_REQUIREMENTS, DECISION, FORM, DEPLOYMENT) up to P, and runtime objects refer to
+them by identity (process key, element or flow id) through pickle's persistent ids.
 
 A snapshot is written only once every command it contains is committed: the engine hands the bytes to
 the commit thread behind the batch holding its last command (engine/core/commit.py), and on close
@@ -41,11 +42,13 @@ _MAGIC = b"procgov-engine-snapshot/2\n"
 
 
 def _code_fingerprint() -> str:
-    """The engine's own source and the Python version: a snapshot is restored only by the same code
-    that wrote it (a changed class or processing rule could read it differently)."""
+    """The state layer's source (its classes, the appliers), this module and the Python version: a
+    snapshot is restored only by the state code that wrote it. Processing code may differ: a snapshot is
+    the fold of events that happened, which new processors cannot change (so an upgrade that leaves the
+    state layer alone still starts from its snapshot)."""
     digest = hashlib.sha256(f"{sys.version_info[:2]}".encode())
-    root = Path(__file__).resolve().parents[1]
-    for path in sorted(root.rglob("*.py")):
+    root = Path(__file__).resolve().parent
+    for path in [*sorted((root / "state").rglob("*.py")), Path(__file__).resolve()]:
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -55,7 +58,7 @@ CODE_FINGERPRINT = _code_fingerprint()
 
 
 class SnapshotError(Exception):
-    """The snapshot cannot be restored; the caller replays the whole log instead."""
+    """The snapshot cannot be restored; the caller folds the whole log instead."""
 
 
 @dataclass(frozen=True)
@@ -153,5 +156,5 @@ def read(data_dir: Path) -> Snapshot | None:
     except ValueError as exc:
         raise SnapshotError(f"{target} has a damaged header") from exc
     if fingerprint != CODE_FINGERPRINT:
-        return None  # other engine code wrote it: replay the log
+        return None  # other state-layer code wrote it: fold the whole log
     return snapshot

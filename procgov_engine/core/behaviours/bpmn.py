@@ -17,11 +17,19 @@ from procgov_engine.core.behaviours.user_tasks import UserTasks
 from procgov_engine.core.behaviours.variables import Expressions, VariableMappings, Variables
 from procgov_engine.core.records import RecordWriter
 from procgov_engine.core.state import EngineState
+from procgov_engine.core.state.appliers import EventAppliers
 
 
 class BpmnBehaviours:
-    def __init__(self, writer: RecordWriter, state: EngineState, hooks: EngineHooks, elements: ElementLookup) -> None:
-        self.ctx = ctx = ProcessingContext(writer, state, hooks)
+    def __init__(
+        self,
+        writer: RecordWriter,
+        state: EngineState,
+        hooks: EngineHooks,
+        elements: ElementLookup,
+        appliers: EventAppliers,
+    ) -> None:
+        self.ctx = ctx = ProcessingContext(writer, state, hooks, appliers)
         self.w = writer
         self.state = state
         self.due = DueDates(ctx)

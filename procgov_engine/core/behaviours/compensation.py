@@ -10,8 +10,9 @@ compensated at most once. The throw event stays ACTIVATED until every invoked ha
 completes and moves on. Active or terminated activities are never compensated; neither are activities in
 called processes (compensation stops at a call activity).
 
-This module holds the rules (what is remembered, which handlers a throw invokes, when the throw is
-done); the throw events' element behaviour (engine/core/elements/events.py) activates the handlers.
+The rules (what is remembered, which handlers a throw invokes, when the throw is done) are applied by
+the PROCESS_INSTANCE appliers (engine/core/state/appliers.py); this module reads them; the throw events'
+element behaviour (engine/core/elements/events.py) activates the handlers.
 Handlers run as children of the compensated scope instance (for nested activities too, since their
 sub-process instance has already completed), so they see that scope's variables.
 """
@@ -19,6 +20,7 @@ sub-process instance has already completed), so they see that scope's variables.
 from __future__ import annotations
 
 from procgov_engine.core.state import ACTIVATED, ElementInstance, EngineState
+from procgov_engine.core.state.appliers import compensation_choice
 from procgov_engine.model.bpmn import Element
 
 
@@ -27,30 +29,10 @@ class Compensation:
         self.instances = state.instances
 
     @staticmethod
-    def remember_completion(inst: ElementInstance, scope: ElementInstance, *, is_inner: bool) -> None:
-        """``inst`` is completing in ``scope``: remember it (or what it remembered) for a later compensation."""
-        if is_inner:
-            return  # a multi-instance activity is compensated once, for its body
-        element = inst.element
-        if element.compensation_handler is not None and inst.element_type != "PROCESS":
-            scope.compensable = [*(scope.compensable or []), (element, False)]
-        if inst.compensable and element.element_type == "SUB_PROCESS":
-            scope.compensable = [*(scope.compensable or []), *((activity, True) for activity, _ in inst.compensable)]
-            inst.compensable = None
-
-    @staticmethod
     def take_handlers(inst: ElementInstance) -> tuple[ElementInstance, list[Element]]:
         """A compensation throw/end event ``inst`` was reached: the scope instance to compensate in and the
-        handlers to invoke there (taken out of what the scope remembered)."""
-        scope = inst.flow_scope
-        assert scope is not None
-        target = scope
-        if scope.element_type == "EVENT_SUB_PROCESS" and scope.flow_scope is not None:
-            target = scope.flow_scope
-        ref = inst.element.compensate_activity_ref
-        remembered = target.compensable or []
-        chosen = [e for e in remembered if ref is None or (e[0].id == ref and not e[1])]
-        target.compensable = [e for e in remembered if e not in chosen]
+        handlers to invoke there (its ACTIVATED applier takes them out of what the scope remembered)."""
+        target, chosen = compensation_choice(inst)
         handlers = []
         for activity, _ in chosen:
             assert activity.compensation_handler is not None
@@ -58,11 +40,11 @@ class Compensation:
         return target, handlers
 
     def handler_completed(self, handler_inst: ElementInstance) -> ElementInstance | None:
-        """A compensation handler completed: its throw event, once all of its handlers have (to complete)."""
+        """A compensation handler completed (its COMPLETED applier counted it): its throw event, once all of
+        its handlers have (to complete)."""
         throw_inst = self.instances.get(handler_inst.compensation_throw_key)
         if throw_inst is None or throw_inst.state != ACTIVATED:
             return None
-        throw_inst.compensation_pending -= 1
         if throw_inst.compensation_pending <= 0:
             return throw_inst
         return None

@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 from procgov_engine.api import Rejection, RejectionType
 from procgov_engine.core.records import RecordWriter
 from procgov_engine.core.state import ElementInstance, EngineState
+from procgov_engine.core.state.appliers import EventAppliers
 from procgov_engine.model.bpmn import Element
 
 
@@ -55,16 +56,35 @@ class ProcessingContext:
     queued and drained in order before the command returns, like Zeebe's follow-up commands on its log.
     """
 
-    def __init__(self, writer: RecordWriter, state: EngineState, hooks: EngineHooks) -> None:
+    def __init__(self, writer: RecordWriter, state: EngineState, hooks: EngineHooks, appliers: EventAppliers) -> None:
         self.w = writer
         self.state = state
+        self.appliers = appliers  # what processing may ask them: the message just published
         self.hooks = hooks
         self.queue: deque[Callable[[], None]] = deque()
         self.pending_inclusive: set[int] = set()  # scopes whose inclusive joins must be checked
+        # Tokens within the command (all gone when it ends, so no state): per scope key the tokens on
+        # their way (queued arrivals), per (scope key, joining gateway id, flow id) those on their way to a
+        # join, and per scope key the epoch its interruptions bumped (queued arrivals of an older one are void)
+        self.in_transit: dict[int, int] = {}
+        self.arriving: dict[tuple[int, str, str], int] = {}
+        self.epochs: dict[int, int] = {}
         # an event for a catch element happened for an element instance (EventTriggers.trigger); bound by
         # the wiring (engine/core/processing) once the event behaviour exists, since subscriptions, which
         # sit below it, correlate buffered messages
         self.trigger: Callable[[ElementInstance, Element, dict[str, Any] | None], None] = _unbound
+
+    def interrupt(self, scope_key: int) -> None:
+        """The tokens of a scope are dropped: its queued arrivals are void from now on."""
+        self.in_transit.pop(scope_key, None)
+        self.epochs[scope_key] = self.epochs.get(scope_key, 0) + 1
+        for arriving in [a for a in self.arriving if a[0] == scope_key]:
+            del self.arriving[arriving]
+
+    def end_command(self) -> None:
+        self.in_transit.clear()
+        self.arriving.clear()
+        self.epochs.clear()
 
     def feel_clock(self) -> dt.datetime:
         """FEEL's now(): the command's timestamp, so that replay evaluates exactly as the original run."""

@@ -47,20 +47,16 @@ class Decisions:
                 "DECISION_EVALUATION_ERROR", f"Expected to evaluate decision '{decision_id}', but {exc}"
             ) from exc
         w = self.w
-        if not w.replaying:
-            evaluated = evaluated_decisions(self, decision, result.evaluated_decisions)
-            record = decision_record(decision, result.output, evaluated, variables, "", "")
-            record.update(
-                processInstanceKey=inst.process_instance_key,
-                elementInstanceKey=inst.key,
-                elementId=inst.element.id,
-                bpmnProcessId=inst.process.bpmn_process_id,
-                processDefinitionKey=inst.process.key,
-            )
-            w.event("DECISION_EVALUATION", "EVALUATED", w.next_key(), record, inst.process_instance_key)
-        else:
-            w.next_key()
-            w.position += 1
+        evaluated = evaluated_decisions(self, decision, result.evaluated_decisions)
+        record = decision_record(decision, result.output, evaluated, variables, "", "")
+        record.update(
+            processInstanceKey=inst.process_instance_key,
+            elementInstanceKey=inst.key,
+            elementId=inst.element.id,
+            bpmnProcessId=inst.process.bpmn_process_id,
+            processDefinitionKey=inst.process.key,
+        )
+        w.event("DECISION_EVALUATION", "EVALUATED", w.next_key(), record, inst.process_instance_key)
         return result.output
 
 

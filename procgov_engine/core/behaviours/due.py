@@ -1,6 +1,7 @@
 """Due dates of time-driven commands (timer due, job time-out, back-off elapsed, message TTL).
 
-The Engine asks for the next one and enters it as a logged command; an entry whose object changed or
+The appliers add them (engine/core/state/appliers.py: timer created, job activated, back-off, message
+published); the Engine asks for the next one and enters it as a logged command; an entry whose object changed or
 went away meanwhile is skipped (stale entries are cheaper than removing from the heap).
 """
 
@@ -16,12 +17,6 @@ class DueDates:
     def __init__(self, ctx: ProcessingContext) -> None:
         self.ctx = ctx
         self.state = ctx.state
-
-    def add(self, due: int, kind: str, key: int) -> None:
-        state = self.state
-        state.due_seq += 1
-        heapq.heappush(state.due, (due, state.due_seq, kind, key))
-        self.ctx.hooks.on_due_added(due)
 
     def next(self) -> int | None:
         heap = self.state.due

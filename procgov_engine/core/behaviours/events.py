@@ -47,8 +47,7 @@ class EventTriggers:
         if catch.parent is not None and catch.parent.triggered_by_event:
             if owner.interrupted:
                 return
-            if catch.interrupting:
-                owner.interrupted = True
+            if catch.interrupting:  # the event sub-process's ACTIVATING applier marks the scope interrupted
                 self.subscriptions.close(owner, only=lambda c: bool(c.parent and c.parent.triggered_by_event))
                 lifecycle.interrupt_scope(owner)
             lifecycle.activate(catch.parent, owner, temp_variables=variables)
@@ -95,45 +94,37 @@ class EventTriggers:
         if found is None:
             return False
         owner, catch = found
-        if not self.w.replaying:
-            self.w.event(
-                "ERROR",
-                "CREATED",
-                self.w.next_key(),
-                {
-                    "errorCode": code,
-                    "elementId": source.element.id,
-                    "catchElementId": catch.id,
-                    "processInstanceKey": source.process_instance_key,
-                    "tenantId": source.process.tenant_id,
-                },
-                source.process_instance_key,
-            )
-        else:
-            self.w.next_key()
-            self.w.position += 1
+        self.w.event(
+            "ERROR",
+            "CREATED",
+            self.w.next_key(),
+            {
+                "errorCode": code,
+                "elementId": source.element.id,
+                "catchElementId": catch.id,
+                "processInstanceKey": source.process_instance_key,
+                "tenantId": source.process.tenant_id,
+            },
+            source.process_instance_key,
+        )
         self.trigger(owner, catch, variables or None)
         return True
 
     def throw_escalation(self, source: ElementInstance, code: str) -> None:
         found = self._catch_path(source.flow_scope or source, "ESCALATION", code)
-        if not self.w.replaying:
-            self.w.event(
-                "ESCALATION",
-                "ESCALATED" if found else "NOT_ESCALATED",
-                self.w.next_key(),
-                {
-                    "escalationCode": code,
-                    "throwElementId": source.element.id,
-                    "catchElementId": found[1].id if found else "",
-                    "processInstanceKey": source.process_instance_key,
-                    "tenantId": source.process.tenant_id,
-                },
-                source.process_instance_key,
-            )
-        else:
-            self.w.next_key()
-            self.w.position += 1
+        self.w.event(
+            "ESCALATION",
+            "ESCALATED" if found else "NOT_ESCALATED",
+            self.w.next_key(),
+            {
+                "escalationCode": code,
+                "throwElementId": source.element.id,
+                "catchElementId": found[1].id if found else "",
+                "processInstanceKey": source.process_instance_key,
+                "tenantId": source.process.tenant_id,
+            },
+            source.process_instance_key,
+        )
         if found is not None:
             self.trigger(found[0], found[1], None)
 
@@ -172,8 +163,7 @@ class EventTriggers:
                 bpmn_id = sub.owner.process.bpmn_process_id
                 if bpmn_id in message.correlated_processes or sub.owner.state != ACTIVATED:
                     continue
-                message.correlated_processes.add(bpmn_id)
-                self.subscriptions.correlate(sub, message)
+                self.subscriptions.correlate(sub, message)  # its applier marks the message correlated
         for process, start in state.message_starts.get((message.name, message.tenant_id), []):
             self._message_start(process, start, message)
 
@@ -183,30 +173,26 @@ class EventTriggers:
             return
         if message.correlation_key and (bpmn_id, message.correlation_key) in self.state.message_start_keys:
             return  # one instance per correlation key at a time; the message stays buffered
-        message.correlated_processes.add(bpmn_id)
-        if not self.w.replaying:
-            value = dict(
-                self.message_value(message),
-                bpmnProcessId=bpmn_id,
-                messageKey=message.key,
-                startEventId=start.id,
-                processDefinitionKey=process.key,
-            )
-            self.w.event("MESSAGE_START_EVENT_SUBSCRIPTION", "CORRELATED", message.key, value)
-        else:
-            self.w.position += 1
-        root = self.lifecycle.start_instance(process, [start], {}, start_variables=message.variables)
-        if message.correlation_key:
-            self.state.message_start_keys[(bpmn_id, message.correlation_key)] = root.key
+        value = dict(
+            self.message_value(message),
+            bpmnProcessId=bpmn_id,
+            messageKey=message.key,
+            startEventId=start.id,
+            processDefinitionKey=process.key,
+        )
+        # its applier marks the message correlated; the root's activation takes the correlation key
+        self.w.event("MESSAGE_START_EVENT_SUBSCRIPTION", "CORRELATED", message.key, value)
+        self.lifecycle.start_instance(process, [start], {}, start_variables=message.variables)
 
-    def instance_ended(self, root: ElementInstance) -> None:
+    def start_keys_of(self, root: ElementInstance) -> list[tuple[str, str]]:
+        """The message start correlation keys ``root`` holds (freed by the appliers when it ends)."""
+        return [start for start, key in self.state.message_start_keys.items() if key == root.key]
+
+    def instance_ended(self, freed: list[tuple[str, str]]) -> None:
         """A process instance ended: a message start event's correlation key is free again, so a message
         buffered for it may start the next instance."""
-        keys = self.state.message_start_keys
-        for (bpmn_id, correlation), key in list(keys.items()):
-            if key == root.key:
-                del keys[(bpmn_id, correlation)]
-                self.ctx.queue.append(functools.partial(self._retry_buffered_start, bpmn_id, correlation))
+        for bpmn_id, correlation in freed:
+            self.ctx.queue.append(functools.partial(self._retry_buffered_start, bpmn_id, correlation))
 
     def _retry_buffered_start(self, bpmn_id: str, correlation_key: str) -> None:
         state = self.state

@@ -18,28 +18,25 @@ class Incidents:
     def raise_incident(
         self, inst: ElementInstance, failure: StepFailure, retry: RetryStep | None, job_key: int = -1
     ) -> Incident:
-        incident = Incident(self.w.next_key(), failure.error_type, failure.message, inst, job_key, retry)
-        self.incidents[incident.key] = incident
-        if job_key < 0:
-            inst.incident_key = incident.key
-        self._event(incident, "CREATED")
+        key = self.w.next_key()
+        self._event(Incident(key, failure.error_type, failure.message, inst, job_key), "CREATED")
+        incident = self.incidents[key]
+        # the INCIDENT CREATED applier derived the retry step from where the element stands; it must be the
+        # step that failed (a creation's start instructions are added by PROCESS_INSTANCE_CREATION's applier)
+        assert (incident.retry and incident.retry.method) == (retry and retry.method), (incident.retry, retry)
         return incident
 
     def resolve_record(self, incident: Incident) -> None:
-        """Write RESOLVED for ``incident`` (already taken out of the state) and unlink its element."""
+        """Write RESOLVED for ``incident``: its applier takes it out of the state and unlinks its element
+        (and makes its job activatable again, if it had one with retries left)."""
         self._event(incident, "RESOLVED")
-        if incident.element_instance.incident_key == incident.key:
-            incident.element_instance.incident_key = 0
 
     def resolve_of(self, inst: ElementInstance) -> None:
         """``inst`` leaves: its open incident (if any) is resolved."""
         if inst.incident_key and inst.incident_key in self.incidents:
-            self.resolve_record(self.incidents.pop(inst.incident_key))
+            self.resolve_record(self.incidents[inst.incident_key])
 
     def _event(self, incident: Incident, intent: str) -> None:
-        if self.w.replaying:
-            self.w.position += 1
-            return
         inst = incident.element_instance
         self.w.event("INCIDENT", intent, incident.key, self.value(incident), inst.process_instance_key)
 

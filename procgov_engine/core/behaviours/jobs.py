@@ -10,7 +10,7 @@ from procgov_engine.core.behaviours.context import ProcessingContext, StepFailur
 from procgov_engine.core.behaviours.due import DueDates
 from procgov_engine.core.behaviours.incidents import Incidents
 from procgov_engine.core.behaviours.variables import Expressions
-from procgov_engine.core.state import JOB_ACTIVATABLE, ElementInstance, Job
+from procgov_engine.core.state import ElementInstance, Job
 from procgov_engine.model.expressions import Expression
 
 LISTENER_JOB = "EXECUTION_LISTENER"  # Zeebe's JobKind of an execution listener's job
@@ -47,21 +47,32 @@ class Jobs:
         kind: str = "BPMN_ELEMENT",
         listener_event_type: str = "UNSPECIFIED",
     ) -> Job:
-        job = Job(
-            key=self.w.next_key(),
-            type=job_type,
-            element_instance=inst,
-            retries=retries,
-            custom_headers=headers,
-            tenant_id=inst.process.tenant_id,
-            kind=kind,
-            listener_event_type=listener_event_type,
-        )
-        self.jobs[job.key] = job
-        inst.job_key = job.key
-        self.event(job, "CREATED")
-        self.make_activatable(job)
-        return job
+        key = self.w.next_key()
+        process = inst.process
+        value = {
+            "type": job_type,
+            "worker": "",
+            "retries": retries,
+            "deadline": -1,
+            "errorMessage": "",
+            "errorCode": "",
+            "customHeaders": headers,
+            "variables": {},
+            "elementId": inst.element.id,
+            "elementInstanceKey": inst.key,
+            "processInstanceKey": inst.process_instance_key,
+            "bpmnProcessId": process.bpmn_process_id,
+            "processDefinitionKey": process.key,
+            "processDefinitionVersion": process.version,
+            "retryBackoff": 0,
+            "recurringTime": -1,
+            "tenantId": process.tenant_id,
+            "jobKind": kind,
+            "jobListenerEventType": listener_event_type,
+            **instance_tags(inst),
+        }
+        self.w.event("JOB", "CREATED", key, value, inst.process_instance_key)
+        return self.jobs[key]
 
     def headers(self, inst: ElementInstance) -> dict[str, str]:
         """The element's custom headers, its FEEL headers (``=...``) evaluated; the model's own dict when none is."""
@@ -75,10 +86,11 @@ class Jobs:
         return value if isinstance(value, str) else json.dumps(value)
 
     @staticmethod
-    def value(job: Job, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    def value(job: Job, variables: dict[str, Any] | None = None, **changes: Any) -> dict[str, Any]:
+        """The JOB record value of ``job``, with ``changes`` (record field → value) the event makes."""
         inst = job.element_instance
         process = inst.process
-        return {
+        value = {
             "type": job.type,
             "worker": job.worker,
             "retries": job.retries,
@@ -100,36 +112,25 @@ class Jobs:
             "jobListenerEventType": job.listener_event_type,
             **instance_tags(inst),
         }
+        if changes:
+            value.update(changes)
+        return value
 
-    def event(self, job: Job, intent: str, variables: dict[str, Any] | None = None) -> None:
-        if self.w.replaying:
-            self.w.position += 1
-            return
-        self.w.event("JOB", intent, job.key, self.value(job, variables), job.element_instance.process_instance_key)
-
-    def make_activatable(self, job: Job) -> None:
-        job.state = JOB_ACTIVATABLE
-        job.deadline = -1
-        job.worker = ""
-        self.activatable.setdefault(job.type, {})[job.key] = job
-        self.ctx.hooks.on_jobs_available(job.type)
-
-    def leave_activatable(self, job: Job) -> None:
-        bucket = self.activatable.get(job.type)
-        if bucket is not None:
-            bucket.pop(job.key, None)
+    def event(self, job: Job, intent: str, variables: dict[str, Any] | None = None, **changes: Any) -> None:
+        """Write the JOB event ``intent`` (its applier changes the job, engine/core/state/appliers.py)."""
+        value = self.value(job, variables, **changes)
+        self.w.event("JOB", intent, job.key, value, job.element_instance.process_instance_key)
 
     def has_activatable(self, job_type: str) -> bool:
         return bool(self.activatable.get(job_type))
 
     def cancel(self, job_key: int) -> None:
-        job = self.jobs.pop(job_key, None)
+        job = self.jobs.get(job_key)
         if job is None:
             return
-        self.leave_activatable(job)
         incidents = self.incidents.incidents
         if job.incident_key and job.incident_key in incidents:
-            self.incidents.resolve_record(incidents.pop(job.incident_key))
+            self.incidents.resolve_record(incidents[job.incident_key])
         self.event(job, "CANCELED")
 
     @staticmethod
@@ -139,5 +140,4 @@ class Jobs:
         return LISTENER_NO_RETRIES_INCIDENT if job.kind == LISTENER_JOB else "JOB_NO_RETRIES"
 
     def incident(self, job: Job, error_type: str, message: str) -> None:
-        incident = self.incidents.raise_incident(job.element_instance, StepFailure(error_type, message), None, job.key)
-        job.incident_key = incident.key
+        self.incidents.raise_incident(job.element_instance, StepFailure(error_type, message), None, job.key)

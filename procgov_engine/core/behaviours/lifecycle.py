@@ -32,6 +32,7 @@ from procgov_engine.core.state import (
     DeployedProcess,
     ElementInstance,
     RetryStep,
+    is_join,
 )
 from procgov_engine.model.bpmn import Element, SequenceFlow
 
@@ -122,10 +123,8 @@ class ElementLifecycle:
         }
 
     def transition(self, inst: ElementInstance, state: str) -> None:
-        inst.state = state
-        if self.w.replaying:
-            self.w.position += 1
-            return
+        """Write the PROCESS_INSTANCE event ``state`` of ``inst`` (its applier moves the instance there; on
+        COMPLETED and TERMINATED it removes the instance with its variables)."""
         value = inst.record_value
         if value is None:
             value = inst.record_value = self.pi_value(inst)
@@ -158,9 +157,12 @@ class ElementLifecycle:
         if parent is not None:
             root.parent_process_instance_key = parent.process_instance_key
             root.parent_element_instance_key = parent.key
-        self.instances[key] = root
-        self.vars.set_all_local(root, variables)
-        self.transition(root, ACTIVATING)
+        self.vars.set_all_local(root, variables)  # before the root's ACTIVATING, as Zeebe writes them
+        value = self.pi_value(root)
+        value["parentProcessInstanceKey"] = root.parent_process_instance_key
+        value["parentElementInstanceKey"] = root.parent_element_instance_key
+        self.w.event("PROCESS_INSTANCE", ACTIVATING, key, value, key)  # its applier creates the instance
+        root = self.instances[key]
         self.activate_root(root, list(starts), start_variables)
         return root
 
@@ -179,25 +181,25 @@ class ElementLifecycle:
     # -- tokens --------------------------------------------------------------------------------
     def enter(self, scope: ElementInstance, target: Element, temp_variables: Mapping[str, Any] | None) -> None:
         """Queue a token's arrival at ``target`` in ``scope`` (not along a sequence flow)."""
-        scope.active_flows += 1
-        self.queue.append(self._arrival(scope, scope.epoch, target, temp_variables))
+        ctx = self.ctx
+        ctx.in_transit[scope.key] = ctx.in_transit.get(scope.key, 0) + 1
+        self.queue.append(self._arrival(scope, ctx.epochs.get(scope.key, 0), target, temp_variables))
 
     def take_flow(self, scope: ElementInstance, flow: SequenceFlow, source: ElementInstance) -> None:
+        """SEQUENCE_FLOW_TAKEN (its applier counts the token of a joining gateway), then the arrival."""
         process = source.process
-        if not self.w.replaying:
-            value = self.pi_value(source)
-            value["elementId"] = flow.id
-            value["bpmnElementType"] = "SEQUENCE_FLOW"
-            value["bpmnEventType"] = "UNSPECIFIED"
-            self.w.event(
-                "PROCESS_INSTANCE", "SEQUENCE_FLOW_TAKEN", self.w.next_key(), value, source.process_instance_key
-            )
-        else:
-            self.w.next_key()
-            self.w.position += 1
+        value = self.pi_value(source)
+        value["elementId"] = flow.id
+        value["bpmnElementType"] = "SEQUENCE_FLOW"
+        value["bpmnEventType"] = "UNSPECIFIED"
+        self.w.event("PROCESS_INSTANCE", "SEQUENCE_FLOW_TAKEN", self.w.next_key(), value, source.process_instance_key)
         target = process.model.elements[flow.target_id]
-        scope.active_flows += 1
-        self.queue.append(self._arrival(scope, scope.epoch, target, None, flow))
+        ctx = self.ctx
+        ctx.in_transit[scope.key] = ctx.in_transit.get(scope.key, 0) + 1
+        if is_join(target):
+            arriving = (scope.key, target.id, flow.id)
+            ctx.arriving[arriving] = ctx.arriving.get(arriving, 0) + 1
+        self.queue.append(self._arrival(scope, ctx.epochs.get(scope.key, 0), target, None, flow))
 
     def _arrival(
         self,
@@ -207,38 +209,29 @@ class ElementLifecycle:
         temp_variables: Mapping[str, Any] | None,
         flow: SequenceFlow | None = None,
     ) -> Callable[[], None]:
+        ctx = self.ctx
+
         def run() -> None:
-            if scope.state != ACTIVATED or scope.epoch != epoch:
+            if scope.state != ACTIVATED or ctx.epochs.get(scope.key, 0) != epoch:
                 return  # the scope was interrupted or ended: the token is gone
-            scope.active_flows -= 1
-            if (
-                flow is not None
-                and len(target.incoming) > 1
-                and target.element_type in ("PARALLEL_GATEWAY", "INCLUSIVE_GATEWAY")
-            ):
-                tokens = scope.join_tokens.setdefault(target.id, {})
-                tokens[flow.id] = tokens.get(flow.id, 0) + 1
-                scope.active_flows += 1
+            ctx.in_transit[scope.key] -= 1
+            if flow is not None and is_join(target):
+                ctx.arriving[(scope.key, target.id, flow.id)] -= 1
                 if target.element_type == "PARALLEL_GATEWAY":
-                    if all(tokens.get(f.id, 0) > 0 for f in target.incoming):
-                        self._consume_join(scope, target)
-                        self.activate(target, scope)
+                    if all(self._arrived(scope, target, f.id) > 0 for f in target.incoming):
+                        self.activate(target, scope)  # the ACTIVATING applier consumes one token per flow
                 else:
-                    self.ctx.pending_inclusive.add(scope.key)
+                    ctx.pending_inclusive.add(scope.key)
                 return
             self.activate(target, scope, temp_variables=temp_variables)
 
         return run
 
-    def _consume_join(self, scope: ElementInstance, gateway: Element) -> None:
-        tokens = scope.join_tokens[gateway.id]
-        for flow_id in list(tokens):
-            tokens[flow_id] -= 1
-            scope.active_flows -= 1
-            if tokens[flow_id] <= 0:
-                del tokens[flow_id]
-        if not tokens:
-            del scope.join_tokens[gateway.id]
+    def _arrived(self, scope: ElementInstance, gateway: Element, flow_id: str) -> int:
+        """Tokens of ``flow_id`` at the joining ``gateway``: counted when the flow was taken, less those
+        still on their way (their arrival is queued)."""
+        taken = scope.join_tokens.get(gateway.id, {}).get(flow_id, 0)
+        return taken - self.ctx.arriving.get((scope.key, gateway.id, flow_id), 0)
 
     def check_inclusive_joins(self) -> None:
         """An inclusive join fires once no token still active in its scope can reach it."""
@@ -251,12 +244,10 @@ class ElementLifecycle:
                 gateway = scope.process.model.elements[gateway_id]
                 if gateway.element_type != "INCLUSIVE_GATEWAY":
                     continue
-                tokens = scope.join_tokens[gateway_id]
-                complete = all(tokens.get(f.id, 0) > 0 for f in gateway.incoming)
+                complete = all(self._arrived(scope, gateway, f.id) > 0 for f in gateway.incoming)
                 if not complete and any(self._can_reach(child.element, gateway) for child in scope.children.values()):
                     continue
-                self._consume_join(scope, gateway)
-                self.activate(gateway, scope)
+                self.activate(gateway, scope)  # the ACTIVATING applier consumes the tokens
             self.drain_queue_only()
 
     def drain(self) -> None:
@@ -267,6 +258,7 @@ class ElementLifecycle:
                 queue.popleft()()
             if ctx.pending_inclusive:
                 self.check_inclusive_joins()
+        ctx.end_command()
 
     def drain_queue_only(self) -> None:
         while self.queue:
@@ -305,17 +297,26 @@ class ElementLifecycle:
     def new_instance(
         self, element: Element, scope: ElementInstance, element_type: str | None = None
     ) -> ElementInstance:
-        inst = ElementInstance(
-            key=self.w.next_key(),
-            element=element,
-            process=scope.process,
-            process_instance_key=scope.process_instance_key,
-            flow_scope=scope,
-            element_type=element_type or element.element_type,
-        )
-        scope.children[inst.key] = inst
-        self.instances[inst.key] = inst
-        return inst
+        """Write the ELEMENT_ACTIVATING of a new instance of ``element`` in ``scope``; its applier creates it."""
+        key = self.w.next_key()
+        root = self.instances.get(scope.process_instance_key)
+        process = scope.process
+        value = {
+            "bpmnProcessId": process.bpmn_process_id,
+            "version": process.version,
+            "processDefinitionKey": process.key,
+            "processInstanceKey": scope.process_instance_key,
+            "elementId": element.id,
+            "flowScopeKey": scope.key,
+            "bpmnElementType": element_type or element.element_type,
+            "bpmnEventType": element.event_type,
+            "parentProcessInstanceKey": root.parent_process_instance_key if root else -1,
+            "parentElementInstanceKey": root.parent_element_instance_key if root else -1,
+            "tenantId": process.tenant_id,
+            **instance_tags(root),
+        }
+        self.w.event("PROCESS_INSTANCE", ACTIVATING, key, value, scope.process_instance_key)
+        return self.instances[key]
 
     def activate(
         self,
@@ -323,14 +324,11 @@ class ElementLifecycle:
         scope: ElementInstance,
         *,
         temp_variables: Mapping[str, Any] | None = None,
-        triggered: bool = False,
     ) -> ElementInstance:
         element_type = MI_BODY if element.multi_instance is not None else None
         inst = self.new_instance(element, scope, element_type)
-        if temp_variables is not None:
-            inst.temp_variables = dict(temp_variables)
-        inst.triggered = triggered
-        self.transition(inst, ACTIVATING)
+        # what the applier derived from the trigger's events (for the fold), set here by what processing knows
+        inst.temp_variables = dict(temp_variables) if temp_variables is not None else None
         self.run_activation(inst)
         return inst
 
@@ -380,7 +378,6 @@ class ElementLifecycle:
     def _completion_step(self, inst: ElementInstance) -> None:
         if inst.state != COMPLETING:
             return
-        element = inst.element
         scope = inst.flow_scope
         behaviour = self.elements.for_instance(inst)
         if behaviour.complete_outputs(inst):
@@ -390,11 +387,8 @@ class ElementLifecycle:
             assert scope is not None
             scope_behaviour.child_completing(scope, inst)
         self.subscriptions.close(inst)
-        if scope is not None and (inst.compensable or element.compensation_handler is not None):
-            self.compensation.remember_completion(inst, scope, is_inner=scope.element_type == MI_BODY)
-        behaviour.completing(inst)
+        behaviour.completing(inst)  # the COMPLETED applier remembers a compensable activity
         self.transition(inst, COMPLETED)
-        self.remove(inst)
         if scope_behaviour is not None:
             assert scope is not None
             if scope_behaviour.child_completed(scope, inst):
@@ -420,16 +414,8 @@ class ElementLifecycle:
         if not taken:
             self.check_scope(scope)
 
-    def remove(self, inst: ElementInstance) -> None:
-        if inst.flow_scope is not None:
-            inst.flow_scope.children.pop(inst.key, None)
-        self.instances.pop(inst.key, None)
-        self.vars.drop(inst.key)
-        if inst.incident_key:
-            self.state.incidents.pop(inst.incident_key, None)
-
     def check_scope(self, scope: ElementInstance) -> None:
-        if scope.state != ACTIVATED or scope.children or scope.active_flows:
+        if scope.state != ACTIVATED or scope.children or self.ctx.in_transit.get(scope.key) or scope.join_tokens:
             return
         if scope.element_type == MI_BODY:
             return
@@ -442,9 +428,7 @@ class ElementLifecycle:
         for child in list(scope.children.values()):
             if child is not spare:
                 self.terminate(child)
-        scope.active_flows = 0
-        scope.join_tokens.clear()
-        scope.epoch += 1
+        self.ctx.interrupt(scope.key)  # the tokens the appliers counted go with the next event (see is_join)
 
     def terminate(self, inst: ElementInstance) -> None:
         if inst.state in (COMPLETED, TERMINATED, TERMINATING):
@@ -458,9 +442,6 @@ class ElementLifecycle:
         self.incidents.resolve_of(inst)
         behaviour = self.elements.for_instance(inst)
         behaviour.terminating(inst)
-        inst.active_flows = 0
-        inst.join_tokens.clear()
-        inst.epoch += 1
+        self.ctx.interrupt(inst.key)
         self.transition(inst, TERMINATED)
-        self.remove(inst)
         behaviour.terminated(inst)

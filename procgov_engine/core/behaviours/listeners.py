@@ -60,21 +60,18 @@ class ExecutionListeners:
 
     def completed(self, job: Job, variables: Mapping[str, Any]) -> ContinueWith:
         """A listener job completed: take its variables; the step of the element to run again, if any."""
-        inst = job.element_instance
-        inst.job_key = 0
+        inst = job.element_instance  # the JOB COMPLETED applier counted the listener (listener_index)
         if job.listener_event_type == "START":
             if inst.state != ACTIVATING:
                 return None
             if variables:
                 self.vars.set_all_local(inst, variables)
-            inst.listener_index += 1
             return "activation"
         if inst.state != COMPLETING:
             return None
         if variables:
             assert inst.flow_scope is not None  # listeners on the process element are refused at deploy time
             self.vars.propagate(inst.flow_scope, variables)
-        inst.listener_index += 1
         return "completion"
 
     def _create_job(self, inst: ElementInstance, listener: ExecutionListener, event: str, first_index: int) -> None:
@@ -84,6 +81,5 @@ class ExecutionListeners:
             # the listener's header wins over the element's of the same key
             headers = {**self.jobs.headers(inst), **listener.headers}
         except StepFailure:
-            inst.listener_index = first_index  # resolving the incident re-runs every listener of this event type
-            raise
+            raise  # the INCIDENT CREATED applier sets listener_index back to the first listener of the event type
         self.jobs.create(inst, job_type, int(retries), headers, kind=LISTENER_JOB, listener_event_type=event)

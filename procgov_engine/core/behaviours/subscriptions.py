@@ -21,6 +21,7 @@ from procgov_engine.core.state import (
     Timer,
 )
 from procgov_engine.model.bpmn import Element
+from procgov_engine.model.expressions import ExpressionError
 from procgov_engine.model.timers import Schedule, TimerFormatError, schedule
 
 
@@ -63,8 +64,7 @@ class EventSubscriptions:
                 raise StepFailure("EXTRACT_VALUE_ERROR", str(exc)) from exc
             if catch.timer.kind == "cycle" and catch.interrupting and catch.element_type != "START_EVENT":
                 plan = Schedule(plan.due, 1, plan.interval)
-            timer = self.create_timer(owner.process, catch, owner, plan)
-            owner.timer_keys.append(timer.key)
+            self.create_timer(owner.process, catch, owner, plan)
         elif catch.event_type == "MESSAGE":
             assert catch.message is not None and catch.message.correlation_key is not None
             name = self.expressions.eval(catch.message.name, scope, "STRING")
@@ -72,80 +72,59 @@ class EventSubscriptions:
             sub = MessageSubscription(
                 self.w.next_key(), name, correlation, owner, catch, catch.interrupting, owner.process.tenant_id
             )
-            state.subscriptions[sub.key] = sub
-            state.subs_by_corr.setdefault((name, correlation, sub.tenant_id), {})[sub.key] = sub
-            owner.subscription_keys.append(sub.key)
             self.subscription_event(sub, "CREATED")
-            self.ctx.queue.append(lambda: self.correlate_buffered(sub))
+            created = state.subscriptions[sub.key]
+            self.ctx.queue.append(lambda: self.correlate_buffered(created))
         elif catch.event_type == "SIGNAL":
             assert catch.signal_name is not None
             name = self.expressions.eval(catch.signal_name, scope, "STRING")
-            signal = SignalSubscription(self.w.next_key(), name, owner, catch, owner.process)
-            state.signal_subs.setdefault(name, {})[signal.key] = signal
-            owner.signal_keys.append(signal.key)
-            self.signal_event(signal, "CREATED")
+            self.signal_event(SignalSubscription(self.w.next_key(), name, owner, catch, owner.process), "CREATED")
 
     def create_timer(
         self, process: DeployedProcess, catch: Element, owner: ElementInstance | None, plan: Schedule
     ) -> Timer:
-        timer = Timer(self.w.next_key(), plan.due, plan.repetitions, plan.interval, catch.id, process, owner, catch)
-        self.state.timers[timer.key] = timer
-        self.timer_event(timer, "CREATED")
-        self.due.add(timer.due, "timer", timer.key)
-        return timer
+        timer = Timer(self.w.next_key(), plan.due, plan.repetitions, catch.id, process, owner, catch)
+        self.timer_event(timer, "CREATED")  # its applier adds the timer, to its owner and to the due dates
+        return self.state.timers[timer.key]
+
+    def timer_interval(self, timer: Timer) -> str:
+        """The interval of a cycle timer that fired, from its definition evaluated again now (as Zeebe
+        reschedules a cycle): the TIMER record carries no interval. "" if it cannot be evaluated."""
+        definition = timer.catch.timer
+        assert definition is not None
+        owner = timer.element_instance
+        try:
+            if owner is None:
+                text = str(definition.expression.evaluate({}, self.ctx.feel_clock))
+            else:
+                text = self.expressions.eval(definition.expression, owner, "STRING")
+            return schedule(definition.kind, text, self.w.now).interval
+        except (StepFailure, TimerFormatError, ExpressionError):
+            return ""
 
     # -- closing -------------------------------------------------------------------------------
     def close(self, inst: ElementInstance, only: Callable[[Element], bool] | None = None) -> None:
-        """Close ``inst``'s subscriptions (those whose catch element ``only`` accepts, if given)."""
+        """Close ``inst``'s subscriptions (those whose catch element ``only`` accepts, if given); the appliers
+        of the CANCELED / DELETED events take them out of the state and of ``inst``'s key lists."""
         state = self.state
-        if inst.timer_keys:
-            keep = []
-            for key in inst.timer_keys:
-                timer = state.timers.get(key)
-                if timer is None:
-                    continue
-                if only is not None and not only(timer.catch):
-                    keep.append(key)
-                    continue
-                del state.timers[key]
+        for key in list(inst.timer_keys):
+            timer = state.timers.get(key)
+            if timer is not None and (only is None or only(timer.catch)):
                 self.timer_event(timer, "CANCELED")
-            inst.timer_keys = keep
-        if inst.subscription_keys:
-            keep = []
-            for key in inst.subscription_keys:
-                sub = state.subscriptions.get(key)
-                if sub is None:
-                    continue
-                if only is not None and not only(sub.catch):
-                    keep.append(key)
-                    continue
+        for key in list(inst.subscription_keys):
+            sub = state.subscriptions.get(key)
+            if sub is not None and (only is None or only(sub.catch)):
                 self.delete_subscription(sub)
-            inst.subscription_keys = keep
-        if inst.signal_keys:
-            keep = []
-            for key in inst.signal_keys:
-                found = None
-                for subs in state.signal_subs.values():
-                    if key in subs:
-                        found = subs[key]
-                        break
-                if found is None:
-                    continue
-                if only is not None and not only(found.catch):
-                    keep.append(key)
-                    continue
-                del state.signal_subs[found.name][key]
+        for key in list(inst.signal_keys):
+            found = None
+            for subs in state.signal_subs.values():
+                if key in subs:
+                    found = subs[key]
+                    break
+            if found is not None and (only is None or only(found.catch)):
                 self.signal_event(found, "DELETED")
-            inst.signal_keys = keep
 
     def delete_subscription(self, sub: MessageSubscription) -> None:
-        state = self.state
-        state.subscriptions.pop(sub.key, None)
-        bucket = state.subs_by_corr.get((sub.name, sub.correlation_key, sub.tenant_id))
-        if bucket is not None:
-            bucket.pop(sub.key, None)
-            if not bucket:
-                del state.subs_by_corr[(sub.name, sub.correlation_key, sub.tenant_id)]
         self.subscription_event(sub, "DELETED")
 
     # -- correlation (docs.camunda.io/docs/components/concepts/messages/) ------------------------
@@ -165,17 +144,13 @@ class EventSubscriptions:
         for message in list(bucket.values()):
             if message.deadline <= self.w.now or bpmn_id in message.correlated_processes:
                 continue
-            message.correlated_processes.add(bpmn_id)
-            self.correlate(sub, message)
+            self.correlate(sub, message)  # the applier marks the message correlated for the process
             return
 
     # -- records -------------------------------------------------------------------------------
     def subscription_event(
         self, sub: MessageSubscription, intent: str, variables: dict[str, Any] | None = None, message_key: int = -1
     ) -> None:
-        if self.w.replaying:
-            self.w.position += 2
-            return
         owner = sub.owner
         value = {
             "processInstanceKey": owner.process_instance_key,
@@ -194,9 +169,6 @@ class EventSubscriptions:
         self.w.event("MESSAGE_SUBSCRIPTION", intent, sub.key, value, owner.process_instance_key)
 
     def signal_event(self, sub: SignalSubscription, intent: str) -> None:
-        if self.w.replaying:
-            self.w.position += 1
-            return
         value = {
             "signalName": sub.name,
             "processDefinitionKey": sub.process.key,
@@ -208,9 +180,6 @@ class EventSubscriptions:
         self.w.event("SIGNAL_SUBSCRIPTION", intent, sub.key, value, sub.owner.process_instance_key if sub.owner else -1)
 
     def timer_event(self, timer: Timer, intent: str) -> None:
-        if self.w.replaying:
-            self.w.position += 1
-            return
         owner = timer.element_instance
         value = {
             "elementInstanceKey": owner.key if owner else -1,

@@ -52,6 +52,7 @@ from procgov_engine.core.state import (
     UserTask,
     UserTaskTransition,
 )
+from procgov_engine.core.state.appliers import USER_TASK_LISTENER_STEP
 from procgov_engine.model.bpmn import TaskListener, UserTaskDef
 from procgov_engine.model.expressions import Expression, type_name
 
@@ -78,7 +79,7 @@ _DENIAL_WORDING = {"assigning": "Assignment", "updating": "Update", "completing"
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})(\[[\w/+-]+\])?")
 
 
-LISTENER_RETRY_STEP = "user_task_listener"  # the RetryStep of an incident on a task listener's expressions
+LISTENER_RETRY_STEP = USER_TASK_LISTENER_STEP  # the RetryStep of an incident on a task listener's expressions
 
 _EMPTY: dict[str, Any] = {
     ASSIGNEE: "",
@@ -110,6 +111,9 @@ class UserTasks:
         self.incidents = incidents
         self.subscriptions = subscriptions
         self.lifecycle = lifecycle
+        # task key → its modelled assignee, assigned once the task is CREATED (its creating listeners may
+        # run first); not in the CREATING record, so after a restart it is evaluated again
+        self.initial_assignees: dict[int, str] = {}
 
     # -- creation --------------------------------------------------------------------------------
     def create(self, inst: ElementInstance) -> None:
@@ -128,7 +132,7 @@ class UserTasks:
         except StepFailure:
             self.subscriptions.close(inst)  # the boundary subscriptions of this activation step
             raise
-        task = UserTask(
+        task = UserTask(  # the record's view: the CREATING applier creates the task in the state
             key=self.w.next_key(),
             element_instance=inst,
             values={**values, ASSIGNEE: ""},
@@ -136,10 +140,8 @@ class UserTasks:
             external_form_reference=external,
             custom_headers=headers,
             creation_timestamp=self.w.now,
-            initial_assignee=values[ASSIGNEE],
         )
-        self.tasks[task.key] = task
-        self.of_instance[inst.key] = task.key
+        self.initial_assignees[task.key] = values[ASSIGNEE]
         self._begin(task, UserTaskTransition("creating", dict(task.values), [], ""))
 
     def _evaluate(self, definition: UserTaskDef, inst: ElementInstance) -> dict[str, Any]:
@@ -351,17 +353,13 @@ class UserTasks:
         }
 
     def _event(self, task: UserTask, intent: str, value: dict[str, Any]) -> None:
-        if self.w.replaying:
-            self.w.position += 1
-            return
+        """Write a USER_TASK event; its applier (engine/core/state/appliers.py) changes the task."""
         self.w.event("USER_TASK", intent, task.key, value, task.element_instance.process_instance_key)
 
     def _begin(self, task: UserTask, transition: UserTaskTransition) -> None:
         ing, _, _ = _TRANSITIONS[transition.event]
-        task.state = ing
-        task.transition = transition
         self._event(task, ing, self.record_value(task, transition.values, transition, variables=transition.variables))
-        self._next(task)
+        self._next(self.tasks[task.key])
 
     def _next(self, task: UserTask) -> None:
         """Create the job of the next listener of the transition, or end the transition when none is left."""
@@ -389,38 +387,46 @@ class UserTasks:
         transition = task.transition
         assert transition is not None
         _, ed, _ = _TRANSITIONS[transition.event]
-        task.values = dict(transition.values)
-        task.transition = None
+        values = dict(transition.values)
         inst = task.element_instance
         if transition.event == "completing":
-            self._event(task, ed, self.record_value(task, task.values, transition, variables=transition.variables))
-            self._forget(task)
+            # its applier forgets the task and hands the variables to the element's output mappings
+            self._event(task, ed, self.record_value(task, values, transition, variables=transition.variables))
             self.ctx.hooks.on_user_task_done(task.key, None)
             if inst.state == ACTIVATED:
-                inst.temp_variables = dict(transition.variables) if transition.variables else None
                 self.lifecycle.complete(inst)
             return
-        task.state = "CREATED"
         assignee = ""
         if transition.event == "creating":  # the assignee comes with the assignment that follows
-            assignee = task.values[ASSIGNEE] or task.initial_assignee
-            task.values[ASSIGNEE] = ""
-        self._event(task, ed, self.record_value(task, task.values, transition))
+            assignee = values[ASSIGNEE] or self._initial_assignee(task)
+            values[ASSIGNEE] = ""
+        self._event(task, ed, self.record_value(task, values, transition))
         if transition.event == "creating":
             if inst.state == ACTIVATING:
                 self.lifecycle.transition(inst, ACTIVATED)
             if assignee:
-                self._begin(task, UserTaskTransition("assigning", {**task.values, ASSIGNEE: assignee}, [ASSIGNEE], ""))
+                self._begin(task, UserTaskTransition("assigning", {**values, ASSIGNEE: assignee}, [ASSIGNEE], ""))
             return
         self.ctx.hooks.on_user_task_done(task.key, None)
+
+    def _initial_assignee(self, task: UserTask) -> str:
+        initial = self.initial_assignees.pop(task.key, None)
+        if initial is not None:
+            return initial
+        definition = task.element_instance.element.user_task
+        assert definition is not None
+        if definition.assignee is None:
+            return ""
+        try:
+            return self._text(definition.assignee, task.element_instance, "assignee")
+        except StepFailure:
+            return ""
 
     def _deny(self, task: UserTask, reason: str) -> None:
         transition = task.transition
         assert transition is not None
         _, _, denied = _TRANSITIONS[transition.event]
         assert denied is not None
-        task.state = "CREATED"
-        task.transition = None
         self._event(task, denied, self.record_value(task, task.values, transition, denied_reason=reason))
         what = _DENIAL_WORDING[transition.event]
         self.ctx.hooks.on_user_task_done(
@@ -431,10 +437,6 @@ class UserTasks:
                 f"'{reason}'",
             ),
         )
-
-    def _forget(self, task: UserTask) -> None:
-        self.tasks.pop(task.key, None)
-        self.of_instance.pop(task.element_instance.key, None)
 
     def cancel(self, inst: ElementInstance) -> None:
         """The task's element is being terminated: cancel the task (and any transition in progress; its
@@ -453,12 +455,10 @@ class UserTasks:
                     "while its task listeners ran",
                 ),
             )
-        task.transition = None
         canceling = UserTaskTransition("canceling", dict(task.values), [], "")
-        task.state = "CANCELING"
         self._event(task, "CANCELING", self.record_value(task, task.values, canceling))
         self._event(task, "CANCELED", self.record_value(task, task.values, canceling))
-        self._forget(task)
+        self.initial_assignees.pop(task.key, None)
 
     # -- listener jobs ---------------------------------------------------------------------------
     @staticmethod
@@ -556,8 +556,8 @@ class UserTasks:
 
     def listener_completed(self, job: Job, result: Mapping[str, Any] | None) -> None:
         """A task listener job completed (checked by :meth:`check_job_completion`): deny the transition, or
-        take the corrections (CORRECTED) and go on with the next listener."""
-        job.element_instance.job_key = 0
+        take the corrections (CORRECTED) and go on with the next listener (the JOB COMPLETED applier counted
+        the listener)."""
         task = self.task_of_job(job)
         if task is None or task.transition is None or task.transition.event.upper() != job.listener_event_type:
             return
@@ -577,15 +577,9 @@ class UserTasks:
             self._deny(task, reason)
             return
         corrections = {k: v for k, v in (result.get("corrections") or {}).items() if v is not None}
-        if corrections:
-            transition.values.update(corrections)
-            for name in corrections:
-                if name not in transition.changed:
-                    transition.changed.append(name)
-            self._event(
-                task, "CORRECTED", self.record_value(task, transition.values, transition, changed=list(corrections))
-            )
-        transition.listener_index += 1
+        if corrections:  # its applier takes the corrections into the transition
+            corrected = {**transition.values, **corrections}
+            self._event(task, "CORRECTED", self.record_value(task, corrected, transition, changed=list(corrections)))
         self._next(task)
 
 

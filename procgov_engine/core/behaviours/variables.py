@@ -29,23 +29,16 @@ class Variables:
         return self.values.get(scope.key, {})
 
     def set_local(self, scope: ElementInstance, name: str, value: Any) -> None:
-        values = self.values.get(scope.key)
-        if values is None:
-            values = self.values[scope.key] = {}
-            self.keys[scope.key] = {}
-        keys = self.keys[scope.key]
-        existing = keys.get(name)
+        """Write a VARIABLE event unless the scope holds that value already; its applier sets it."""
+        keys = self.keys.get(scope.key)
+        existing = keys.get(name) if keys is not None else None
         if existing is not None:
-            if values[name] == value and type(values[name]) is type(value):
+            current = self.values[scope.key][name]
+            if current == value and type(current) is type(value):
                 return
             key, intent = existing, "UPDATED"
         else:
             key, intent = self.w.next_key(), "CREATED"
-            keys[name] = key
-        values[name] = value
-        if self.w.replaying:
-            self.w.position += 1
-            return
         process = scope.process
         self.w.event(
             "VARIABLE",

@@ -27,8 +27,8 @@ class CallActivityBehaviour(ElementBehaviourBase):
             )
         variables = self.vars.visible(inst) if element.propagate_all_parent else dict(self.vars.local(inst))
         self.lifecycle.transition(inst, ACTIVATED)
-        child = self.lifecycle.start_instance(called, [called.model.root.none_start], variables, parent=inst)
-        inst.called_instance_key = child.key
+        # the child's activation links it to this instance (its applier sets called_instance_key)
+        self.lifecycle.start_instance(called, [called.model.root.none_start], variables, parent=inst)
 
     def terminating(self, inst: ElementInstance) -> None:
         if inst.called_instance_key:

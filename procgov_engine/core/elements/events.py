@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from procgov_engine.core.behaviours.context import StepFailure
 from procgov_engine.core.elements.base import ElementBehaviourBase
-from procgov_engine.core.state import ACTIVATED, ACTIVATING, MI_BODY, ElementInstance
+from procgov_engine.core.state import ACTIVATED, MI_BODY, ElementInstance
 
 
 class CatchEventBehaviour(ElementBehaviourBase):
@@ -39,16 +39,12 @@ class ThrowEventBehaviour(ElementBehaviourBase):
             assert element.signal_name is not None
             name = self.expressions.eval(element.signal_name, inst, "STRING")
             lifecycle.transition(inst, ACTIVATED)
-            if not w.replaying:
-                w.event(
-                    "SIGNAL",
-                    "BROADCASTED",
-                    w.next_key(),
-                    {"signalName": name, "variables": {}, "tenantId": inst.process.tenant_id},
-                )
-            else:
-                w.next_key()
-                w.position += 1
+            w.event(
+                "SIGNAL",
+                "BROADCASTED",
+                w.next_key(),
+                {"signalName": name, "variables": {}, "tenantId": inst.process.tenant_id},
+            )
             self.b.events.deliver_signal(name, {})
             if inst.state == ACTIVATED:
                 lifecycle.complete(inst)
@@ -92,15 +88,13 @@ class ThrowEventBehaviour(ElementBehaviourBase):
         if not handlers:
             lifecycle.complete(inst)
             return
-        inst.compensation_pending = len(handlers)
         for handler in handlers:
             # the link to the throw event is set before activation: a handler without a wait state (a script,
             # a manual task) completes within its activation
+            # (its ACTIVATING applier links it to this throw event)
             handler_inst = lifecycle.new_instance(
                 handler, target, MI_BODY if handler.multi_instance is not None else None
             )
-            handler_inst.compensation_throw_key = inst.key
-            lifecycle.transition(handler_inst, ACTIVATING)
             lifecycle.run_activation(handler_inst)
 
     def completing(self, inst: ElementInstance) -> None:

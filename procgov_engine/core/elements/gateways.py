@@ -20,6 +20,11 @@ class ConditionalGatewayBehaviour(ElementBehaviourBase):
         inst.chosen_flows = self._choose_flows(inst)
         self.lifecycle.activated_and_complete(inst)
 
+    def complete_outputs(self, inst: ElementInstance) -> bool:
+        if inst.chosen_flows is None:  # not in the records: a gateway that waited across a restart chooses again
+            inst.chosen_flows = self._choose_flows(inst)
+        return super().complete_outputs(inst)
+
     def _choose_flows(self, inst: ElementInstance) -> list[str]:
         element = inst.element
         outgoing = element.outgoing
@@ -62,7 +67,9 @@ class EventBasedGatewayBehaviour(ElementBehaviourBase):
         assert scope is not None
         self.b.subscriptions.close(owner)
         owner.chosen_flows = []
-        scope.active_flows += 1  # the token moves on to the triggered event, not out of the scope
+        in_transit = self.b.ctx.in_transit  # the token moves on to the triggered event, not out of the scope
+        in_transit[scope.key] = in_transit.get(scope.key, 0) + 1
         self.lifecycle.complete(owner)
-        scope.active_flows -= 1
-        self.lifecycle.activate(catch, scope, temp_variables=variables, triggered=True)
+        in_transit[scope.key] -= 1
+        # its ACTIVATING applier marks it triggered (it follows the gateway that just completed)
+        self.lifecycle.activate(catch, scope, temp_variables=variables)

@@ -37,6 +37,7 @@ from procgov_engine.core.processing.user_task import AssignUserTask, CompleteUse
 from procgov_engine.core.processing.variable_document import UpdateVariableDocument
 from procgov_engine.core.records import RecordWriter
 from procgov_engine.core.state import MI_BODY, EngineState
+from procgov_engine.core.state.appliers import EventAppliers
 
 __all__ = ["CommandProcessor", "EngineProcessing"]
 
@@ -51,8 +52,14 @@ class EngineProcessing:
     def __init__(self, writer: RecordWriter, state: EngineState | None = None) -> None:
         self.state = state if state is not None else EngineState()
         self.hooks = EngineHooks()
+        # the only code that changes the state: the writer applies every event it writes
+        self.appliers = EventAppliers(self.state)
+        self.appliers.on_jobs_available = lambda job_type: self.hooks.on_jobs_available(job_type)
+        self.appliers.on_due_added = lambda due: self.hooks.on_due_added(due)
+        writer.applier = self.appliers.apply
+        writer.on_command = self.appliers.command
         self.elements = ElementRegistry()
-        self.behaviours = BpmnBehaviours(writer, self.state, self.hooks, self.elements)
+        self.behaviours = BpmnBehaviours(writer, self.state, self.hooks, self.elements, self.appliers)
         default_registry(self.elements, self.behaviours)
         lifecycle = self.behaviours.lifecycle
         mi_body = self.elements[MI_BODY]
@@ -101,3 +108,5 @@ class EngineProcessing:
 
     def clear_queue(self) -> None:
         self.behaviours.ctx.queue.clear()
+        self.behaviours.ctx.pending_inclusive.clear()
+        self.behaviours.ctx.end_command()

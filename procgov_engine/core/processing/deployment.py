@@ -25,9 +25,6 @@ from procgov_engine.api import (
 )
 from procgov_engine.core.processing.base import CommandProcessor
 from procgov_engine.core.state import (
-    DeployedDecision,
-    DeployedDrg,
-    DeployedForm,
     DeployedProcess,
     SignalSubscription,
 )
@@ -187,48 +184,33 @@ class CreateDeployment(CommandProcessor):
         checksum = _checksum(resource.content)
         result = []
         for model in models:
-            versions = p.processes_by_id.setdefault((model.bpmn_process_id, tenant_id), [])
+            versions = p.processes_by_id.get((model.bpmn_process_id, tenant_id), [])
             latest = versions[-1] if versions else None
             if latest is not None and latest.checksum == checksum:
-                p.processes_by_deployment.setdefault(deployment_key, {})[latest.bpmn_process_id] = latest
                 result.append(
                     ProcessMetadata(latest.bpmn_process_id, latest.version, latest.key, latest.resource_name, tenant_id)
                 )
                 continue
-            process = DeployedProcess(
-                key=w.next_key(),
-                bpmn_process_id=model.bpmn_process_id,
-                version=(latest.version + 1) if latest else 1,
-                resource_name=resource.name,
-                checksum=checksum,
-                model=model,
-                resource=resource.content,
-                deployment_key=deployment_key,
-                tenant_id=tenant_id,
+            key = w.next_key()
+            self.ctx.appliers.parsed[resource.content] = models  # parsed once: the applier takes the model
+            w.event(
+                "PROCESS",
+                "CREATED",
+                key,
+                {
+                    "bpmnProcessId": model.bpmn_process_id,
+                    "version": (latest.version + 1) if latest else 1,
+                    "processDefinitionKey": key,
+                    "resourceName": resource.name,
+                    "checksum": base64.b64encode(bytes.fromhex(checksum)).decode(),
+                    "resource": base64.b64encode(resource.content).decode(),
+                    "duplicate": False,
+                    "deploymentKey": deployment_key,
+                    "versionTag": model.version_tag,
+                    "tenantId": tenant_id,
+                },
             )
-            versions.append(process)
-            p.processes_by_key[process.key] = process
-            p.processes_by_deployment.setdefault(deployment_key, {})[process.bpmn_process_id] = process
-            if not w.replaying:
-                w.event(
-                    "PROCESS",
-                    "CREATED",
-                    process.key,
-                    {
-                        "bpmnProcessId": process.bpmn_process_id,
-                        "version": process.version,
-                        "processDefinitionKey": process.key,
-                        "resourceName": process.resource_name,
-                        "checksum": base64.b64encode(bytes.fromhex(checksum)).decode(),
-                        "resource": base64.b64encode(process.resource).decode(),
-                        "duplicate": False,
-                        "deploymentKey": deployment_key,
-                        "versionTag": model.version_tag,
-                        "tenantId": tenant_id,
-                    },
-                )
-            else:
-                w.position += 1
+            process = p.processes_by_key[key]
             self._subscribe_start_events(process, latest)
             result.append(
                 ProcessMetadata(process.bpmn_process_id, process.version, process.key, process.resource_name, tenant_id)
@@ -240,18 +222,14 @@ class CreateDeployment(CommandProcessor):
         p = self.state
         w = self.w
         key = (process.bpmn_process_id, process.tenant_id)
-        for timer_key in p.start_timers.pop(key, []):
-            timer = p.timers.pop(timer_key, None)
+        for timer_key in list(p.start_timers.get(key, [])):
+            timer = p.timers.get(timer_key)
             if timer is not None:
                 self.b.subscriptions.timer_event(timer, "CANCELED")
-        for (name, tenant), starts in list(p.message_starts.items()):
-            kept = [(proc, el) for proc, el in starts if proc.bpmn_process_id != process.bpmn_process_id]
-            if len(kept) != len(starts):
-                p.message_starts[(name, tenant)] = kept
+        # the previous version's message start events: the PROCESS CREATED applier dropped them
         for subs in p.signal_subs.values():
-            for sub_key, sub in list(subs.items()):
+            for sub in list(subs.values()):
                 if sub.owner is None and sub.process.bpmn_process_id == process.bpmn_process_id:
-                    del subs[sub_key]
                     self.b.subscriptions.signal_event(sub, "DELETED")
         for start in process.model.start_events:
             if start.event_type == "TIMER":
@@ -261,32 +239,26 @@ class CreateDeployment(CommandProcessor):
                     plan = schedule(start.timer.kind, str(text), w.now)
                 except (ExpressionError, TimerFormatError):
                     continue  # validated at parse time for static values; a FEEL timer start needs no variables
-                timer = self.b.subscriptions.create_timer(process, start, None, plan)
-                p.start_timers.setdefault(key, []).append(timer.key)
+                self.b.subscriptions.create_timer(process, start, None, plan)
             elif start.event_type == "MESSAGE":
                 assert start.message is not None
                 name = str(start.message.name.evaluate({}, self.ctx.feel_clock))
-                p.message_starts.setdefault((name, process.tenant_id), []).append((process, start))
-                if not w.replaying:
-                    w.event(
-                        "MESSAGE_START_EVENT_SUBSCRIPTION",
-                        "CREATED",
-                        process.key,
-                        {
-                            "processDefinitionKey": process.key,
-                            "bpmnProcessId": process.bpmn_process_id,
-                            "messageName": name,
-                            "startEventId": start.id,
-                            "tenantId": process.tenant_id,
-                        },
-                    )
-                else:
-                    w.position += 1
+                w.event(
+                    "MESSAGE_START_EVENT_SUBSCRIPTION",
+                    "CREATED",
+                    process.key,
+                    {
+                        "processDefinitionKey": process.key,
+                        "bpmnProcessId": process.bpmn_process_id,
+                        "messageName": name,
+                        "startEventId": start.id,
+                        "tenantId": process.tenant_id,
+                    },
+                )
             elif start.event_type == "SIGNAL":
                 assert start.signal_name is not None
                 name = str(start.signal_name.evaluate({}, self.ctx.feel_clock))
                 sub = SignalSubscription(w.next_key(), name, None, start, process)
-                p.signal_subs.setdefault(name, {})[sub.key] = sub
                 self.b.subscriptions.signal_event(sub, "CREATED")
 
     # -- decisions -----------------------------------------------------------------------------
@@ -297,7 +269,7 @@ class CreateDeployment(CommandProcessor):
         w = self.w
         checksum = _checksum(resource.content)
         drg_id, drg_name = model_id("dmn", model), getattr(model, "name", "") or model_id("dmn", model)
-        versions = p.drgs_by_id.setdefault((drg_id, tenant_id), [])
+        versions = p.drgs_by_id.get((drg_id, tenant_id), [])
         latest = versions[-1] if versions else None
         decisions_meta: list[DecisionMetadata] = []
         if latest is not None and latest.checksum == checksum:
@@ -310,64 +282,45 @@ class CreateDeployment(CommandProcessor):
             return DecisionRequirementsMetadata(
                 drg.drg_id, drg.name, drg.version, drg.key, drg.resource_name, tenant_id
             ), decisions_meta
-        drg = DeployedDrg(
-            w.next_key(),
-            drg_id,
-            drg_name,
-            (latest.version + 1) if latest else 1,
-            resource.name,
-            checksum,
-            model,
-            resource.content,
-            tenant_id,
-        )
-        versions.append(drg)
+        drg_key = w.next_key()
+        self.ctx.appliers.parsed[resource.content] = model
         w.event(
             "DECISION_REQUIREMENTS",
             "CREATED",
-            drg.key,
+            drg_key,
             {
-                "decisionRequirementsId": drg.drg_id,
-                "decisionRequirementsName": drg.name,
-                "decisionRequirementsVersion": drg.version,
-                "decisionRequirementsKey": drg.key,
+                "decisionRequirementsId": drg_id,
+                "decisionRequirementsName": drg_name,
+                "decisionRequirementsVersion": (latest.version + 1) if latest else 1,
+                "decisionRequirementsKey": drg_key,
                 "namespace": getattr(model, "namespace", ""),
-                "resourceName": drg.resource_name,
+                "resourceName": resource.name,
                 "checksum": base64.b64encode(bytes.fromhex(checksum)).decode(),
-                "resource": base64.b64encode(drg.resource).decode(),
+                "resource": base64.b64encode(resource.content).decode(),
                 "duplicate": False,
                 "tenantId": tenant_id,
             },
         )
+        drg = p.drgs_by_id[(drg_id, tenant_id)][-1]
         for decision_id, decision_name in decision_entries(model):
-            dversions = p.decisions_by_id.setdefault((decision_id, tenant_id), [])
-            decision = DeployedDecision(
-                w.next_key(),
-                decision_id,
-                decision_name,
-                (dversions[-1].version + 1) if dversions else 1,
-                drg.key,
-                drg.drg_id,
-                model,
-                tenant_id,
-            )
-            dversions.append(decision)
-            p.decisions_by_key[decision.key] = decision
+            dversions = p.decisions_by_id.get((decision_id, tenant_id), [])
+            decision_key = w.next_key()
             w.event(
                 "DECISION",
                 "CREATED",
-                decision.key,
+                decision_key,
                 {
-                    "decisionId": decision.decision_id,
-                    "decisionName": decision.name,
-                    "version": decision.version,
-                    "decisionKey": decision.key,
+                    "decisionId": decision_id,
+                    "decisionName": decision_name,
+                    "version": (dversions[-1].version + 1) if dversions else 1,
+                    "decisionKey": decision_key,
                     "decisionRequirementsId": drg.drg_id,
                     "decisionRequirementsKey": drg.key,
                     "duplicate": False,
                     "tenantId": tenant_id,
                 },
             )
+            decision = p.decisions_by_key[decision_key]
             decisions_meta.append(
                 DecisionMetadata(
                     decision.decision_id, decision.name, decision.version, decision.key, drg.drg_id, drg.key, tenant_id
@@ -384,37 +337,27 @@ class CreateDeployment(CommandProcessor):
         p = self.state
         w = self.w
         checksum = _checksum(resource.content)
-        versions = p.forms_by_id.setdefault((form["id"], tenant_id), [])
+        versions = p.forms_by_id.get((form["id"], tenant_id), [])
         latest = versions[-1] if versions else None
         if latest is not None and latest.checksum == checksum:
-            p.forms_by_deployment.setdefault(deployment_key, {})[(form["id"], tenant_id)] = latest
             return FormMetadata(latest.form_id, latest.version, latest.key, latest.resource_name, tenant_id)
-        deployed = DeployedForm(
-            w.next_key(),
-            form["id"],
-            (latest.version + 1) if latest else 1,
-            resource.name,
-            checksum,
-            resource.content,
-            tenant_id,
-        )
-        versions.append(deployed)
-        p.forms_by_deployment.setdefault(deployment_key, {})[(form["id"], tenant_id)] = deployed
+        key = w.next_key()
         w.event(
             "FORM",
             "CREATED",
-            deployed.key,
+            key,
             {
-                "formId": deployed.form_id,
-                "version": deployed.version,
-                "formKey": deployed.key,
-                "resourceName": deployed.resource_name,
+                "formId": form["id"],
+                "version": (latest.version + 1) if latest else 1,
+                "formKey": key,
+                "resourceName": resource.name,
                 "checksum": base64.b64encode(bytes.fromhex(checksum)).decode(),
-                "resource": base64.b64encode(deployed.resource).decode(),
+                "resource": base64.b64encode(resource.content).decode(),
                 "duplicate": False,
                 "tenantId": tenant_id,
             },
         )
+        deployed = p.forms_by_id[(form["id"], tenant_id)][-1]
         return FormMetadata(deployed.form_id, deployed.version, deployed.key, deployed.resource_name, tenant_id)
 
 

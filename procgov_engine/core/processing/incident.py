@@ -36,18 +36,11 @@ class ResolveIncident(CommandProcessor):
                 RejectionType.NOT_FOUND,
                 f"Expected to resolve incident with key '{incident_key}', but no such incident was found",
             )
-        del incidents[incident_key]
-        self.b.incidents.resolve_record(incident)
+        self.b.incidents.resolve_record(incident)  # its applier makes a job with retries activatable again
         if incident.job_key > 0:
             job = self.state.jobs.get(incident.job_key)
-            if job is None:
-                return
-            job.incident_key = 0
-            jobs = self.b.jobs
-            if job.retries > 0 or job.state == JOB_ERROR_THROWN:
-                job.error_code = ""
-                jobs.make_activatable(job)
-            else:
+            if job is not None and job.retries <= 0 and job.state != JOB_ERROR_THROWN:
+                jobs = self.b.jobs
                 jobs.incident(job, jobs.no_retries_incident(job), job.error_message or "No more retries left.")
         elif incident.retry is not None:
             self.retry_steps[incident.retry.method](*incident.retry.args)

@@ -82,19 +82,12 @@ class ActivateJobs(CommandProcessor):
                     break
                 if tenants is None or job.tenant_id in tenants:
                     activated.append(job)
-            due = self.b.due
-            for job in activated:
-                del bucket[job.key]
-                job.state = JOB_ACTIVATED
-                job.worker = worker
-                job.deadline = w.now + timeout_ms
-                due.add(job.deadline, "job_timeout", job.key)
         if activated:
             key = w.next_key()
-            if not w.replaying:
-                value["jobKeys"] = [j.key for j in activated]
-                value["jobs"] = [self.b.jobs.value(j) for j in activated]
-            w.event("JOB_BATCH", "ACTIVATED", key, value)
+            deadline = w.now + timeout_ms
+            value["jobKeys"] = [j.key for j in activated]
+            value["jobs"] = [self.b.jobs.value(j, worker=worker, deadline=deadline) for j in activated]
+            w.event("JOB_BATCH", "ACTIVATED", key, value)  # its applier activates the jobs
         return activated
 
 
@@ -114,8 +107,6 @@ class CompleteJob(JobCommand):
         if result is not None or job.kind == TASK_LISTENER_JOB:
             user_tasks.check_job_completion(job, value, variables, result)
         jobs = self.b.jobs
-        jobs.leave_activatable(job)
-        del self.state.jobs[job_key]
         jobs.event(job, "COMPLETED", value["variables"])  # the record is serialized at once: no copy
         if job.kind == TASK_LISTENER_JOB:
             user_tasks.listener_completed(job, result)
@@ -129,9 +120,7 @@ class CompleteJob(JobCommand):
                 lifecycle.run_completion(job.element_instance)
             return
         inst = job.element_instance
-        inst.job_key = 0
-        if inst.state == ACTIVATED:
-            inst.temp_variables = dict(variables) if variables else None
+        if inst.state == ACTIVATED:  # its variables: the JOB COMPLETED applier handed them to the element
             lifecycle.complete(inst)
 
 
@@ -151,23 +140,14 @@ class FailJob(JobCommand):
         self.w.command("JOB", "FAIL", job_key, value)
         job = self.job_for(job_key, value, "fail", (JOB_ACTIVATABLE, JOB_ACTIVATED))
         jobs = self.b.jobs
-        jobs.leave_activatable(job)
-        job.retries = retries
-        job.error_message = error_message
-        job.retry_backoff = backoff_ms
-        job.state = JOB_FAILED
         inst = job.element_instance
         if variables:
             self.b.vars.set_all_local(inst, variables)
+        changes: dict[str, Any] = {"retries": retries, "errorMessage": error_message, "retryBackoff": backoff_ms}
         if retries > 0 and backoff_ms > 0:
-            job.recurring_time = self.w.now + backoff_ms
-            jobs.event(job, "FAILED")
-            self.b.due.add(job.recurring_time, "job_backoff", job.key)
-        elif retries > 0:
-            jobs.event(job, "FAILED")
-            jobs.make_activatable(job)
-        else:
-            jobs.event(job, "FAILED")
+            changes["recurringTime"] = self.w.now + backoff_ms
+        jobs.event(job, "FAILED", **changes)  # its applier schedules the back-off or makes the job activatable
+        if retries <= 0:
             message = error_message or "No more retries left."
             jobs.incident(job, jobs.no_retries_incident(job), message)
 
@@ -192,18 +172,12 @@ class ThrowJobError(JobCommand):
                 f"throwing a BPMN error from {what} listener job is not supported",
             )
         jobs = self.b.jobs
-        jobs.leave_activatable(job)
-        job.error_code = code
-        job.error_message = message
-        job.state = JOB_ERROR_THROWN
-        jobs.event(job, "ERROR_THROWN", dict(variables))
+        # its applier detaches the job from its element: the ERROR event of a catch drops it, an incident
+        # gives it back to the element
+        jobs.event(job, "ERROR_THROWN", dict(variables), errorCode=code, errorMessage=message)
         inst = job.element_instance
-        del self.state.jobs[job.key]
-        inst.job_key = 0
         if self.b.events.throw_error(inst, code, dict(variables)):
             return
-        self.state.jobs[job.key] = job
-        inst.job_key = job.key
         reason = (
             f"Expected to throw an error event with the code '{code}' with message '{message}', but it was not "
             "caught. No error events are available in the scope."
@@ -231,8 +205,7 @@ class UpdateJobRetries(JobCommand):
         job = self.job_for(
             job_key, value, "update retries of", (JOB_ACTIVATABLE, JOB_ACTIVATED, JOB_FAILED, JOB_ERROR_THROWN)
         )
-        job.retries = retries
-        self.b.jobs.event(job, "RETRIES_UPDATED")
+        self.b.jobs.event(job, "RETRIES_UPDATED", retries=retries)
 
 
 class UpdateJobTimeout(JobCommand):
@@ -244,9 +217,7 @@ class UpdateJobTimeout(JobCommand):
         value = {"timeout": timeout_ms}
         self.w.command("JOB", "UPDATE_TIMEOUT", job_key, value)
         job = self.job_for(job_key, value, "update the timeout of", (JOB_ACTIVATED,))
-        job.deadline = self.w.now + timeout_ms
-        self.b.jobs.event(job, "TIMEOUT_UPDATED")
-        self.b.due.add(job.deadline, "job_timeout", job.key)
+        self.b.jobs.event(job, "TIMEOUT_UPDATED", deadline=self.w.now + timeout_ms)
 
 
 class TimeOutJob(JobCommand):
@@ -259,7 +230,6 @@ class TimeOutJob(JobCommand):
         jobs = self.b.jobs
         self.w.command("JOB", "TIME_OUT", job_key, jobs.value(job))
         jobs.event(job, "TIMED_OUT")
-        jobs.make_activatable(job)
 
 
 class RecurJobAfterBackoff(JobCommand):
@@ -272,5 +242,3 @@ class RecurJobAfterBackoff(JobCommand):
         jobs = self.b.jobs
         self.w.command("JOB", "RECUR_AFTER_BACKOFF", job_key, jobs.value(job))
         jobs.event(job, "RECURRED_AFTER_BACKOFF")
-        job.recurring_time = -1
-        jobs.make_activatable(job)

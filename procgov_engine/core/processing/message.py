@@ -7,7 +7,6 @@ from typing import Any
 
 from procgov_engine.api import RejectionType
 from procgov_engine.core.processing.base import CommandProcessor
-from procgov_engine.core.state import Message
 
 
 class PublishMessage(CommandProcessor):
@@ -39,16 +38,14 @@ class PublishMessage(CommandProcessor):
                 f"Expected to publish a new message with id '{message_id}', but a message with that id was "
                 "already published",
             )
-        message = Message(w.next_key(), name, correlation_key, dict(variables), w.now + ttl, ttl, message_id, tenant_id)
-        w.event("MESSAGE", "PUBLISHED", message.key, value)
+        key = w.next_key()
+        w.event("MESSAGE", "PUBLISHED", key, value)  # its applier buffers a message with a time to live
+        message = self.ctx.appliers.message(key)
+        assert message is not None
         self.b.events.correlate_message(message)
-        if ttl > 0:
-            state.messages[message.key] = message
-            state.messages_by_corr.setdefault((name, correlation_key, tenant_id), {})[message.key] = message
-            self.b.due.add(message.deadline, "message_expire", message.key)
-        else:
-            w.event("MESSAGE", "EXPIRED", message.key, value)
-        return message.key
+        if ttl <= 0:
+            w.event("MESSAGE", "EXPIRED", key, value)
+        return key
 
 
 class ExpireMessage(CommandProcessor):
@@ -59,12 +56,7 @@ class ExpireMessage(CommandProcessor):
     def process(self, args: dict[str, Any]) -> None:
         message_key = args["key"]
         state = self.state
-        message = state.messages.pop(message_key)
+        message = state.messages[message_key]
         value = self.b.events.message_value(message)
         self.w.command("MESSAGE", "EXPIRE", message_key, value)
-        bucket = state.messages_by_corr.get((message.name, message.correlation_key, message.tenant_id))
-        if bucket is not None:
-            bucket.pop(message_key, None)
-            if not bucket:
-                del state.messages_by_corr[(message.name, message.correlation_key, message.tenant_id)]
         self.w.event("MESSAGE", "EXPIRED", message_key, self.b.events.message_value(message))

@@ -18,25 +18,21 @@ class TriggerTimer(CommandProcessor):
     def process(self, args: dict[str, Any]) -> None:
         timer_key = args["key"]
         state, subscriptions = self.state, self.b.subscriptions
-        timer = state.timers.pop(timer_key)
+        timer = state.timers[timer_key]
         self.w.command("TIMER", "TRIGGER", timer_key, {"targetElementId": timer.element_id, "dueDate": timer.due})
-        subscriptions.timer_event(timer, "TRIGGERED")
+        subscriptions.timer_event(timer, "TRIGGERED")  # its applier removes the timer
         owner = timer.element_instance
-        repeat = timer.repetitions != 1
         next_plan = None
-        if repeat:
-            next_due = next_repetition(timer.interval, timer.due, self.w.now)
-            next_plan = Schedule(next_due, timer.repetitions - 1 if timer.repetitions > 0 else -1, timer.interval)
+        if timer.repetitions != 1:
+            interval = subscriptions.timer_interval(timer)
+            if interval:
+                next_due = next_repetition(interval, timer.due, self.w.now)
+                next_plan = Schedule(next_due, timer.repetitions - 1 if timer.repetitions > 0 else -1, interval)
         if owner is None:
-            keys = state.start_timers.setdefault((timer.process.bpmn_process_id, timer.process.tenant_id), [])
-            if timer.key in keys:
-                keys.remove(timer.key)
             if next_plan is not None:
-                keys.append(subscriptions.create_timer(timer.process, timer.catch, None, next_plan).key)
+                subscriptions.create_timer(timer.process, timer.catch, None, next_plan)
             self.b.lifecycle.start_instance(timer.process, [timer.catch], {})
             return
-        if timer.key in owner.timer_keys:
-            owner.timer_keys.remove(timer.key)
         if next_plan is not None and not timer.catch.interrupting:
-            owner.timer_keys.append(subscriptions.create_timer(timer.process, timer.catch, owner, next_plan).key)
+            subscriptions.create_timer(timer.process, timer.catch, owner, next_plan)
         self.b.events.trigger(owner, timer.catch, None)

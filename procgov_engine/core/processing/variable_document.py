@@ -16,7 +16,6 @@ class UpdateVariableDocument(CommandProcessor):
 
     def process(self, args: dict[str, Any]) -> int:
         element_instance_key, variables, local = args["key"], args["variables"], args["local"]
-        key = self.w.next_key()
         value = {
             "scopeKey": element_instance_key,
             "variables": dict(variables),
@@ -33,6 +32,8 @@ class UpdateVariableDocument(CommandProcessor):
                 f"Expected to update variables for element with key '{element_instance_key}', but no such element "
                 "was found",
             )
+        # the key after the checks: a rejection takes none (keys go on from the log's largest on open)
+        key = self.w.next_key()
         self.w.event("VARIABLE_DOCUMENT", "UPDATED", key, value, inst.process_instance_key)
         if local:
             self.b.vars.set_all_local(inst, variables)

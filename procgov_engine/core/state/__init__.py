@@ -1,8 +1,9 @@
 """The engine state: everything alive now, explicit and typed (history lives in the record log).
 
 :class:`EngineState` is the only thing a snapshot holds (engine/core/snapshot.py). Its deployment part
-(:data:`DEPLOYMENT_FIELDS`) is rebuilt from the deploy commands instead, because parsed models hold
-compiled FEEL; the runtime part refers to deployed processes and elements by identity.
+(:data:`DEPLOYMENT_FIELDS`) is rebuilt from the deployment events instead, because parsed models hold
+compiled FEEL; the runtime part refers to deployed processes and elements by identity. The event
+appliers (``appliers.py``) are the code that changes it: the state is the fold of the logged events.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from procgov_engine.core.state.model import (
     Timer,
     UserTask,
     UserTaskTransition,
+    is_join,
 )
 from procgov_engine.model.bpmn import Element
 
@@ -68,6 +70,7 @@ __all__ = [
     "UserTask",
     "UserTaskTransition",
     "VariableState",
+    "is_join",
 ]
 
 
@@ -120,6 +123,8 @@ class EngineState:
     # Camunda user tasks by key, and the user task of each element instance that has one
     user_tasks: dict[int, UserTask] = field(default_factory=dict)
     user_task_of_instance: dict[int, int] = field(default_factory=dict)
+    # the clock's pin (epoch ms) from CLOCK PINNED until RESETTED (Zeebe 8.8's ClockState); -1: not pinned
+    clock_pin: int = -1
 
     def runtime(self) -> dict[str, Any]:
         """The snapshotted part: every field but the deployments."""

@@ -43,9 +43,21 @@ class DeployedProcess:
     tenant_id: str = DEFAULT_TENANT
 
 
+def is_join(element: Element) -> bool:
+    """A parallel or inclusive gateway with more than one incoming flow: it waits for tokens."""
+    return len(element.incoming) > 1 and element.element_type in ("PARALLEL_GATEWAY", "INCLUSIVE_GATEWAY")
+
+
 @dataclass(eq=False, slots=True)
 class ElementInstance:
-    """One activation of an element (the process instance itself is one, with key = instance key)."""
+    """One activation of an element (the process instance itself is one, with key = instance key).
+
+    Every field is set by the event appliers (engine/core/state/appliers.py) from the PROCESS_INSTANCE
+    events and the events of what the instance owns (jobs, timers, subscriptions, incidents, variables).
+    Processing also sets ``temp_variables`` (what the event that completes or activates the element hands to
+    its output mappings) and ``chosen_flows`` (a gateway's conditions, evaluated again if a restart
+    dropped them) while it works on the instance; the appliers derive ``temp_variables`` from the events
+    too, so that an element that waits with them (an incident, a listener) has them after a restart."""
 
     key: int
     element: Element
@@ -55,10 +67,9 @@ class ElementInstance:
     element_type: str  # differs from element.element_type for a multi-instance body
     state: str = ACTIVATING
     children: dict[int, ElementInstance] = field(default_factory=dict)
-    active_flows: int = 0  # tokens on their way (queued activations) or waiting at a joining gateway
+    # joining gateway id → flow id → tokens taken along that flow and not yet consumed by the gateway
     join_tokens: dict[str, dict[str, int]] = field(default_factory=dict)
-    epoch: int = 0  # bumped when an interrupting event terminates the scope's children
-    interrupted: bool = False
+    interrupted: bool = False  # an interrupting event sub-process started in this scope
     job_key: int = 0
     timer_keys: list[int] = field(default_factory=list)
     subscription_keys: list[int] = field(default_factory=list)
@@ -67,11 +78,11 @@ class ElementInstance:
     temp_variables: dict[str, Any] | None = None
     chosen_flows: list[str] | None = None
     incident_key: int = 0
-    triggered: bool = False  # a catch event activated by an event-based gateway that already fired
+    triggered: bool = False  # a catch event activated by an event-based gateway that already fired (applier)
     record_value: dict[str, Any] | None = None  # the PROCESS_INSTANCE record value, built once
-    tags: tuple[str, ...] = ()  # a process instance's tags (Camunda 8.8), on its root instance only
-    # multi-instance body
-    mi_items: list[Any] | None = None
+    tags: tuple[str, ...] = ()  # a process instance's tags (Camunda 8.8), on its root instance only (applier)
+    # multi-instance body: inner instances activated and completed so far (its items are evaluated again
+    # when needed), and an inner instance's loop counter
     mi_next: int = 0
     mi_completed: int = 0
     loop_counter: int = 0
@@ -118,7 +129,6 @@ class Timer:
     key: int
     due: int
     repetitions: int
-    interval: str
     element_id: str  # the catch element (boundary, catch event, start event)
     process: DeployedProcess
     element_instance: ElementInstance | None  # None for a timer start event
@@ -245,4 +255,3 @@ class UserTask:
     creation_timestamp: int
     state: str = "CREATING"
     transition: UserTaskTransition | None = None
-    initial_assignee: str = ""  # the modelled assignee, assigned once the task is CREATED

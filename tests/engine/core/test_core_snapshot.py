@@ -69,7 +69,7 @@ async def test_a_damaged_snapshot_is_ignored_and_the_whole_log_replayed(
         reopened = await Engine.open(tmp_path / "d", ControlledClock(clock.now()))
     assert reopened.snapshot_commands == 0 and reopened.replayed_commands > 10
     assert fingerprint(reopened) == before
-    assert "replaying the whole command log" in caplog.text
+    assert "folding the whole log" in caplog.text
     await reopened.close()
 
 
