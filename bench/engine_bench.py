@@ -85,6 +85,7 @@ class Measurements:
     load_batched_jobs: int = 0
     engine_cpu_s: float = 0.0  # CPU time of the engine process during the load phase
     client_cpu_s: float = 0.0  # CPU time of this process (pyzeebe client + worker) during the load phase
+    engine_threads_cpu_s: dict[str, float] = field(default_factory=dict)  # engine_cpu_s by thread role
 
     @property
     def instances_per_s(self) -> float:
@@ -198,6 +199,36 @@ def process_cpu_s(pid: int) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu_s(pid: int) -> dict[str, float]:
+    """CPU seconds per thread of a process, keyed ``name:tid`` (Linux /proc; empty elsewhere)."""
+    result = {}
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        result[f"{name}:{task.name}"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return result
+
+
+def _threads_by_role(pid: int, before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds between two :func:`thread_cpu_s` readings, per role: ``loop`` (the main thread, whose
+    id is the process id), ``commit`` (named ``engine-commit`` by the engine), ``py`` (the other Python
+    threads: grpcio's completion-queue poller, checkpoints) and ``core`` (grpcio's named C threads)."""
+    roles = {"loop": 0.0, "commit": 0.0, "py": 0.0, "core": 0.0}
+    for key, cpu in after.items():
+        name, tid = key.rsplit(":", 1)
+        if tid == str(pid):
+            role = "loop"
+        elif name == "engine-commit":
+            role = "commit"
+        else:  # Python threads keep the interpreter's name (the process's comm); grpcio names its own
+            role = "py" if name.startswith("python") else "core"
+        roles[role] += cpu - before.get(key, 0.0)
+    return roles
 
 
 def _query(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
@@ -392,6 +423,7 @@ async def run(args: argparse.Namespace) -> Measurements:
                 started = time.perf_counter()
                 started_wall_ms = time.time() * 1000
                 cpu_engine, cpu_client_before = process_cpu_s(engine_pid), cpu_client()
+                threads_before = thread_cpu_s(engine_pid)
                 deadline = started + args.max_seconds
                 creations = []
                 for _ in range(args.instances):
@@ -404,6 +436,7 @@ async def run(args: argparse.Namespace) -> Measurements:
                 await done(steady_done + len(creations))
                 m.load_s = time.perf_counter() - started
                 m.engine_cpu_s = process_cpu_s(engine_pid) - cpu_engine
+                m.engine_threads_cpu_s = _threads_by_role(engine_pid, threads_before, thread_cpu_s(engine_pid))
                 m.client_cpu_s = cpu_client() - cpu_client_before
                 m.instances = len(creations)
                 m.jobs = m.instances * TASKS
@@ -496,7 +529,9 @@ def report(m: Measurements, args: argparse.Namespace) -> str:
         f"{len(m.load_latencies_ms)} under full load; activation batches under load: {m.load_batches} "
         f"({m.load_batched_jobs / max(m.load_batches, 1):.1f} jobs each); "
         f"CPU during load: engine {m.engine_cpu_s:.1f} s "
-        f"({m.engine_cpu_s / m.load_s:.0%} of a core, {m.engine_cpu_s / m.jobs * 1e6:,.0f} µs/job), "
+        f"({m.engine_cpu_s / m.load_s:.0%} of a core, {m.engine_cpu_s / m.jobs * 1e6:,.0f} µs/job: "
+        + ", ".join(f"{role} {cpu / m.jobs * 1e6:,.0f}" for role, cpu in m.engine_threads_cpu_s.items())
+        + "), "
         f"client+worker {m.client_cpu_s:.1f} s ({m.client_cpu_s / m.load_s:.0%}, "
         f"{m.client_cpu_s / m.jobs * 1e6:,.0f} µs/job); engine CPU per bare unary RPC "
         f"{m.unary_engine_cpu_us:,.0f} µs; "
