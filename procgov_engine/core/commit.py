@@ -52,9 +52,7 @@ class CommitThread:
         # allocates nothing (a ``Condition.wait`` makes a lock per wait). ``None`` ends the thread.
         self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._failed = False  # a batch failed: actions queued behind it (snapshots) are skipped
-        self._unwritten = 0  # submitted batches and actions not finished yet
         self._closing = False
-        self._cond = threading.Condition()  # guards the two fields above; wait_written waits on it
         self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
         self._thread.start()
 
@@ -77,36 +75,32 @@ class CommitThread:
         self._enqueue(run)
 
     def _enqueue(self, task: Callable[[], None]) -> None:
-        with self._cond:
-            if self._closing:
-                raise RuntimeError("the commit thread is closed")
-            self._unwritten += 1
-            self._queue.put(task)  # under the lock: close() queues its end marker behind every task
+        # Only the loop thread submits and closes, so this needs no lock (nor does the handover).
+        if self._closing:
+            raise RuntimeError("the commit thread is closed")
+        self._queue.put(task)
 
     def wait_written(self) -> None:
-        """Block the caller until every submitted batch is committed (or failed) and every action ran."""
-        with self._cond:
-            while self._unwritten:
-                self._cond.wait()
+        """Block the caller until every submitted batch is committed (or failed) and every action ran:
+        a marker queued behind them is reached only then (batches are written in order)."""
+        if self._closing:  # the thread writes what it has and ends
+            self._thread.join()
+            return
+        reached = threading.Event()
+        self._queue.put(reached.set)
+        reached.wait()
 
     def close(self) -> None:
         """Write what was submitted, then end the thread."""
-        with self._cond:
-            if not self._closing:
-                self._closing = True
-                self._queue.put(None)
+        if not self._closing:
+            self._closing = True
+            self._queue.put(None)
         self._thread.join()
 
     def _run(self) -> None:
         _name_os_thread(THREAD_NAME)
         while (task := self._queue.get()) is not None:
-            try:
-                task()
-            finally:
-                with self._cond:
-                    self._unwritten -= 1
-                    if not self._unwritten:
-                        self._cond.notify_all()
+            task()
 
     def _write(self, rows: list[RecordRow], commands: list[CommandRow], written: Written) -> None:
         error: BaseException | None = None
