@@ -23,7 +23,7 @@ import grpc
 from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto import gateway_pb2_grpc
 
-from procgov_engine.api import DEFAULT_TENANT, ActivatedJob, EngineApi, Rejection, RequestTimeout, Resource
+from procgov_engine.api import DEFAULT_TENANT, EngineApi, Rejection, RequestTimeout, Resource
 from procgov_engine.gateway import convert
 from procgov_engine.gateway.convert import InvalidRequest, parse_variables
 from procgov_engine.gateway.errors import rejection_status
@@ -45,6 +45,10 @@ MAX_DURATION_MS = 2**62
 years). Zeebe documents no bound, but the engine adds durations to the clock's epoch milliseconds and
 records them as int64: ``2**63 - 1`` used to overflow the deadline (answered UNKNOWN after the jobs
 were activated). Any duration up to this bound still fits."""
+
+
+_JOB_COMPLETED = pb.CompleteJobResponse()
+"""CompleteJob's answer has no fields: one instance, never changed, serves every call."""
 
 
 def _duration_ms(value: int, field: str, *, minimum: int = 0) -> int:
@@ -276,8 +280,13 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
         except Exception as error:
             await _abort(context, error, "ACTIVATE")
         if jobs:
-            async with self._handed_over(jobs):
+            # If the answer cannot be built or sent (the client went away, a value cannot be encoded),
+            # the activation is undone, so that no job stays activated for a client that never got it.
+            try:
                 yield pb.ActivateJobsResponse(jobs=[convert.activated_job(job) for job in jobs])
+            except BaseException:
+                self.jobs.give_back_later(jobs)
+                raise
 
     async def StreamActivatedJobs(
         self, request: pb.StreamActivatedJobsRequest, context: Context
@@ -291,19 +300,11 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
             await _abort(context, error, "ACTIVATE")
         async with contextlib.aclosing(self.jobs.stream(activation)) as stream:
             async for job in stream:
-                async with self._handed_over([job]):
+                try:  # as in ActivateJobs: a job that did not reach the client is given back
                     yield convert.activated_job(job)
-
-    @asynccontextmanager
-    async def _handed_over(self, jobs: list[ActivatedJob]) -> AsyncIterator[None]:
-        """Around the answer that carries ``jobs``: if it cannot be built or sent (the client went away,
-        a value cannot be encoded), the activation is undone, so that no job stays activated for a
-        client that never received it."""
-        try:
-            yield
-        except BaseException:
-            self.jobs.give_back_later(jobs)
-            raise
+                except BaseException:
+                    self.jobs.give_back_later([job])
+                    raise
 
     async def CompleteJob(self, request: pb.CompleteJobRequest, context: Context) -> pb.CompleteJobResponse:
         try:
@@ -314,7 +315,7 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
             await self._engine.complete_job(request.jobKey, parse_variables(request.variables), result=result)
         except Exception as error:
             await _abort(context, error, "COMPLETE")
-        return pb.CompleteJobResponse()
+        return _JOB_COMPLETED
 
     async def FailJob(self, request: pb.FailJobRequest, context: Context) -> pb.FailJobResponse:
         try:
