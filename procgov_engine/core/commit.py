@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import ctypes.util
 import logging
 import queue
 import sys
@@ -38,8 +37,8 @@ def _name_os_thread(name: str) -> None:
     if not sys.platform.startswith("linux"):
         return
     with contextlib.suppress(Exception):
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # 15: PR_SET_NAME
+        # The process's own symbols include libc's (no ``find_library``, which runs ``ldconfig``)
+        ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # 15: PR_SET_NAME
 
 
 class CommitThread:
