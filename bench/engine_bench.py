@@ -74,6 +74,7 @@ class Measurements:
     unary_per_s: float = 0.0
     unary_concurrent_per_s: float = 0.0
     unary_engine_cpu_us: float = 0.0  # engine CPU per unary call with calls in flight
+    op_costs_us: dict[str, tuple[float, float]] = field(default_factory=dict)  # --op-costs: (engine, loop) µs
     instances: int = 0
     jobs: int = 0
     load_s: float = 0.0
@@ -85,6 +86,7 @@ class Measurements:
     load_batched_jobs: int = 0
     engine_cpu_s: float = 0.0  # CPU time of the engine process during the load phase
     client_cpu_s: float = 0.0  # CPU time of this process (pyzeebe client + worker) during the load phase
+    engine_threads_cpu_s: dict[str, float] = field(default_factory=dict)  # engine_cpu_s by thread role
 
     @property
     def instances_per_s(self) -> float:
@@ -198,6 +200,83 @@ def process_cpu_s(pid: int) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu_s(pid: int) -> dict[str, float]:
+    """CPU seconds per thread of a process, keyed ``name:tid`` (Linux /proc; empty elsewhere)."""
+    result = {}
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        result[f"{name}:{task.name}"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return result
+
+
+def _threads_by_role(pid: int, before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds between two :func:`thread_cpu_s` readings, per role: ``loop`` (the main thread, whose
+    id is the process id), ``commit`` (named ``engine-commit`` by the engine), ``py`` (the other Python
+    threads: grpcio's completion-queue poller, checkpoints) and ``core`` (grpcio's named C threads)."""
+    roles = {"loop": 0.0, "commit": 0.0, "py": 0.0, "core": 0.0}
+    for key, cpu in after.items():
+        name, tid = key.rsplit(":", 1)
+        if tid == str(pid):
+            role = "loop"
+        elif name == "engine-commit":
+            role = "commit"
+        else:  # Python threads keep the interpreter's name (the process's comm); grpcio names its own
+            role = "py" if name.startswith("python") else "core"
+        roles[role] += cpu - before.get(key, 0.0)
+    return roles
+
+
+async def measure_op_costs(
+    address: str, count: int, concurrency: int, engine_pid: int
+) -> dict[str, tuple[float, float]]:
+    """Engine CPU (whole process, and its loop thread) per operation, driven with raw stubs instead of
+    pyzeebe: ``3 × count`` Topology calls, ``count`` instance creations, one job type's ``count`` jobs
+    activated in as few ActivateJobs calls as the engine answers, then completed; ``concurrency`` calls
+    in flight. The shape of the work does not depend on timing (no worker's poll rhythm, so no batch
+    sizes that swing with the host's load), which makes these numbers steadier A/B than jobs/s."""
+    costs: dict[str, tuple[float, float]] = {}
+
+    async def timed(name: str, n: int, calls: list[Any]) -> list[Any]:
+        cpu, loop = process_cpu_s(engine_pid), thread_cpu_s(engine_pid).get(f"python:{engine_pid}", 0.0)
+        semaphore = asyncio.Semaphore(concurrency)
+
+        async def one(call: Any) -> Any:
+            async with semaphore:  # a call starts when it is awaited: never more than ``concurrency``
+                return await call()
+
+        results = await asyncio.gather(*(one(call) for call in calls))
+        loop_now = thread_cpu_s(engine_pid).get(f"python:{engine_pid}", 0.0)
+        costs[name] = ((process_cpu_s(engine_pid) - cpu) / n * 1e6, (loop_now - loop) / n * 1e6)
+        return list(results)
+
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = GatewayStub(channel)
+        await timed("Topology", 3 * count, [lambda: stub.Topology(pb.TopologyRequest())] * (3 * count))
+        create = pb.CreateProcessInstanceRequest(bpmnProcessId=PROCESS_ID, version=-1)
+        await timed("CreateProcessInstance", count, [lambda: stub.CreateProcessInstance(create)] * count)
+        jobs: list[Any] = []
+
+        async def activate() -> None:
+            while len(jobs) < count:
+                request = pb.ActivateJobsRequest(
+                    type="bench.t0", worker="op-costs", timeout=300_000, maxJobsToActivate=count - len(jobs)
+                )
+                async for response in stub.ActivateJobs(request):
+                    jobs.extend(response.jobs)
+
+        await timed("ActivateJobs, per job", count, [activate])
+        await timed(
+            "CompleteJob",
+            count,
+            [lambda key=job.key: stub.CompleteJob(pb.CompleteJobRequest(jobKey=key, variables="{}")) for job in jobs],
+        )
+    return costs
 
 
 def _query(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
@@ -392,6 +471,7 @@ async def run(args: argparse.Namespace) -> Measurements:
                 started = time.perf_counter()
                 started_wall_ms = time.time() * 1000
                 cpu_engine, cpu_client_before = process_cpu_s(engine_pid), cpu_client()
+                threads_before = thread_cpu_s(engine_pid)
                 deadline = started + args.max_seconds
                 creations = []
                 for _ in range(args.instances):
@@ -404,6 +484,7 @@ async def run(args: argparse.Namespace) -> Measurements:
                 await done(steady_done + len(creations))
                 m.load_s = time.perf_counter() - started
                 m.engine_cpu_s = process_cpu_s(engine_pid) - cpu_engine
+                m.engine_threads_cpu_s = _threads_by_role(engine_pid, threads_before, thread_cpu_s(engine_pid))
                 m.client_cpu_s = cpu_client() - cpu_client_before
                 m.instances = len(creations)
                 m.jobs = m.instances * TASKS
@@ -428,6 +509,8 @@ async def run(args: argparse.Namespace) -> Measurements:
                         else m.load_latencies_ms
                     )
                     phase.append(at - created[key])
+            if args.op_costs:
+                m.op_costs_us = await measure_op_costs(address, args.op_costs, args.concurrency, engine_pid)
     return m
 
 
@@ -496,12 +579,20 @@ def report(m: Measurements, args: argparse.Namespace) -> str:
         f"{len(m.load_latencies_ms)} under full load; activation batches under load: {m.load_batches} "
         f"({m.load_batched_jobs / max(m.load_batches, 1):.1f} jobs each); "
         f"CPU during load: engine {m.engine_cpu_s:.1f} s "
-        f"({m.engine_cpu_s / m.load_s:.0%} of a core, {m.engine_cpu_s / m.jobs * 1e6:,.0f} µs/job), "
+        f"({m.engine_cpu_s / m.load_s:.0%} of a core, {m.engine_cpu_s / m.jobs * 1e6:,.0f} µs/job: "
+        + ", ".join(f"{role} {cpu / m.jobs * 1e6:,.0f}" for role, cpu in m.engine_threads_cpu_s.items())
+        + "), "
         f"client+worker {m.client_cpu_s:.1f} s ({m.client_cpu_s / m.load_s:.0%}, "
         f"{m.client_cpu_s / m.jobs * 1e6:,.0f} µs/job); engine CPU per bare unary RPC "
         f"{m.unary_engine_cpu_us:,.0f} µs; "
         f"host: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
     )
+    if m.op_costs_us:
+        topology = m.op_costs_us["Topology"][0]
+        summary += "\nengine CPU per operation (raw stubs, --op-costs): " + "; ".join(
+            f"{name} {cpu:,.0f} µs (loop thread {loop:,.0f}, {cpu / topology:.2f}x Topology)"
+            for name, (cpu, loop) in m.op_costs_us.items()
+        )
     return "\n".join([*lines, summary])
 
 
@@ -517,6 +608,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steady-rate", type=float, default=40.0, help="instances/s in the steady-rate phase")
     parser.add_argument("--steady-seconds", type=float, default=4.0)
     parser.add_argument("--unary-calls", type=int, default=2_000)
+    parser.add_argument(
+        "--op-costs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after the load: engine CPU per Topology, CreateProcessInstance, activated job and CompleteJob, "
+        "driven with raw stubs (N of each; 0: skip)",
+    )
     parser.add_argument(
         "--stream",
         action="store_true",

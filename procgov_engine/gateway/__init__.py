@@ -8,6 +8,8 @@ engine reports the gateway's port in its topology, so the port must be known bef
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Collection
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -24,6 +26,46 @@ _SERVER_OPTIONS = [
     # the connections with the first instead of failing to start.
     ("grpc.so_reuseport", 0),
 ]
+
+
+HOT_METHODS = frozenset(
+    {"ActivateJobs", "CompleteJob", "CreateProcessInstance", "FailJob", "StreamActivatedJobs", "Topology"}
+)
+"""Gateway RPCs registered with gRPC's core one by one; every other RPC goes through a generic handler.
+
+grpc.aio keeps one pending "next call" request per registered method and, each time calls arrive,
+waits on all of them at once (``asyncio.wait`` in ``AioServer._server_main_loop``): a callback added
+and removed per pending request on every pass. The generated ``add_*Servicer_to_server`` registers all
+~30 gateway methods plus health's, so every RPC paid for ~34 of them; the job workers' hot path needs
+only these (bench/README.md)."""
+
+
+class _Handlers:
+    """Stands in for the server while a generated ``add_*Servicer_to_server`` runs, to collect its
+    method handlers (the generated code calls exactly these two methods)."""
+
+    def __init__(self) -> None:
+        self.generic: list[grpc.GenericRpcHandler] = []
+        self.registered: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
+
+    def add_generic_rpc_handlers(self, handlers: Collection[grpc.GenericRpcHandler]) -> None:
+        self.generic.extend(handlers)
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
+        self.registered.setdefault(service, {}).update(handlers)
+
+
+def _add_servicer(
+    server: grpc.aio.Server, add: Callable[[Any, Any], None], servicer: Any, hot: Collection[str] = ()
+) -> None:
+    """``add(servicer, server)``, but with only the ``hot`` methods registered one by one."""
+    handlers = _Handlers()
+    add(servicer, handlers)
+    server.add_generic_rpc_handlers(tuple(handlers.generic))
+    for service, methods in handlers.registered.items():
+        chosen = {name: handler for name, handler in methods.items() if name in hot}
+        if chosen:
+            server.add_registered_method_handlers(service, chosen)
 
 
 class Gateway:
@@ -50,9 +92,9 @@ class Gateway:
     async def start(self, engine: EngineApi) -> None:
         """Serve ``engine``; health reports SERVING for "" and ``gateway_protocol.Gateway``."""
         self._service = GatewayService(engine)
-        gateway_pb2_grpc.add_GatewayServicer_to_server(self._service, self._server)
+        _add_servicer(self._server, gateway_pb2_grpc.add_GatewayServicer_to_server, self._service, HOT_METHODS)
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
-        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        _add_servicer(self._server, health_pb2_grpc.add_HealthServicer_to_server, self._health)
         await self._server.start()
 
     def report_not_serving(self, reason: BaseException | None = None) -> None:

@@ -46,6 +46,8 @@ def parse_variables(document: str, property_name: str = "variables") -> JsonObje
     Expected document to be a root level object, but was 'ARRAY'") so that clients written against
     Camunda see the same text.
     """
+    if document == "{}":  # what clients send for "no variables" (pyzeebe: ``json.dumps({})``)
+        return {}
     if not document.strip():
         return {}
     try:
@@ -85,7 +87,7 @@ def activated_job(job: ActivatedJob) -> pb.ActivatedJob:
         processDefinitionKey=job.process_definition_key,
         elementId=job.element_id,
         elementInstanceKey=job.element_instance_key,
-        customHeaders=dump_json(dict(job.custom_headers)),
+        customHeaders=dump_json(dict(job.custom_headers)) if job.custom_headers else "{}",
         worker=job.worker,
         retries=job.retries,
         deadline=job.deadline,

@@ -69,14 +69,23 @@ CompleteJobResult: Any = message_factory.GetMessageClass(_POOL.FindMessageTypeBy
 _CORRECTION_NAMES = {"candidateUsers": "candidateUsersList", "candidateGroups": "candidateGroupsList"}
 
 
+_RESULT_TAG = b"\x1a"
+"""The key of field 3 with wire type 2 (length-delimited): a request that carries ``result`` holds
+this byte. Its absence proves there is none (the byte can also occur elsewhere, e.g. in the job key or
+a length; then the request is parsed)."""
+
+
 class InvalidJobResult(ValueError):
     """The request carries a result the engine cannot take."""
 
 
 def job_result(request: Message) -> dict[str, Any] | None:
     """The engine's job result (``{denied, deniedReason, corrections}``) in a CompleteJob request, or None."""
+    raw = request.SerializeToString()
+    if _RESULT_TAG not in raw:
+        return None  # the common case: no byte of the request can start field 3, so no result
     try:
-        parsed = CompleteJobResult.FromString(request.SerializeToString())
+        parsed = CompleteJobResult.FromString(raw)
     except DecodeError as error:
         raise InvalidJobResult(f"Expected 'result' to be a JobResult, but it could not be read ({error})") from None
     if not parsed.HasField("result"):
