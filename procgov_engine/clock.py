@@ -13,6 +13,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """``moment`` (timezone-aware) in whole epoch milliseconds, exactly: ``int(moment.timestamp() * 1000)``
+    goes through a float and can land 1 ms early, so a timer due at that instant would not be due yet."""
+    return (moment - EPOCH) // _MS
+
+
+def from_epoch_ms(ms: int) -> datetime:
+    """The UTC instant of ``ms`` epoch milliseconds, exactly (no float, unlike ``datetime.fromtimestamp``)."""
+    return EPOCH + timedelta(milliseconds=ms)
+
 
 class Clock(Protocol):
     """A source of the current time in epoch milliseconds."""
@@ -52,7 +66,7 @@ class PinnableClock:
         return self._pinned_ms if self._pinned_ms is not None else time.time_ns() // 1_000_000
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(self.now_ms() / 1000, UTC)
+        return from_epoch_ms(self.now_ms())
 
     def pin(self, epoch_ms: int) -> None:
         self._pinned_ms = epoch_ms
@@ -72,25 +86,25 @@ class ControlledClock:
         start = start or datetime.now(UTC)
         if start.tzinfo is None:
             raise ValueError("ControlledClock start must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
-        self._ms = int(start.timestamp() * 1000)
+        self._ms = epoch_ms(start)
         self._listeners: list[Callable[[], None]] = []
 
     def now_ms(self) -> int:
         return self._ms
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(self._ms / 1000, UTC)
+        return from_epoch_ms(self._ms)
 
     def advance(self, delta: timedelta) -> None:
         if delta < timedelta(0):
             raise ValueError(f"ControlledClock cannot move backwards (advance by {delta})")
-        self._ms += int(delta.total_seconds() * 1000)
+        self._ms += delta // _MS
         self._notify()
 
     def set(self, moment: datetime) -> None:
         if moment.tzinfo is None:
             raise ValueError("ControlledClock.set needs a timezone-aware datetime")
-        ms = int(moment.timestamp() * 1000)
+        ms = epoch_ms(moment)
         if ms < self._ms:
             raise ValueError(f"ControlledClock cannot move backwards (to {moment.isoformat()})")
         self._ms = ms

@@ -23,7 +23,7 @@ import base64
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ from procgov_engine.api import (
     Resource,
     Topology,
 )
-from procgov_engine.clock import Clock, ControlledClock, PinnableClock, SystemClock
+from procgov_engine.clock import Clock, ControlledClock, PinnableClock, SystemClock, from_epoch_ms
 from procgov_engine.core import snapshot
 from procgov_engine.core.behaviours.context import instance_tags
 from procgov_engine.core.commit import CommitThread
@@ -467,7 +467,7 @@ class Engine:
         :class:`SystemClock` cannot be pinned.
         """
         if isinstance(self.clock, ControlledClock) and epoch_ms < self.clock.now_ms():
-            moment = datetime.fromtimestamp(epoch_ms / 1000, UTC)
+            moment = from_epoch_ms(epoch_ms)
             raise Rejection(
                 RejectionType.INVALID_ARGUMENT, f"ControlledClock cannot move backwards (to {moment.isoformat()})"
             )
@@ -509,7 +509,7 @@ class Engine:
             else:
                 self.clock.reset()
         elif isinstance(self.clock, ControlledClock) and intent == "PIN":
-            self.clock.set(datetime.fromtimestamp(value["time"] / 1000, UTC))
+            self.clock.set(from_epoch_ms(value["time"]))
 
     def _restore_clock(self) -> None:
         """A pinned clock outlives a restart, as in Zeebe (its pin is engine state there): the folded

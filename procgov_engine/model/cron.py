@@ -12,9 +12,11 @@ The matching itself is croniter's; this module only maps Spring's dialect onto i
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from croniter import CroniterError, croniter
+
+from procgov_engine.clock import epoch_ms, from_epoch_ms
 
 # Spring's macros, written out as the six-field expressions Spring documents for them.
 _MACROS = {
@@ -62,10 +64,10 @@ def validate(text: str) -> None:
 def next_match(text: str, after_ms: int) -> int:
     """The first time (epoch ms) strictly after ``after_ms`` that the cron expression ``text`` matches."""
     expression = _expand(text)
-    start = datetime.fromtimestamp(after_ms / 1000, UTC)
+    start = from_epoch_ms(after_ms)
     try:
         matches = croniter(expression, start, day_or=False, second_at_beginning=True)
         following = matches.get_next(datetime)
     except (CroniterError, ValueError, KeyError) as exc:
         raise CronFormatError(f"Invalid cron expression '{text.strip()}': {exc}") from exc
-    return int(following.timestamp() * 1000)
+    return epoch_ms(following)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import isodate
 
+from procgov_engine.clock import epoch_ms, from_epoch_ms
 from procgov_engine.model import cron
 
 
@@ -35,11 +36,11 @@ def add_duration(start_ms: int, duration_text: str) -> int:
         duration = isodate.parse_duration(duration_text)
     except (isodate.ISO8601Error, ValueError) as exc:
         raise TimerFormatError(f"Invalid duration format '{duration_text}'") from exc
-    start = datetime.fromtimestamp(start_ms / 1000, UTC)
+    start = from_epoch_ms(start_ms)
     end = start + duration
     if end < start:
         raise TimerFormatError(f"Invalid duration format '{duration_text}': negative durations are not allowed")
-    return int(end.timestamp() * 1000)
+    return epoch_ms(end)
 
 
 def parse_date(text: str) -> int:
@@ -51,7 +52,7 @@ def parse_date(text: str) -> int:
         raise TimerFormatError(f"Invalid date-time format '{text}'") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+    return epoch_ms(moment)
 
 
 def schedule(kind: str, value: str, now_ms: int) -> Schedule:
@@ -107,7 +108,7 @@ def _cycle(value: str, now_ms: int) -> Schedule:
 
 def validate_static(kind: str, value: str) -> None:
     """Deploy-time check of a static timer value."""
-    schedule(kind, value, int(datetime(2000, 1, 1, tzinfo=UTC).timestamp() * 1000))
+    schedule(kind, value, epoch_ms(datetime(2000, 1, 1, tzinfo=UTC)))
 
 
 def _next_occurrence(start_ms: int, interval: str, now_ms: int) -> int:
