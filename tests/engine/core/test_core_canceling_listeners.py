@@ -1,0 +1,316 @@
+"""``canceling`` user task listeners (Camunda 8.8): the termination of a user task's element waits for them.
+
+Camunda docs (8.8), components/concepts/user-task-listeners ("User task listeners": Supported events
+(canceling: "Triggered when a user task is canceled, e.g. by an interrupting boundary event or the process
+instance's cancellation"), Blocking behavior, Deny a state transition, Correct user task data, Incidents),
+and the termination paths of components/modeler/bpmn/timer-events (interrupting boundary), message-events,
+event-subprocesses, terminate-events and concepts/process-instance-creation ("Cancel process instance").
+Records: Zeebe 8.8's USER_TASK CANCELING → TASK_LISTENER jobs of listenerEventType CANCELING → CANCELED, then
+the element's ELEMENT_TERMINATED (Zeebe's CONTINUE_TERMINATING_ELEMENT, camunda/camunda#30797).
+
+Every test's engine is also reopened from its log at the end (tests/engine/core/conftest.py): the fold of
+the events gives the live state, the waiting termination and its event trigger included.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from core_helpers import START, activate, bpmn, chain, deploy, state
+from test_core_user_tasks import intents, listener_job, listeners, only_task, rejected, user_task
+
+from procgov_engine.api import RejectionType
+from procgov_engine.clock import ControlledClock
+from procgov_engine.core import Engine
+
+
+def element_intents(engine: Engine, pik: int, element_id: str) -> list[str]:
+    return [
+        r["intent"]
+        for r in engine.query.records(value_type="PROCESS_INSTANCE", process_instance_key=pik)
+        if r["recordType"] == "EVENT" and r["value"]["elementId"] == element_id
+    ]
+
+
+def with_boundary(inner: str, definition: str, *, extra: str = "") -> bytes:
+    """start → task (with ``inner``) → end, and an interrupting boundary event ``late`` → ``escalated``."""
+    return bpmn(
+        '<bpmn:startEvent id="start" />'
+        + user_task(inner=inner)
+        + f'<bpmn:boundaryEvent id="late" attachedToRef="task">{definition}</bpmn:boundaryEvent>'
+        '<bpmn:endEvent id="end" /><bpmn:endEvent id="escalated" />'
+        + chain("start", "task", "end")
+        + chain("late", "escalated"),
+        extra=extra,
+    )
+
+
+TIMER = "<bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>"
+MESSAGE = '<bpmn:messageEventDefinition messageRef="m" />'
+MESSAGE_DEF = (
+    '<bpmn:message id="m" name="stop"><bpmn:extensionElements><zeebe:subscription correlationKey="=id" />'
+    "</bpmn:extensionElements></bpmn:message>"
+)
+
+
+async def test_an_interrupting_timer_waits_for_the_canceling_listener_then_takes_its_flow(
+    engine: Engine, clock: ControlledClock
+) -> None:
+    """user-task-listeners § Supported events (canceling) and § Blocking behavior, timer-events (interrupting
+    boundary): the task is CANCELING and its element TERMINATING while the canceling listener's job (kind
+    TASK_LISTENER, event CANCELING) runs; the boundary event is activated only once the job completed, after
+    CANCELED and ELEMENT_TERMINATED."""
+    await deploy(engine, with_boundary(listeners(("canceling", "farewell")), TIMER))
+    created = await engine.create_process_instance(bpmn_process_id="p")
+    pik = created.process_instance_key
+    task = only_task(engine, pik)
+    await engine.increase_time(timedelta(hours=2))
+    assert intents(engine, pik) == ["CREATING", "CREATED", "CANCELING"]
+    assert element_intents(engine, pik, "task")[-1] == "ELEMENT_TERMINATING"
+    assert element_intents(engine, pik, "late") == []
+    assert state(engine, pik) == "ACTIVE"
+    assert only_task(engine, pik).state == "CANCELING"
+    [job] = await activate(engine, "farewell")
+    assert (job.kind, job.listener_event_type) == ("TASK_LISTENER", "CANCELING")
+    assert job.custom_headers["io.camunda.zeebe:userTaskKey"] == str(task.key)
+    await engine.complete_job(job.key, {})
+    assert intents(engine, pik) == ["CREATING", "CREATED", "CANCELING", "CANCELED"]
+    assert element_intents(engine, pik, "task")[-2:] == ["ELEMENT_TERMINATING", "ELEMENT_TERMINATED"]
+    assert element_intents(engine, pik, "late")[0] == "ELEMENT_ACTIVATING"
+    assert element_intents(engine, pik, "escalated")[-1] == "ELEMENT_COMPLETED"
+    assert element_intents(engine, pik, "end") == []
+    assert state(engine, pik) == "COMPLETED"
+    assert only_task(engine, pik).state == "CANCELED"
+
+
+async def test_cancel_process_instance_waits_for_the_canceling_listener(engine: Engine) -> None:
+    """user-task-listeners § Supported events (canceling: the process instance is canceled): the cancel
+    command is accepted, the instance stays TERMINATING until the canceling listener's job completed (a
+    second cancel is rejected, as Zeebe rejects one for an instance that is no longer active); then the task
+    is CANCELED and the instance TERMINATED."""
+    await deploy(engine, with_boundary(listeners(("canceling", "farewell")), TIMER))
+    created = await engine.create_process_instance(bpmn_process_id="p")
+    pik = created.process_instance_key
+    await engine.cancel_process_instance(pik)
+    assert state(engine, pik) == "ACTIVE"
+    assert element_intents(engine, pik, "p")[-1] == "ELEMENT_TERMINATING"
+    job = await listener_job(engine, "farewell")
+    again = await rejected(engine.cancel_process_instance(pik))  # as Zeebe: a terminating one cannot be canceled
+    assert again.type == RejectionType.NOT_FOUND
+    assert again.reason == f"Expected to cancel a process instance with key '{pik}', but no such process was found"
+    await engine.complete_job(job.key, {})
+    assert intents(engine, pik)[-2:] == ["CANCELING", "CANCELED"]
+    assert element_intents(engine, pik, "task")[-1] == "ELEMENT_TERMINATED"
+    assert element_intents(engine, pik, "p")[-1] == "ELEMENT_TERMINATED"
+    assert element_intents(engine, pik, "late") == []
+    assert state(engine, pik) == "TERMINATED"
+
+
+async def test_two_canceling_listeners_run_one_after_the_other(engine: Engine, clock: ControlledClock) -> None:
+    """user-task-listeners § Blocking behavior ("If multiple user task listeners of the same eventType are
+    defined, they run in the order they are defined"): the second canceling listener's job is created once the
+    first completed; the element terminates after the last."""
+    await deploy(engine, with_boundary(listeners(("canceling", "first"), ("canceling", "second")), TIMER))
+    created = await engine.create_process_instance(bpmn_process_id="p")
+    pik = created.process_instance_key
+    await engine.increase_time(timedelta(hours=2))
+    assert await activate(engine, "second") == []
+    [first] = await activate(engine, "first")
+    await engine.complete_job(first.key, {})
+    assert element_intents(engine, pik, "task")[-1] == "ELEMENT_TERMINATING"
+    [second] = await activate(engine, "second")
+    assert second.listener_event_type == "CANCELING"
+    await engine.complete_job(second.key, {})
+    assert element_intents(engine, pik, "task")[-1] == "ELEMENT_TERMINATED"
+    assert state(engine, pik) == "COMPLETED"
+    commands = [
+        r["intent"]
+        for r in engine.query.records(value_type="USER_TASK", process_instance_key=pik)
+        if r["recordType"] == "COMMAND"
+    ]
+    assert commands == ["COMPLETE_TASK_LISTENER", "COMPLETE_TASK_LISTENER"]
+
+
+async def test_a_canceling_listener_without_retries_is_an_incident_and_resolving_goes_on(
+    engine: Engine, clock: ControlledClock
+) -> None:
+    """user-task-listeners § Incidents: a canceling listener's job that runs out of retries raises a
+    TASK_LISTENER_NO_RETRIES incident on the terminating element; with retries given back and the incident
+    resolved, the job runs again and the termination goes on."""
+    await deploy(engine, with_boundary(listeners(("canceling", "farewell")), TIMER))
+    created = await engine.create_process_instance(bpmn_process_id="p")
+    pik = created.process_instance_key
+    await engine.increase_time(timedelta(hours=2))
+    [job] = await activate(engine, "farewell")
+    await engine.fail_job(job.key, retries=0, error_message="listener down")
+    [incident] = engine.query.incidents(pik, active_only=True)
+    assert incident.error_type == "TASK_LISTENER_NO_RETRIES" and incident.error_message == "listener down"
+    assert element_intents(engine, pik, "task")[-1] == "ELEMENT_TERMINATING"
+    await engine.update_job_retries(job.key, 1)
+    await engine.resolve_incident(incident.key)
+    [again] = await activate(engine, "farewell")
+    assert again.key == job.key
+    await engine.complete_job(again.key, {})
+    assert engine.query.incidents(pik, active_only=True) == []
+    assert state(engine, pik) == "COMPLETED"
+    assert element_intents(engine, pik, "escalated")[-1] == "ELEMENT_COMPLETED"
+
+
+async def test_a_canceling_listener_cannot_deny_and_its_corrections_do_not_stop_the_cancellation(
+    engine: Engine, clock: ControlledClock
+) -> None:
+    """user-task-listeners § Deny a state transition: only assigning, updating and completing listeners can
+    deny; Zeebe's JobCompleteProcessor rejects a denying result of a canceling listener's job with
+    INVALID_ARGUMENT ("Denying result is not supported for 'CANCELING' task listener jobs … Only the
+    following listener event types support denying: [ASSIGNING, COMPLETING, UPDATING].") and nothing
+    changes. § Correct user task data: the JobCompleteProcessor has no check against corrections of a
+    canceling listener; they are taken (CORRECTED) into the CANCELED task and the cancellation goes on."""
+    await deploy(engine, with_boundary(listeners(("canceling", "farewell")), TIMER))
+    created = await engine.create_process_instance(bpmn_process_id="p")
+    pik = created.process_instance_key
+    await engine.increase_time(timedelta(hours=2))
+    [job] = await activate(engine, "farewell")
+    denial = await rejected(engine.complete_job(job.key, {}, result={"denied": True, "deniedReason": "no"}))
+    assert denial.type == RejectionType.INVALID_ARGUMENT
+    assert denial.reason == (
+        f"Denying result is not supported for 'CANCELING' task listener jobs (job key '{job.key}', type "
+        f"'farewell', processInstanceKey '{pik}'). Only the following listener event types support denying: "
+        "[ASSIGNING, COMPLETING, UPDATING]."
+    )
+    assert intents(engine, pik) == ["CREATING", "CREATED", "CANCELING"]
+    assert element_intents(engine, pik, "task")[-1] == "ELEMENT_TERMINATING"
+    await engine.complete_job(job.key, {}, result={"corrections": {"priority": 7}})
+    assert intents(engine, pik) == ["CREATING", "CREATED", "CANCELING", "CORRECTED", "CANCELED"]
+    [canceled] = [
+        r for r in engine.query.records(value_type="USER_TASK", process_instance_key=pik) if r["intent"] == "CANCELED"
+    ]
+    assert canceled["value"]["priority"] == 7
+    assert state(engine, pik) == "COMPLETED"
+
+
+async def test_an_interrupting_event_sub_process_starts_once_the_canceling_listener_ran(engine: Engine) -> None:
+    """event-subprocesses (interrupting message start) and user-task-listeners § Blocking behavior: the
+    scope's children are terminated first; the event sub-process is activated, with the message's variables,
+    once the task's canceling listener completed."""
+    document = bpmn(
+        '<bpmn:startEvent id="start" />'
+        + user_task(inner=listeners(("canceling", "farewell")))
+        + '<bpmn:endEvent id="end" />'
+        + chain("start", "task", "end")
+        + '<bpmn:subProcess id="stop" triggeredByEvent="true"><bpmn:startEvent id="stopped">'
+        '<bpmn:messageEventDefinition messageRef="m" /></bpmn:startEvent><bpmn:endEvent id="stop_end" />'
+        + chain("stopped", "stop_end")
+        + "</bpmn:subProcess>",
+        extra=MESSAGE_DEF,
+    )
+    await deploy(engine, document)
+    created = await engine.create_process_instance(bpmn_process_id="p", variables={"id": "x"})
+    pik = created.process_instance_key
+    await engine.publish_message(name="stop", correlation_key="x", variables={"why": "late"}, time_to_live_ms=0)
+    assert element_intents(engine, pik, "stop") == []
+    job = await listener_job(engine, "farewell")
+    await engine.complete_job(job.key, {})
+    assert element_intents(engine, pik, "task")[-1] == "ELEMENT_TERMINATED"
+    assert element_intents(engine, pik, "stop")[-1] == "ELEMENT_COMPLETED"
+    assert state(engine, pik) == "COMPLETED"
+    why = [
+        r["value"]["value"]
+        for r in engine.query.records(value_type="VARIABLE", process_instance_key=pik)
+        if r["value"]["name"] == "why"
+    ]
+    assert why == ['"late"']
+
+
+async def test_a_terminate_end_event_completes_its_scope_once_the_canceling_listener_ran(engine: Engine) -> None:
+    """terminate-events: a terminate end event terminates everything else in its scope, and the scope
+    completes; with a canceling listener on a user task in a parallel branch, the process instance completes
+    once that listener's job completed."""
+    document = bpmn(
+        '<bpmn:startEvent id="start" /><bpmn:parallelGateway id="fork" />'
+        + user_task(inner=listeners(("canceling", "farewell")))
+        + '<bpmn:endEvent id="end" /><bpmn:endEvent id="kill"><bpmn:terminateEventDefinition /></bpmn:endEvent>'
+        + chain("start", "fork", "task", "end")
+        + chain("fork", "kill")
+    )
+    await deploy(engine, document)
+    created = await engine.create_process_instance(bpmn_process_id="p")
+    pik = created.process_instance_key
+    job = await listener_job(engine, "farewell")
+    assert element_intents(engine, pik, "kill")[-1] == "ELEMENT_COMPLETED"
+    assert state(engine, pik) == "ACTIVE"
+    await engine.complete_job(job.key, {})
+    assert element_intents(engine, pik, "task")[-1] == "ELEMENT_TERMINATED"
+    assert state(engine, pik) == "COMPLETED"
+
+
+async def test_a_sub_process_boundary_waits_for_the_canceling_listener_inside(
+    engine: Engine, clock: ControlledClock
+) -> None:
+    """timer-events (interrupting boundary on an embedded sub-process): the sub-process's termination
+    terminates the user task inside; the sub-process stays TERMINATING until the task's canceling listener
+    completed, then its boundary event's flow is taken."""
+    document = bpmn(
+        '<bpmn:startEvent id="start" /><bpmn:subProcess id="sub"><bpmn:startEvent id="sub_start" />'
+        + user_task(inner=listeners(("canceling", "farewell")))
+        + '<bpmn:endEvent id="sub_end" />'
+        + chain("sub_start", "task", "sub_end")
+        + '</bpmn:subProcess><bpmn:boundaryEvent id="late" attachedToRef="sub">'
+        + TIMER
+        + '</bpmn:boundaryEvent><bpmn:endEvent id="end" /><bpmn:endEvent id="escalated" />'
+        + chain("start", "sub", "end")
+        + chain("late", "escalated")
+    )
+    await deploy(engine, document)
+    created = await engine.create_process_instance(bpmn_process_id="p")
+    pik = created.process_instance_key
+    await engine.increase_time(timedelta(hours=2))
+    [job] = await activate(engine, "farewell")
+    assert element_intents(engine, pik, "sub")[-1] == "ELEMENT_TERMINATING"
+    assert element_intents(engine, pik, "late") == []
+    await engine.complete_job(job.key, {})
+    assert element_intents(engine, pik, "task")[-1] == "ELEMENT_TERMINATED"
+    assert element_intents(engine, pik, "sub")[-1] == "ELEMENT_TERMINATED"
+    assert element_intents(engine, pik, "escalated")[-1] == "ELEMENT_COMPLETED"
+    assert state(engine, pik) == "COMPLETED"
+
+
+@pytest.mark.parametrize("snapshot_every", [0, 1000], ids=["fold-of-the-log", "snapshot"])
+async def test_a_restart_while_the_canceling_listener_runs_goes_on_with_the_termination(
+    tmp_path: Path, snapshot_every: int
+) -> None:
+    """user-task-listeners § Blocking behavior, across a restart: the engine is closed while the canceling
+    listener's job of a message-interrupted task runs; reopened from its log (folded, or from the snapshot
+    written on close), the job completes and the boundary event takes its flow with the message's
+    variables."""
+    clock = ControlledClock(START)
+    data = tmp_path / "d"
+    engine = await Engine.open(data, clock, snapshot_every=snapshot_every)
+    try:
+        await deploy(engine, with_boundary(listeners(("canceling", "farewell")), MESSAGE, extra=MESSAGE_DEF))
+        created = await engine.create_process_instance(bpmn_process_id="p", variables={"id": "x"})
+        pik = created.process_instance_key
+        await engine.publish_message(name="stop", correlation_key="x", variables={"why": "late"}, time_to_live_ms=0)
+        job = await listener_job(engine, "farewell")
+    finally:
+        await engine.close()
+    reopened = await Engine.open(data, ControlledClock(clock.now()), snapshot_every=snapshot_every)
+    try:
+        if snapshot_every:
+            assert reopened.replayed_commands == 0
+        assert only_task(reopened, pik).state == "CANCELING"
+        assert element_intents(reopened, pik, "late") == []
+        await reopened.complete_job(job.key, {})
+        assert element_intents(reopened, pik, "task")[-1] == "ELEMENT_TERMINATED"
+        assert element_intents(reopened, pik, "escalated")[-1] == "ELEMENT_COMPLETED"
+        assert state(reopened, pik) == "COMPLETED"
+        why: list[Any] = [
+            r["value"]["value"]
+            for r in reopened.query.records(value_type="VARIABLE", process_instance_key=pik)
+            if r["value"]["name"] == "why"
+        ]
+        assert why == ['"late"']
+    finally:
+        await reopened.close()
