@@ -159,6 +159,8 @@ class EventAppliers:
         # activation retries from there
         self._start: tuple[str, str, dict[str, Any] | None] | None = None
         self._root_started: tuple[int, list[Element], dict[str, Any] | None] | None = None
+        # the message start correlation keys the process instance that ended last held
+        self.freed_start_keys: list[tuple[str, str]] = []
 
     # the appliers that read only the event's key: the fold does not parse these events' JSON
     KEY_ONLY = frozenset(
@@ -600,9 +602,12 @@ class EventAppliers:
 
     def instance_ended(self, root: ElementInstance) -> None:
         keys = self.state.message_start_keys
+        freed = []
         for start_key, instance_key in list(keys.items()):
             if instance_key == root.key:
                 del keys[start_key]
+                freed.append(start_key)
+        self.freed_start_keys = freed  # processing may ask: the correlation keys free again
 
     # -- SIGNAL_SUBSCRIPTION ---------------------------------------------------------------------
     def _signal_created(self, key: int, value: dict[str, Any]) -> None:
@@ -873,6 +878,7 @@ class EventAppliers:
             return None
         trigger = self._trigger
         if trigger is not None and any(c.id == trigger[0] for c in interrupting):
+            self._trigger = None  # taken: the activation of its catch gets it from the instance
             return trigger
         if self._signal is not None:
             signals = [c for c in interrupting if c.event_type == "SIGNAL"]

@@ -314,3 +314,188 @@ async def test_a_restart_while_the_canceling_listener_runs_goes_on_with_the_term
         assert why == ['"late"']
     finally:
         await reopened.close()
+
+
+def variable(engine: Engine, pik: int, name: str) -> list[str]:
+    return [
+        r["value"]["value"]
+        for r in engine.query.records(value_type="VARIABLE", process_instance_key=pik)
+        if r["value"]["name"] == name
+    ]
+
+
+async def test_an_interrupting_signal_boundary_waits_and_keeps_the_signal_variables(engine: Engine) -> None:
+    """signal-events (interrupting boundary) and user-task-listeners § Blocking behavior: the boundary event
+    that a broadcast triggered is activated after the canceling listener, in a later command, with the
+    signal's variables."""
+    await deploy(
+        engine,
+        with_boundary(
+            listeners(("canceling", "farewell")),
+            '<bpmn:signalEventDefinition signalRef="sg" />',
+            extra='<bpmn:signal id="sg" name="go" />',
+        ),
+    )
+    created = await engine.create_process_instance(bpmn_process_id="p")
+    pik = created.process_instance_key
+    await engine.broadcast_signal("go", {"reason": "recalled"})
+    assert element_intents(engine, pik, "late") == []
+    job = await listener_job(engine, "farewell")
+    await engine.complete_job(job.key, {})
+    assert element_intents(engine, pik, "escalated")[-1] == "ELEMENT_COMPLETED"
+    assert variable(engine, pik, "reason") == ['"recalled"']
+    assert state(engine, pik) == "COMPLETED"
+
+
+def sub_process_with_task(throw: str, boundary: str, *, extra: str = "") -> bytes:
+    """A sub-process with two branches, a user task with a canceling listener and ``throw``; an interrupting
+    ``boundary`` on the sub-process leads to ``caught``."""
+    return bpmn(
+        '<bpmn:startEvent id="start" /><bpmn:subProcess id="sub"><bpmn:startEvent id="sub_start" />'
+        '<bpmn:parallelGateway id="fork" />'
+        + user_task(inner=listeners(("canceling", "farewell")))
+        + throw
+        + '<bpmn:endEvent id="sub_end" />'
+        + chain("sub_start", "fork", "task", "sub_end")
+        + chain("fork", "thrower")
+        + f'</bpmn:subProcess><bpmn:boundaryEvent id="on_it" attachedToRef="sub">{boundary}</bpmn:boundaryEvent>'
+        '<bpmn:endEvent id="end" /><bpmn:endEvent id="caught" />'
+        + chain("start", "sub", "end")
+        + chain("on_it", "caught"),
+        extra=extra,
+    )
+
+
+async def test_an_error_caught_on_the_sub_process_waits_for_the_canceling_listener_inside(engine: Engine) -> None:
+    """error-events (catching errors: an interrupting error boundary event terminates the activity): a job's
+    BPMN error caught by the sub-process's boundary terminates the sub-process, whose user task's canceling
+    listener runs first; then the error boundary event's flow is taken."""
+    document = sub_process_with_task(
+        '<bpmn:serviceTask id="thrower"><bpmn:extensionElements><zeebe:taskDefinition type="work" />'
+        "</bpmn:extensionElements></bpmn:serviceTask>",
+        '<bpmn:errorEventDefinition errorRef="err" />',
+        extra='<bpmn:error id="err" errorCode="BROKEN" />',
+    )
+    await deploy(engine, document)
+    created = await engine.create_process_instance(bpmn_process_id="p")
+    pik = created.process_instance_key
+    [work] = await activate(engine, "work")
+    await engine.throw_error(work.key, error_code="BROKEN", variables={"cause": "disk"})
+    assert element_intents(engine, pik, "sub")[-1] == "ELEMENT_TERMINATING"
+    assert element_intents(engine, pik, "on_it") == []
+    job = await listener_job(engine, "farewell")
+    await engine.complete_job(job.key, {})
+    assert element_intents(engine, pik, "sub")[-1] == "ELEMENT_TERMINATED"
+    assert element_intents(engine, pik, "caught")[-1] == "ELEMENT_COMPLETED"
+    assert variable(engine, pik, "cause") == ['"disk"']
+    assert state(engine, pik) == "COMPLETED"
+
+
+async def test_an_escalation_caught_on_the_sub_process_waits_for_the_canceling_listener_inside(
+    engine: Engine,
+) -> None:
+    """escalation-events (an interrupting escalation boundary event on a sub-process): the escalation
+    thrown inside terminates the sub-process; its boundary event is activated once the canceling listener of
+    the user task inside completed."""
+    document = sub_process_with_task(
+        '<bpmn:intermediateThrowEvent id="thrower"><bpmn:escalationEventDefinition escalationRef="esc" />'
+        "</bpmn:intermediateThrowEvent>",
+        '<bpmn:escalationEventDefinition escalationRef="esc" />',
+        extra='<bpmn:escalation id="esc" escalationCode="LATE" />',
+    )
+    await deploy(engine, document)
+    created = await engine.create_process_instance(bpmn_process_id="p")
+    pik = created.process_instance_key
+    job = await listener_job(engine, "farewell")
+    assert element_intents(engine, pik, "sub")[-1] == "ELEMENT_TERMINATING"
+    assert element_intents(engine, pik, "on_it") == []
+    await engine.complete_job(job.key, {})
+    assert element_intents(engine, pik, "caught")[-1] == "ELEMENT_COMPLETED"
+    assert state(engine, pik) == "COMPLETED"
+
+
+async def test_a_completion_condition_completes_the_body_once_the_canceling_listener_ran(engine: Engine) -> None:
+    """multi-instance (completion condition: the remaining instances are terminated and the body
+    completes): an inner user task with a canceling listener holds the body's completion until its job
+    completed."""
+    document = bpmn(
+        '<bpmn:startEvent id="start" /><bpmn:userTask id="task"><bpmn:extensionElements><zeebe:userTask />'
+        + listeners(("canceling", "farewell"))
+        + "</bpmn:extensionElements>"
+        '<bpmn:multiInstanceLoopCharacteristics><bpmn:extensionElements><zeebe:loopCharacteristics '
+        'inputCollection="= [1, 2]" inputElement="item" /></bpmn:extensionElements>'
+        "<bpmn:completionCondition>= numberOfCompletedInstances &gt;= 1</bpmn:completionCondition>"
+        '</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask><bpmn:endEvent id="end" />'
+        + chain("start", "task", "end")
+    )
+    await deploy(engine, document)
+    created = await engine.create_process_instance(bpmn_process_id="p")
+    pik = created.process_instance_key
+    first, _ = sorted((t for t in engine.query.user_tasks() if t.process_instance_key == pik), key=lambda t: t.key)
+    await engine.complete_user_task(first.key, {})
+    job = await listener_job(engine, "farewell")
+    assert element_intents(engine, pik, "end") == []
+    assert state(engine, pik) == "ACTIVE"
+    await engine.complete_job(job.key, {})
+    assert element_intents(engine, pik, "end")[-1] == "ELEMENT_COMPLETED"
+    assert state(engine, pik) == "COMPLETED"
+
+
+CHILD = bpmn(
+    '<bpmn:startEvent id="cs" />'
+    + user_task(inner=listeners(("canceling", "farewell")))
+    + '<bpmn:endEvent id="ce" />'
+    + chain("cs", "task", "ce"),
+    "child",
+)
+PARENT = bpmn(
+    '<bpmn:startEvent id="s" /><bpmn:callActivity id="call"><bpmn:extensionElements>'
+    '<zeebe:calledElement processId="child" /></bpmn:extensionElements></bpmn:callActivity>'
+    '<bpmn:endEvent id="e" />' + chain("s", "call", "e"),
+    "parent",
+)
+
+
+def instance_states(engine: Engine) -> dict[str, str]:
+    return {v.bpmn_process_id: v.state for v in engine.query.process_instances()}
+
+
+async def test_cancelling_a_parent_waits_for_the_canceling_listener_in_the_called_instance(engine: Engine) -> None:
+    """call-activities (terminating the call activity terminates the called instance) and
+    user-task-listeners § Supported events (canceling): the parent's cancellation waits until the canceling
+    listener of the child's user task completed; then the child, the call activity and the parent are
+    TERMINATED."""
+    await deploy(engine, CHILD, PARENT)
+    created = await engine.create_process_instance(bpmn_process_id="parent")
+    pik = created.process_instance_key
+    await engine.cancel_process_instance(pik)
+    job = await listener_job(engine, "farewell")
+    assert instance_states(engine) == {"parent": "ACTIVE", "child": "ACTIVE"}
+    assert element_intents(engine, pik, "call")[-1] == "ELEMENT_TERMINATING"
+    await engine.complete_job(job.key, {})
+    assert element_intents(engine, pik, "call")[-1] == "ELEMENT_TERMINATED"
+    assert instance_states(engine) == {"parent": "TERMINATED", "child": "TERMINATED"}
+
+
+async def test_a_restart_while_a_cancelled_parent_waits_goes_on(tmp_path: Path) -> None:
+    """user-task-listeners § Blocking behavior, across a restart from the fold of the log (no snapshot): a
+    cancelled parent whose called instance's user task runs its canceling listener is TERMINATED once the
+    job completes after the restart."""
+    clock = ControlledClock(START)
+    data = tmp_path / "d"
+    engine = await Engine.open(data, clock, snapshot_every=0)
+    try:
+        await deploy(engine, CHILD, PARENT)
+        created = await engine.create_process_instance(bpmn_process_id="parent")
+        await engine.cancel_process_instance(created.process_instance_key)
+        job = await listener_job(engine, "farewell")
+    finally:
+        await engine.close()
+    reopened = await Engine.open(data, ControlledClock(clock.now()), snapshot_every=0)
+    try:
+        assert instance_states(reopened) == {"parent": "ACTIVE", "child": "ACTIVE"}
+        assert reopened.state.jobs[job.key].listener_event_type == "CANCELING"  # still activated by "test"
+        await reopened.complete_job(job.key, {})
+        assert instance_states(reopened) == {"parent": "TERMINATED", "child": "TERMINATED"}
+    finally:
+        await reopened.close()
