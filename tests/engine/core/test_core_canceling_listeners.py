@@ -166,7 +166,8 @@ async def test_a_canceling_listener_cannot_deny_and_its_corrections_do_not_stop_
     deny; Zeebe's JobCompleteProcessor rejects a denying result of a canceling listener's job with
     INVALID_ARGUMENT ("Denying result is not supported for 'CANCELING' task listener jobs … Only the
     following listener event types support denying: [ASSIGNING, COMPLETING, UPDATING].") and nothing
-    changes. § Correct user task data: the JobCompleteProcessor has no check against corrections of a
+    changes. § Correct user task data: neither the JobCompleteProcessor nor the UserTaskProcessor (its
+    COMPLETE_TASK_LISTENER writes CORRECTED whatever the task's lifecycle state) refuses corrections of a
     canceling listener; they are taken (CORRECTED) into the CANCELED task and the cancellation goes on."""
     await deploy(engine, with_boundary(listeners(("canceling", "farewell")), TIMER))
     created = await engine.create_process_instance(bpmn_process_id="p")
