@@ -152,6 +152,9 @@ class EventAppliers:
         self._gateway_left: tuple[int, str] | None = None
         self._signal: dict[str, Any] | None = None
         self._signal_name = ""
+        # owner key → the interrupting event sub-process start whose subscription to the broadcast signal was
+        # closed in this command (its scope's children are terminated next)
+        self._signal_closed: dict[int, str] = {}
         # a message start event's correlation key, taken by the instance the next root activation starts
         self._starting: tuple[str, str] | None = None
         # where the next process instance starts (a start event that fired: element id or, for a signal, the
@@ -188,6 +191,7 @@ class EventAppliers:
         self._gateway_left = None
         self._signal = None
         self._signal_name = ""
+        self._signal_closed = {}
 
     def opened(self) -> None:
         """The fold on open ended: nothing of a command is pending any more."""
@@ -203,6 +207,7 @@ class EventAppliers:
         self._gateway_left = None
         self._signal = None
         self._signal_name = ""
+        self._signal_closed = {}
 
     def apply(self, value_type: str, intent: str, key: int, value: dict[str, Any]) -> None:
         applier = self.table.get((value_type, intent))
@@ -627,6 +632,10 @@ class EventAppliers:
         sub = subs.pop(key, None)
         if sub is not None and sub.owner is not None and key in sub.owner.signal_keys:
             sub.owner.signal_keys.remove(key)
+            catch = sub.catch
+            in_sub_process = catch.parent is not None and catch.parent.triggered_by_event
+            if self._signal is not None and sub.name == self._signal_name and catch.interrupting and in_sub_process:
+                self._signal_closed[sub.owner.key] = catch.id  # for the children's TERMINATING
 
     # -- CLOCK -------------------------------------------------------------------------------------
     def _clock_pinned(self, key: int, value: dict[str, Any]) -> None:
@@ -872,7 +881,7 @@ class EventAppliers:
         """The trigger of the command (a fired timer, a correlated message, a thrown error or escalation, a
         broadcast signal) if it is for one of the interrupting ``catches`` of ``owner``. A signal is told
         apart by ``owner``'s open subscriptions when ``subscribed`` (boundary events); an event
-        sub-process's were closed before its scope's children are terminated: its first signal start."""
+        sub-process's were closed (in this command) just before its scope's children are terminated."""
         interrupting = [c for c in catches if c.interrupting]
         if not interrupting:
             return None
@@ -882,15 +891,15 @@ class EventAppliers:
             return trigger
         if self._signal is not None:
             signals = [c for c in interrupting if c.event_type == "SIGNAL"]
+            ids = {c.id for c in signals}
             if signals and subscribed:
                 subs = self.state.signal_subs.get(self._signal_name, {})
-                ids = {c.id for c in signals}
                 for sub_key in owner.signal_keys:
                     sub = subs.get(sub_key)
                     if sub is not None and sub.catch.id in ids:
                         return sub.catch.id, dict(self._signal)
-            elif signals:
-                return signals[0].id, dict(self._signal)
+            elif self._signal_closed.get(owner.key) in ids:
+                return self._signal_closed[owner.key], dict(self._signal)
         return None
 
     def _element_left(self, to: str, key: int, value: dict[str, Any]) -> None:

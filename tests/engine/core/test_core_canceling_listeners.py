@@ -500,3 +500,60 @@ async def test_a_restart_while_a_cancelled_parent_waits_goes_on(tmp_path: Path) 
         assert instance_states(reopened) == {"parent": "TERMINATED", "child": "TERMINATED"}
     finally:
         await reopened.close()
+
+
+def with_signal_sub_process(body: str, *, extra: str = "") -> bytes:
+    """``body`` beside an interrupting event sub-process started by the signal ``stop``."""
+    return bpmn(
+        body + '<bpmn:subProcess id="stop" triggeredByEvent="true"><bpmn:startEvent id="stopped">'
+        '<bpmn:signalEventDefinition signalRef="stop_signal" /></bpmn:startEvent><bpmn:endEvent id="stop_end" />'
+        + chain("stopped", "stop_end")
+        + "</bpmn:subProcess>",
+        extra='<bpmn:signal id="stop_signal" name="stop" />' + extra,
+    )
+
+
+async def test_a_signal_event_sub_process_waits_and_keeps_the_signal_variables(engine: Engine) -> None:
+    """event-subprocesses (interrupting signal start) and signal-events: the event sub-process is activated
+    with the broadcast's variables once the canceling listener of the task it interrupted completed."""
+    body = (
+        '<bpmn:startEvent id="start" />'
+        + user_task(inner=listeners(("canceling", "farewell")))
+        + '<bpmn:endEvent id="end" />'
+        + chain("start", "task", "end")
+    )
+    await deploy(engine, with_signal_sub_process(body))
+    created = await engine.create_process_instance(bpmn_process_id="p")
+    pik = created.process_instance_key
+    await engine.broadcast_signal("stop", {"reason": "recalled"})
+    assert element_intents(engine, pik, "stop") == []
+    job = await listener_job(engine, "farewell")
+    await engine.complete_job(job.key, {})
+    assert element_intents(engine, pik, "stop")[-1] == "ELEMENT_COMPLETED"
+    assert variable(engine, pik, "reason") == ['"recalled"']
+    assert state(engine, pik) == "COMPLETED"
+
+
+async def test_another_signal_ending_the_instance_does_not_start_the_signal_event_sub_process(
+    engine: Engine,
+) -> None:
+    """terminate-events and event-subprocesses: a broadcast of another signal that leads to a terminate end
+    event terminates the task (its canceling listener runs); the instance then completes, and its event
+    sub-process, started by the signal ``stop`` only, is not activated."""
+    body = (
+        '<bpmn:startEvent id="start" /><bpmn:parallelGateway id="fork" />'
+        + user_task(inner=listeners(("canceling", "farewell")))
+        + '<bpmn:intermediateCatchEvent id="wait"><bpmn:signalEventDefinition signalRef="go_signal" />'
+        '</bpmn:intermediateCatchEvent><bpmn:endEvent id="end" />'
+        '<bpmn:endEvent id="kill"><bpmn:terminateEventDefinition /></bpmn:endEvent>'
+        + chain("start", "fork", "task", "end")
+        + chain("fork", "wait", "kill")
+    )
+    await deploy(engine, with_signal_sub_process(body, extra='<bpmn:signal id="go_signal" name="go" />'))
+    created = await engine.create_process_instance(bpmn_process_id="p")
+    pik = created.process_instance_key
+    await engine.broadcast_signal("go", {"reason": "done"})
+    job = await listener_job(engine, "farewell")
+    await engine.complete_job(job.key, {})
+    assert element_intents(engine, pik, "stop") == []
+    assert state(engine, pik) == "COMPLETED"
