@@ -8,23 +8,39 @@ event-subprocesses, terminate-events and concepts/process-instance-creation ("Ca
 Records: Zeebe 8.8's USER_TASK CANCELING → TASK_LISTENER jobs of listenerEventType CANCELING → CANCELED, then
 the element's ELEMENT_TERMINATED (Zeebe's CONTINUE_TERMINATING_ELEMENT, camunda/camunda#30797).
 
-Every test's engine is also reopened from its log at the end (tests/engine/core/conftest.py): the fold of
-the events gives the live state, the waiting termination and its event trigger included.
+Every test's engine is also reopened from a copy of its log while the canceling listener's job runs and at
+its end (tests/engine/core/conftest.py): the fold of the events gives the live state, the waiting
+termination and its event trigger included.
 """
 
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import assert_the_fold_gives_the_live_state
 from core_helpers import START, activate, bpmn, chain, deploy, state
 from test_core_user_tasks import intents, listener_job, listeners, only_task, rejected, user_task
 
 from procgov_engine.api import RejectionType
 from procgov_engine.clock import ControlledClock
 from procgov_engine.core import Engine
+
+
+async def farewell_job(engine: Engine, job_type: str = "farewell") -> Any:
+    """The canceling listener's job, activated; the fold of the log so far (reopened from a copy with no
+    snapshot) gives the live state, the waiting termination and its event trigger included."""
+    job = await listener_job(engine, job_type)
+    await fold_now(engine)
+    return job
+
+
+async def fold_now(engine: Engine) -> None:
+    with tempfile.TemporaryDirectory(prefix="canceling-") as copy:
+        await assert_the_fold_gives_the_live_state(engine, Path(copy) / "log")
 
 
 def element_intents(engine: Engine, pik: int, element_id: str) -> list[str]:
@@ -73,7 +89,7 @@ async def test_an_interrupting_timer_waits_for_the_canceling_listener_then_takes
     assert element_intents(engine, pik, "late") == []
     assert state(engine, pik) == "ACTIVE"
     assert only_task(engine, pik).state == "CANCELING"
-    [job] = await activate(engine, "farewell")
+    job = await farewell_job(engine)
     assert (job.kind, job.listener_event_type) == ("TASK_LISTENER", "CANCELING")
     assert job.custom_headers["io.camunda.zeebe:userTaskKey"] == str(task.key)
     await engine.complete_job(job.key, {})
@@ -97,7 +113,7 @@ async def test_cancel_process_instance_waits_for_the_canceling_listener(engine: 
     await engine.cancel_process_instance(pik)
     assert state(engine, pik) == "ACTIVE"
     assert element_intents(engine, pik, "p")[-1] == "ELEMENT_TERMINATING"
-    job = await listener_job(engine, "farewell")
+    job = await farewell_job(engine)
     again = await rejected(engine.cancel_process_instance(pik))  # as Zeebe: a terminating one cannot be canceled
     assert again.type == RejectionType.NOT_FOUND
     assert again.reason == f"Expected to cancel a process instance with key '{pik}', but no such process was found"
@@ -118,7 +134,7 @@ async def test_two_canceling_listeners_run_one_after_the_other(engine: Engine, c
     pik = created.process_instance_key
     await engine.increase_time(timedelta(hours=2))
     assert await activate(engine, "second") == []
-    [first] = await activate(engine, "first")
+    first = await farewell_job(engine, "first")
     await engine.complete_job(first.key, {})
     assert element_intents(engine, pik, "task")[-1] == "ELEMENT_TERMINATING"
     [second] = await activate(engine, "second")
@@ -144,11 +160,12 @@ async def test_a_canceling_listener_without_retries_is_an_incident_and_resolving
     created = await engine.create_process_instance(bpmn_process_id="p")
     pik = created.process_instance_key
     await engine.increase_time(timedelta(hours=2))
-    [job] = await activate(engine, "farewell")
+    job = await farewell_job(engine)
     await engine.fail_job(job.key, retries=0, error_message="listener down")
     [incident] = engine.query.incidents(pik, active_only=True)
     assert incident.error_type == "TASK_LISTENER_NO_RETRIES" and incident.error_message == "listener down"
     assert element_intents(engine, pik, "task")[-1] == "ELEMENT_TERMINATING"
+    await fold_now(engine)
     await engine.update_job_retries(job.key, 1)
     await engine.resolve_incident(incident.key)
     [again] = await activate(engine, "farewell")
@@ -173,7 +190,7 @@ async def test_a_canceling_listener_cannot_deny_and_its_corrections_do_not_stop_
     created = await engine.create_process_instance(bpmn_process_id="p")
     pik = created.process_instance_key
     await engine.increase_time(timedelta(hours=2))
-    [job] = await activate(engine, "farewell")
+    job = await farewell_job(engine)
     denial = await rejected(engine.complete_job(job.key, {}, result={"denied": True, "deniedReason": "no"}))
     assert denial.type == RejectionType.INVALID_ARGUMENT
     assert denial.reason == (
@@ -212,7 +229,7 @@ async def test_an_interrupting_event_sub_process_starts_once_the_canceling_liste
     pik = created.process_instance_key
     await engine.publish_message(name="stop", correlation_key="x", variables={"why": "late"}, time_to_live_ms=0)
     assert element_intents(engine, pik, "stop") == []
-    job = await listener_job(engine, "farewell")
+    job = await farewell_job(engine)
     await engine.complete_job(job.key, {})
     assert element_intents(engine, pik, "task")[-1] == "ELEMENT_TERMINATED"
     assert element_intents(engine, pik, "stop")[-1] == "ELEMENT_COMPLETED"
@@ -239,7 +256,7 @@ async def test_a_terminate_end_event_completes_its_scope_once_the_canceling_list
     await deploy(engine, document)
     created = await engine.create_process_instance(bpmn_process_id="p")
     pik = created.process_instance_key
-    job = await listener_job(engine, "farewell")
+    job = await farewell_job(engine)
     assert element_intents(engine, pik, "kill")[-1] == "ELEMENT_COMPLETED"
     assert state(engine, pik) == "ACTIVE"
     await engine.complete_job(job.key, {})
@@ -268,7 +285,7 @@ async def test_a_sub_process_boundary_waits_for_the_canceling_listener_inside(
     created = await engine.create_process_instance(bpmn_process_id="p")
     pik = created.process_instance_key
     await engine.increase_time(timedelta(hours=2))
-    [job] = await activate(engine, "farewell")
+    job = await farewell_job(engine)
     assert element_intents(engine, pik, "sub")[-1] == "ELEMENT_TERMINATING"
     assert element_intents(engine, pik, "late") == []
     await engine.complete_job(job.key, {})
@@ -294,7 +311,7 @@ async def test_a_restart_while_the_canceling_listener_runs_goes_on_with_the_term
         created = await engine.create_process_instance(bpmn_process_id="p", variables={"id": "x"})
         pik = created.process_instance_key
         await engine.publish_message(name="stop", correlation_key="x", variables={"why": "late"}, time_to_live_ms=0)
-        job = await listener_job(engine, "farewell")
+        job = await farewell_job(engine)
     finally:
         await engine.close()
     reopened = await Engine.open(data, ControlledClock(clock.now()), snapshot_every=snapshot_every)
@@ -341,7 +358,7 @@ async def test_an_interrupting_signal_boundary_waits_and_keeps_the_signal_variab
     pik = created.process_instance_key
     await engine.broadcast_signal("go", {"reason": "recalled"})
     assert element_intents(engine, pik, "late") == []
-    job = await listener_job(engine, "farewell")
+    job = await farewell_job(engine)
     await engine.complete_job(job.key, {})
     assert element_intents(engine, pik, "escalated")[-1] == "ELEMENT_COMPLETED"
     assert variable(engine, pik, "reason") == ['"recalled"']
@@ -384,7 +401,7 @@ async def test_an_error_caught_on_the_sub_process_waits_for_the_canceling_listen
     await engine.throw_error(work.key, error_code="BROKEN", variables={"cause": "disk"})
     assert element_intents(engine, pik, "sub")[-1] == "ELEMENT_TERMINATING"
     assert element_intents(engine, pik, "on_it") == []
-    job = await listener_job(engine, "farewell")
+    job = await farewell_job(engine)
     await engine.complete_job(job.key, {})
     assert element_intents(engine, pik, "sub")[-1] == "ELEMENT_TERMINATED"
     assert element_intents(engine, pik, "caught")[-1] == "ELEMENT_COMPLETED"
@@ -407,7 +424,7 @@ async def test_an_escalation_caught_on_the_sub_process_waits_for_the_canceling_l
     await deploy(engine, document)
     created = await engine.create_process_instance(bpmn_process_id="p")
     pik = created.process_instance_key
-    job = await listener_job(engine, "farewell")
+    job = await farewell_job(engine)
     assert element_intents(engine, pik, "sub")[-1] == "ELEMENT_TERMINATING"
     assert element_intents(engine, pik, "on_it") == []
     await engine.complete_job(job.key, {})
@@ -434,7 +451,7 @@ async def test_a_completion_condition_completes_the_body_once_the_canceling_list
     pik = created.process_instance_key
     first, _ = sorted((t for t in engine.query.user_tasks() if t.process_instance_key == pik), key=lambda t: t.key)
     await engine.complete_user_task(first.key, {})
-    job = await listener_job(engine, "farewell")
+    job = await farewell_job(engine)
     assert element_intents(engine, pik, "end") == []
     assert state(engine, pik) == "ACTIVE"
     await engine.complete_job(job.key, {})
@@ -470,7 +487,7 @@ async def test_cancelling_a_parent_waits_for_the_canceling_listener_in_the_calle
     created = await engine.create_process_instance(bpmn_process_id="parent")
     pik = created.process_instance_key
     await engine.cancel_process_instance(pik)
-    job = await listener_job(engine, "farewell")
+    job = await farewell_job(engine)
     assert instance_states(engine) == {"parent": "ACTIVE", "child": "ACTIVE"}
     assert element_intents(engine, pik, "call")[-1] == "ELEMENT_TERMINATING"
     await engine.complete_job(job.key, {})
@@ -489,7 +506,7 @@ async def test_a_restart_while_a_cancelled_parent_waits_goes_on(tmp_path: Path) 
         await deploy(engine, CHILD, PARENT)
         created = await engine.create_process_instance(bpmn_process_id="parent")
         await engine.cancel_process_instance(created.process_instance_key)
-        job = await listener_job(engine, "farewell")
+        job = await farewell_job(engine)
     finally:
         await engine.close()
     reopened = await Engine.open(data, ControlledClock(clock.now()), snapshot_every=0)
@@ -527,7 +544,7 @@ async def test_a_signal_event_sub_process_waits_and_keeps_the_signal_variables(e
     pik = created.process_instance_key
     await engine.broadcast_signal("stop", {"reason": "recalled"})
     assert element_intents(engine, pik, "stop") == []
-    job = await listener_job(engine, "farewell")
+    job = await farewell_job(engine)
     await engine.complete_job(job.key, {})
     assert element_intents(engine, pik, "stop")[-1] == "ELEMENT_COMPLETED"
     assert variable(engine, pik, "reason") == ['"recalled"']
@@ -553,7 +570,7 @@ async def test_another_signal_ending_the_instance_does_not_start_the_signal_even
     created = await engine.create_process_instance(bpmn_process_id="p")
     pik = created.process_instance_key
     await engine.broadcast_signal("go", {"reason": "done"})
-    job = await listener_job(engine, "farewell")
+    job = await farewell_job(engine)
     await engine.complete_job(job.key, {})
     assert element_intents(engine, pik, "stop") == []
     assert state(engine, pik) == "COMPLETED"
