@@ -574,3 +574,24 @@ async def test_another_signal_ending_the_instance_does_not_start_the_signal_even
     await engine.complete_job(job.key, {})
     assert element_intents(engine, pik, "stop") == []
     assert state(engine, pik) == "COMPLETED"
+
+
+async def test_a_canceling_listener_type_that_cannot_be_evaluated_is_an_incident_and_resolving_goes_on(
+    engine: Engine, clock: ControlledClock
+) -> None:
+    """user-task-listeners § Incidents: a canceling listener whose job type expression fails is an incident
+    on the terminating element; once the variable is set and the incident resolved, the listener's job is
+    created and, completed, lets the termination go on."""
+    await deploy(engine, with_boundary(listeners(("canceling", "=listenerType")), TIMER))
+    created = await engine.create_process_instance(bpmn_process_id="p")
+    pik = created.process_instance_key
+    await engine.increase_time(timedelta(hours=2))
+    [incident] = engine.query.incidents(pik, active_only=True)
+    assert element_intents(engine, pik, "task")[-1] == "ELEMENT_TERMINATING"
+    await fold_now(engine)
+    await engine.set_variables(pik, {"listenerType": "farewell"}, local=False)
+    await engine.resolve_incident(incident.key)
+    job = await farewell_job(engine)
+    await engine.complete_job(job.key, {})
+    assert element_intents(engine, pik, "escalated")[-1] == "ELEMENT_COMPLETED"
+    assert state(engine, pik) == "COMPLETED"
