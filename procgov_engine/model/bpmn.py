@@ -656,13 +656,6 @@ class _Parser:
             if not job_type:
                 self.fail(el.id, f"a {event_type} task listener needs a job type")
                 continue
-            if event_type == "canceling":
-                self.fail(
-                    el.id,
-                    "canceling task listeners are not supported by this engine (it cancels a user task "
-                    "at once when its element is terminated)",
-                )
-                continue
             listener_type = self.expr(el.id, job_type, "task listener type")
             retries = self.expr(el.id, node.get("retries") or "3", "task listener retries")
             if listener_type is not None and retries is not None:

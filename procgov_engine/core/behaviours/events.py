@@ -13,7 +13,7 @@ from typing import Any
 from procgov_engine.core.behaviours.context import ProcessingContext
 from procgov_engine.core.behaviours.lifecycle import ElementLifecycle, ElementLookup
 from procgov_engine.core.behaviours.subscriptions import EventSubscriptions
-from procgov_engine.core.state import ACTIVATED, MI_BODY, DeployedProcess, ElementInstance, Message
+from procgov_engine.core.state import ACTIVATED, MI_BODY, TERMINATING, DeployedProcess, ElementInstance, Message
 from procgov_engine.model.bpmn import Element
 
 
@@ -42,6 +42,9 @@ class EventTriggers:
             assert scope is not None
             if catch.interrupting:
                 lifecycle.terminate(owner)  # termination never completes the scope; the boundary takes over
+                pending = owner.event_trigger
+                if owner.state == TERMINATING and pending is not None and pending[0] == catch.id:
+                    return  # the termination waits (canceling task listeners): it activates the boundary event
             lifecycle.activate(catch, scope, temp_variables=variables)
             return
         if catch.parent is not None and catch.parent.triggered_by_event:
@@ -50,6 +53,8 @@ class EventTriggers:
             if catch.interrupting:  # the event sub-process's ACTIVATING applier marks the scope interrupted
                 self.subscriptions.close(owner, only=lambda c: bool(c.parent and c.parent.triggered_by_event))
                 lifecycle.interrupt_scope(owner)
+                if owner.children and owner.event_trigger is not None and owner.event_trigger[0] == catch.id:
+                    return  # a child's termination waits: the last one to end activates the event sub-process
             lifecycle.activate(catch.parent, owner, temp_variables=variables)
             return
         self.elements.for_instance(owner).triggered(owner, catch, variables)

@@ -431,6 +431,10 @@ class ElementLifecycle:
         self.ctx.interrupt(scope.key)  # the tokens the appliers counted go with the next event (see is_join)
 
     def terminate(self, inst: ElementInstance) -> None:
+        """TERMINATING, its children terminated, its subscriptions, job and incident gone; then TERMINATED,
+        unless the termination has to wait: for children still terminating, a called process instance still
+        terminating, or a user task's canceling listeners (Camunda docs, "User task listeners"). The
+        termination then goes on in :meth:`continue_termination` once what it waited for has ended."""
         if inst.state in (COMPLETED, TERMINATED, TERMINATING):
             return
         self.transition(inst, TERMINATING)
@@ -442,6 +446,59 @@ class ElementLifecycle:
         self.incidents.resolve_of(inst)
         behaviour = self.elements.for_instance(inst)
         behaviour.terminating(inst)
+        if self.termination_waits(inst):
+            return
+        self._terminated(inst, behaviour)
+
+    def termination_waits(self, inst: ElementInstance) -> bool:
+        """Whether the TERMINATING ``inst`` still waits (all of it state: the appliers keep it)."""
+        if inst.children:
+            return True
+        if inst.called_instance_key and inst.called_instance_key in self.instances:
+            return True
+        return inst.key in self.state.user_task_of_instance  # CANCELING: its canceling listeners run
+
+    def _terminated(self, inst: ElementInstance, behaviour: ElementBehaviour) -> None:
         self.ctx.interrupt(inst.key)
         self.transition(inst, TERMINATED)
         behaviour.terminated(inst)
+
+    def continue_termination(self, inst: ElementInstance) -> None:
+        """What the termination of ``inst`` waited for has ended (Zeebe's CONTINUE_TERMINATING_ELEMENT):
+        TERMINATED, then what the termination was for: the interrupting boundary event it triggered, the
+        termination of its scope (up to a cancelled process instance and a terminated call activity), the
+        interrupting event sub-process of its scope, the completion of its scope (a terminate end event, a
+        multi-instance body's completion condition)."""
+        if inst.state != TERMINATING or self.termination_waits(inst):
+            return
+        trigger = inst.event_trigger
+        scope = inst.flow_scope
+        self._terminated(inst, self.elements.for_instance(inst))
+        if scope is None:
+            call_key = inst.parent_element_instance_key
+            call = self.instances.get(call_key) if call_key > 0 else None
+            if call is not None:
+                self.continue_termination(call)
+            return
+        if scope.state == TERMINATING:
+            self.continue_termination(scope)
+            return
+        if scope.state != ACTIVATED:
+            return
+        if trigger is not None and not scope.interrupted:
+            catch = next((b for b in inst.element.boundary_events if b.id == trigger[0]), None)
+            if catch is not None:
+                self.activate(catch, scope, temp_variables=trigger[1])
+                return
+        if scope.event_trigger is not None:
+            if not scope.children:
+                catch_id, variables = scope.event_trigger
+                start = scope.process.model.elements[catch_id]
+                assert start.parent is not None
+                self.activate(start.parent, scope, temp_variables=variables)
+            return
+        if scope.element_type == MI_BODY:
+            if not scope.children:
+                self.complete(scope)  # its completion condition was met
+            return
+        self.check_scope(scope)

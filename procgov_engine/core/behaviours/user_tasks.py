@@ -13,8 +13,12 @@ Camunda docs, "User tasks" (components/modeler/bpmn/user-tasks) and "User task l
   and the command that started the transition is rejected);
 - completed: ``COMPLETED``, then the element completes with the completion variables, which go through the
   output mappings like a job's variables (docs: "Variable mappings", "Output mappings");
-- canceled when its element is terminated (boundary event, event sub-process, termination):
-  ``CANCELING``, ``CANCELED``.
+- canceled when its element is terminated (interrupting boundary event or event sub-process, terminate
+  end event, process instance cancellation, termination of a scope): ``CANCELING``, the ``canceling``
+  listeners, ``CANCELED``; the element's termination waits for them (it stays ``ELEMENT_TERMINATING``) and
+  then goes on: ``ELEMENT_TERMINATED`` and whatever the termination was for (the boundary event's flow, the
+  scope's termination or completion, the process instance's cancellation). A canceling listener can
+  neither deny (the job completion is rejected as Zeebe rejects it) nor stop the cancellation.
 
 Listener jobs are jobs of kind ``TASK_LISTENER`` with the listener's event type, run one after the other in
 model order; they block the transition until completed. A listener job that runs out of retries raises a
@@ -45,6 +49,7 @@ from procgov_engine.core.behaviours.variables import Expressions
 from procgov_engine.core.state import (
     ACTIVATED,
     ACTIVATING,
+    TERMINATING,
     DeployedForm,
     ElementInstance,
     Job,
@@ -382,6 +387,17 @@ class UserTasks:
         task = self.tasks.get(task_key)
         if task is not None and task.transition is not None:
             self._next(task)
+            self._after_canceling(task)
+
+    def _after_canceling(self, task: UserTask) -> None:
+        """The task's last canceling listener ran (it is CANCELED): its element's termination goes on, as
+        Zeebe's follow-up command CONTINUE_TERMINATING_ELEMENT."""
+        inst = task.element_instance
+        if task.key not in self.tasks and inst.state == TERMINATING:
+            value = inst.record_value or self.lifecycle.pi_value(inst)
+            pik = inst.process_instance_key
+            self.w.command("PROCESS_INSTANCE", "CONTINUE_TERMINATING_ELEMENT", inst.key, value, pik)
+            self.lifecycle.continue_termination(inst)
 
     def _finish(self, task: UserTask) -> None:
         transition = task.transition
@@ -401,6 +417,8 @@ class UserTasks:
             assignee = values[ASSIGNEE] or self._initial_assignee(task)
             values[ASSIGNEE] = ""
         self._event(task, ed, self.record_value(task, values, transition))
+        if transition.event == "canceling":
+            return  # the element's termination goes on (at once, or once the last canceling listener ran)
         if transition.event == "creating":
             if inst.state == ACTIVATING:
                 self.lifecycle.transition(inst, ACTIVATED)
@@ -440,7 +458,9 @@ class UserTasks:
 
     def cancel(self, inst: ElementInstance) -> None:
         """The task's element is being terminated: cancel the task (and any transition in progress; its
-        listener job is canceled with the element)."""
+        listener job was canceled with the element). CANCELING, then the ``canceling`` listeners one after
+        the other, then CANCELED; while they run the task stays CANCELING and the element TERMINATING
+        (ElementLifecycle.termination_waits), as Zeebe 8.8 blocks the termination for them."""
         key = self.of_instance.get(inst.key)
         task = self.tasks.get(key) if key is not None else None
         if task is None:
@@ -455,10 +475,8 @@ class UserTasks:
                     "while its task listeners ran",
                 ),
             )
-        canceling = UserTaskTransition("canceling", dict(task.values), [], "")
-        self._event(task, "CANCELING", self.record_value(task, task.values, canceling))
-        self._event(task, "CANCELED", self.record_value(task, task.values, canceling))
         self.initial_assignees.pop(task.key, None)
+        self._begin(task, UserTaskTransition("canceling", dict(task.values), [], ""))
 
     # -- listener jobs ---------------------------------------------------------------------------
     @staticmethod
@@ -542,9 +560,10 @@ class UserTasks:
             )
         result = result or {}
         if result.get("denied") and job.listener_event_type in ("CREATING", "CANCELING"):
-            refuse(
-                f"Denying result is not supported for '{job.listener_event_type.lower()}' task listener jobs (job "
-                f"key '{job.key}')"
+            refuse(  # Zeebe's JobCompleteProcessor's wording
+                f"Denying result is not supported for '{job.listener_event_type}' task listener jobs (job key "
+                f"'{job.key}', type '{job.type}', processInstanceKey '{job.element_instance.process_instance_key}'). "
+                "Only the following listener event types support denying: [ASSIGNING, COMPLETING, UPDATING]."
             )
         corrections = result.get("corrections") or {}
         if not isinstance(corrections, Mapping):
@@ -581,6 +600,7 @@ class UserTasks:
             corrected = {**transition.values, **corrections}
             self._event(task, "CORRECTED", self.record_value(task, corrected, transition, changed=list(corrections)))
         self._next(task)
+        self._after_canceling(task)
 
 
 def _correction_problem(name: str, value: Any) -> str:

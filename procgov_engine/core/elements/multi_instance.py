@@ -103,7 +103,8 @@ class MultiInstanceBodyBehaviour(ElementBehaviourBase):
             if done:
                 for child in list(body.children.values()):
                     self.lifecycle.terminate(child)
-                self.lifecycle.complete(body)
+                if not body.children:  # else the last termination to end completes the body
+                    self.lifecycle.complete(body)
                 return True
         if mi.sequential and body.mi_next < total:
             self._spawn_inner(body, items)

@@ -37,5 +37,8 @@ class ProcessBehaviour(ElementBehaviourBase):
                 self.lifecycle.complete(call)
 
     def terminated(self, inst: ElementInstance) -> None:
-        self.b.events.instance_ended(self._freed.pop(inst.key, []))
+        freed = self._freed.pop(inst.key, None)
+        if freed is None:  # its termination waited across a restart: what the TERMINATED applier freed
+            freed = list(self.b.ctx.appliers.freed_start_keys)
+        self.b.events.instance_ended(freed)
         self.b.ctx.hooks.on_process_ended(inst, None)

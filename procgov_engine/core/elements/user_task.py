@@ -1,7 +1,8 @@
 """User tasks (docs.camunda.io/docs/components/modeler/bpmn/user-tasks/). A job-based one is a job worker
 (the registry sends it to engine/core/elements/tasks.py); a Camunda user task (``zeebe:userTask``) is a
 USER_TASK entity whose lifecycle engine/core/behaviours/user_tasks.py runs: the element is ACTIVATED once
-the task is CREATED, completes when the task is COMPLETED, and cancels the task when it is terminated."""
+the task is CREATED, completes when the task is COMPLETED, and cancels the task when it is terminated
+(its termination waits for the task's ``canceling`` listeners, ElementLifecycle.termination_waits)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 from procgov_engine.api import ProcessInstanceCreated, RejectionType
 from procgov_engine.core.behaviours.context import reject
 from procgov_engine.core.processing.base import CommandProcessor
-from procgov_engine.core.state import DeployedProcess
+from procgov_engine.core.state import TERMINATING, DeployedProcess
 from procgov_engine.model.bpmn import Element
 
 MAX_TAGS = 10
@@ -141,7 +141,7 @@ class CancelProcessInstance(CommandProcessor):
         value = {"processInstanceKey": key}
         self.w.command("PROCESS_INSTANCE", "CANCEL", key, value, key)
         root = self.state.instances.get(key)
-        if root is None or root.flow_scope is not None:
+        if root is None or root.flow_scope is not None or root.state == TERMINATING:  # terminating: waits already
             self.ctx.reject_command(
                 "PROCESS_INSTANCE",
                 "CANCEL",

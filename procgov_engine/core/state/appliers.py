@@ -16,7 +16,7 @@ import base64
 import functools
 import heapq
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -94,7 +94,7 @@ class EventAppliers:
             ("PROCESS_INSTANCE", "SEQUENCE_FLOW_TAKEN"): self._flow_taken,
             ("PROCESS_INSTANCE", ACTIVATED): functools.partial(self._element_moved, ACTIVATED),
             ("PROCESS_INSTANCE", COMPLETING): functools.partial(self._element_moved, COMPLETING),
-            ("PROCESS_INSTANCE", TERMINATING): functools.partial(self._element_moved, TERMINATING),
+            ("PROCESS_INSTANCE", TERMINATING): self._element_terminating,
             ("PROCESS_INSTANCE", COMPLETED): functools.partial(self._element_left, COMPLETED),
             ("PROCESS_INSTANCE", TERMINATED): functools.partial(self._element_left, TERMINATED),
             ("PROCESS", "CREATED"): self._process_created,
@@ -120,6 +120,7 @@ class EventAppliers:
             ("TIMER", "TRIGGERED"): self._timer_triggered,
             ("PROCESS_INSTANCE_CREATION", "CREATED"): self._instance_created,
             ("SIGNAL", "BROADCASTED"): self._signal_broadcasted,
+            ("ESCALATION", "ESCALATED"): self._escalated,
             ("DECISION_EVALUATION", "EVALUATED"): self._decision_evaluated,
             ("TIMER", "CANCELED"): self._timer_removed,
             ("MESSAGE", "PUBLISHED"): self._message_published,
@@ -150,6 +151,10 @@ class EventAppliers:
         self._thrown_variables: dict[str, Any] | None = None
         self._gateway_left: tuple[int, str] | None = None
         self._signal: dict[str, Any] | None = None
+        self._signal_name = ""
+        # owner key → the interrupting event sub-process start whose subscription to the broadcast signal was
+        # closed in this command (its scope's children are terminated next)
+        self._signal_closed: dict[int, str] = {}
         # a message start event's correlation key, taken by the instance the next root activation starts
         self._starting: tuple[str, str] | None = None
         # where the next process instance starts (a start event that fired: element id or, for a signal, the
@@ -157,6 +162,8 @@ class EventAppliers:
         # activation retries from there
         self._start: tuple[str, str, dict[str, Any] | None] | None = None
         self._root_started: tuple[int, list[Element], dict[str, Any] | None] | None = None
+        # the message start correlation keys the process instance that ended last held
+        self.freed_start_keys: list[tuple[str, str]] = []
 
     # the appliers that read only the event's key: the fold does not parse these events' JSON
     KEY_ONLY = frozenset(
@@ -183,6 +190,8 @@ class EventAppliers:
         self._thrown_variables = None
         self._gateway_left = None
         self._signal = None
+        self._signal_name = ""
+        self._signal_closed = {}
 
     def opened(self) -> None:
         """The fold on open ended: nothing of a command is pending any more."""
@@ -197,6 +206,8 @@ class EventAppliers:
         self._thrown_variables = None
         self._gateway_left = None
         self._signal = None
+        self._signal_name = ""
+        self._signal_closed = {}
 
     def apply(self, value_type: str, intent: str, key: int, value: dict[str, Any]) -> None:
         applier = self.table.get((value_type, intent))
@@ -405,6 +416,11 @@ class EventAppliers:
     def _signal_broadcasted(self, key: int, value: dict[str, Any]) -> None:
         self._start = ("", value["signalName"], value["variables"])
         self._signal = value["variables"]  # for every signal catch this broadcast triggers (no record each)
+        self._signal_name = value["signalName"]
+
+    def _escalated(self, key: int, value: dict[str, Any]) -> None:
+        """An escalation caught by a boundary event or event sub-process (the catch the trigger activates)."""
+        self._trigger = (value["catchElementId"], None)
 
     def _started_at(self, root: ElementInstance) -> None:
         """The root's start: the start event that fired (timer, message, signal) or the none start event."""
@@ -591,9 +607,12 @@ class EventAppliers:
 
     def instance_ended(self, root: ElementInstance) -> None:
         keys = self.state.message_start_keys
+        freed = []
         for start_key, instance_key in list(keys.items()):
             if instance_key == root.key:
                 del keys[start_key]
+                freed.append(start_key)
+        self.freed_start_keys = freed  # processing may ask: the correlation keys free again
 
     # -- SIGNAL_SUBSCRIPTION ---------------------------------------------------------------------
     def _signal_created(self, key: int, value: dict[str, Any]) -> None:
@@ -613,6 +632,10 @@ class EventAppliers:
         sub = subs.pop(key, None)
         if sub is not None and sub.owner is not None and key in sub.owner.signal_keys:
             sub.owner.signal_keys.remove(key)
+            catch = sub.catch
+            in_sub_process = catch.parent is not None and catch.parent.triggered_by_event
+            if self._signal is not None and sub.name == self._signal_name and catch.interrupting and in_sub_process:
+                self._signal_closed[sub.owner.key] = catch.id  # for the children's TERMINATING
 
     # -- CLOCK -------------------------------------------------------------------------------------
     def _clock_pinned(self, key: int, value: dict[str, Any]) -> None:
@@ -768,6 +791,15 @@ class EventAppliers:
         if element.element_type == "START_EVENT" and scope.element_type == "EVENT_SUB_PROCESS":
             inst.temp_variables, scope.temp_variables = scope.temp_variables, None
             return
+        if element.element_type == "EVENT_SUB_PROCESS" and scope.event_trigger is not None:
+            # an interrupting event sub-process that waited for the termination of the scope's children
+            catch_id, variables = scope.event_trigger
+            if any(c.id == catch_id for c in element.children):
+                scope.event_trigger = None
+                if self._trigger is not None and self._trigger[0] == catch_id:
+                    self._trigger = None
+                inst.temp_variables = dict(variables) if variables is not None else None
+                return
         if self._signal is not None and _signal_triggered(inst, element):
             inst.temp_variables = dict(self._signal)
             return
@@ -821,10 +853,61 @@ class EventAppliers:
             inst.compensation_pending = len(chosen)
             self._compensation_throw = key if chosen else 0
 
+    def _element_terminating(self, key: int, value: dict[str, Any]) -> None:
+        """TERMINATING: the interrupting event that terminates the instance (one of its boundary events) or
+        its scope's children (an event sub-process of the scope) is remembered, so that the element it
+        activates still gets it when the termination has to wait (canceling task listeners)."""
+        inst = self.state.instances[key]
+        inst.state = TERMINATING
+        scope = inst.flow_scope
+        if scope is not None and scope.element_type == MI_BODY:
+            return  # the body's boundary events are the body's
+        element = inst.element
+        if element.boundary_events:
+            trigger = self._interrupting_trigger(inst, element.boundary_events, subscribed=True)
+            if trigger is not None:
+                inst.event_trigger = trigger
+                return
+        if scope is not None and scope.element.event_sub_starts and scope.event_trigger is None:
+            trigger = self._interrupting_trigger(scope, scope.element.event_sub_starts, subscribed=False)
+            if trigger is not None:  # the event sub-process's activation will mark the same
+                scope.event_trigger = trigger
+                scope.interrupted = True
+                scope.join_tokens.clear()
+
+    def _interrupting_trigger(
+        self, owner: ElementInstance, catches: Sequence[Element], *, subscribed: bool
+    ) -> tuple[str, dict[str, Any] | None] | None:
+        """The trigger of the command (a fired timer, a correlated message, a thrown error or escalation, a
+        broadcast signal) if it is for one of the interrupting ``catches`` of ``owner``. A signal is told
+        apart by ``owner``'s open subscriptions when ``subscribed`` (boundary events); an event
+        sub-process's were closed (in this command) just before its scope's children are terminated."""
+        interrupting = [c for c in catches if c.interrupting]
+        if not interrupting:
+            return None
+        trigger = self._trigger
+        if trigger is not None and any(c.id == trigger[0] for c in interrupting):
+            self._trigger = None  # taken: the activation of its catch gets it from the instance
+            return trigger
+        if self._signal is not None:
+            signals = [c for c in interrupting if c.event_type == "SIGNAL"]
+            ids = {c.id for c in signals}
+            if signals and subscribed:
+                subs = self.state.signal_subs.get(self._signal_name, {})
+                for sub_key in owner.signal_keys:
+                    sub = subs.get(sub_key)
+                    if sub is not None and sub.catch.id in ids:
+                        return sub.catch.id, dict(self._signal)
+            elif self._signal_closed.get(owner.key) in ids:
+                return self._signal_closed[owner.key], dict(self._signal)
+        return None
+
     def _element_left(self, to: str, key: int, value: dict[str, Any]) -> None:
         state = self.state
         inst = state.instances.pop(key)
         inst.state = to
+        if inst.event_trigger is not None and to == TERMINATED:
+            self._trigger = inst.event_trigger  # for the boundary event it activates now
         scope = inst.flow_scope
         if scope is not None:
             scope.children.pop(key, None)
@@ -912,9 +995,10 @@ class EventAppliers:
         task.state = "CREATED"
 
     def _user_task_canceling(self, key: int, value: dict[str, Any]) -> None:
+        """Its element is terminating: the canceling listeners run (the element waits for them)."""
         task = self.state.user_tasks[key]
-        task.transition = None
         task.state = "CANCELING"
+        task.transition = UserTaskTransition("canceling", self._task_values(value), [], value["action"])
 
     def _user_task_gone(self, key: int, value: dict[str, Any]) -> None:
         state = self.state

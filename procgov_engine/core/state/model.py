@@ -79,6 +79,11 @@ class ElementInstance:
     chosen_flows: list[str] | None = None
     incident_key: int = 0
     triggered: bool = False  # a catch event activated by an event-based gateway that already fired (applier)
+    # (catch element id, variables) of the interrupting event that activates an element once this instance's
+    # termination has ended: one of its boundary events (on the terminated instance) or an event sub-process
+    # in it (on the scope whose children are terminated); set by the TERMINATING applier, kept while a
+    # termination waits (canceling task listeners), Zeebe's event trigger of the element instance
+    event_trigger: tuple[str, dict[str, Any] | None] | None = None
     record_value: dict[str, Any] | None = None  # the PROCESS_INSTANCE record value, built once
     tags: tuple[str, ...] = ()  # a process instance's tags (Camunda 8.8), on its root instance only (applier)
     # multi-instance body: inner instances activated and completed so far (its items are evaluated again
@@ -232,7 +237,7 @@ class UserTaskTransition:
     """A Camunda user task's lifecycle transition in progress (engine/core/behaviours/user_tasks.py): the
     attributes as it would leave them (task listeners' corrections included) and what its command asked."""
 
-    event: str  # creating | assigning | updating | completing
+    event: str  # creating | assigning | updating | completing | canceling
     values: dict[str, Any]  # Zeebe's attribute names: assignee, candidateGroupsList, … priority
     changed: list[str]
     action: str
@@ -244,7 +249,7 @@ class UserTaskTransition:
 class UserTask:
     """A Camunda user task (``zeebe:userTask``) beside its element instance, while it is not completed or
     canceled. ``state`` is the REST API's UserTaskStateEnum (CREATING, CREATED, ASSIGNING, UPDATING,
-    COMPLETING)."""
+    COMPLETING, CANCELING)."""
 
     key: int
     element_instance: ElementInstance

@@ -51,6 +51,7 @@ def _instance(i: ElementInstance) -> tuple[Any, ...]:
         i.called_instance_key,
         i.incident_key,
         i.triggered,
+        repr(i.event_trigger),
         i.temp_variables or None,
         (i.mi_next, i.mi_completed, i.loop_counter, i.listener_index),
         ([(e.id, nested) for e, nested in i.compensable or []], i.compensation_pending, i.compensation_throw_key),

@@ -88,14 +88,13 @@ async def rejected(coroutine: Any) -> Rejection:
         ('<zeebe:formDefinition formId="f" bindingType="newest" />', "bindingType 'newest' is not one of"),
         (listeners(("deleting", "t")), "task listener eventType 'deleting' must be one of"),
         (listeners(("completing", "")), "a completing task listener needs a job type"),
-        (listeners(("canceling", "t")), "canceling task listeners are not supported by this engine"),
     ],
 )
 async def test_invalid_camunda_user_tasks_are_rejected_at_deploy_naming_the_element(
     engine: Engine, inner: str, problem: str
 ) -> None:
-    """user-tasks, user-task-listeners: what Zeebe's validators refuse (and this engine's one limit) fails
-    the deployment, naming the element."""
+    """user-tasks, user-task-listeners: what Zeebe's validators refuse fails the deployment, naming the
+    element."""
     rejection = await rejected(deploy(engine, simple(inner)))
     assert rejection.type == RejectionType.INVALID_ARGUMENT
     assert "Element: task: " in rejection.reason and problem in rejection.reason
@@ -312,7 +311,7 @@ async def test_listener_job_completions_zeebe_refuses(engine: Engine) -> None:
     with_variables = await rejected(engine.complete_job(job.key, {"x": 1}))
     assert with_variables.type == RejectionType.INVALID_ARGUMENT and "variables payload" in with_variables.reason
     denial = await rejected(engine.complete_job(job.key, {}, result={"denied": True}))
-    assert "Denying result is not supported for 'creating'" in denial.reason
+    assert "Denying result is not supported for 'CREATING'" in denial.reason
     bad = await rejected(engine.complete_job(job.key, {}, result={"corrections": {"priority": 500}}))
     assert "the priority must be an integer in the range [0,100]" in bad.reason
     error = await rejected(engine.throw_error(job.key, error_code="E"))

@@ -138,6 +138,33 @@ async def test_user_task_is_canceled_with_its_process_instance(http: httpx.Async
     assert gone.status_code == 404
 
 
+async def test_a_canceling_listener_job_is_activated_and_completed_over_rest_before_the_cancel_ends(
+    http: httpx.AsyncClient, server: RunningServer
+) -> None:
+    """ "User task listeners" → Supported events (canceling) and Blocking behavior: cancelling the process
+    instance makes the task CANCELING; its canceling listener's job (kind TASK_LISTENER, event CANCELING) is
+    activated with ``POST /v2/jobs/activation``; a denying result is refused (400, Zeebe's rejection: only
+    assigning, completing and updating listeners deny); once ``POST /v2/jobs/{key}/completion`` completed it,
+    the task is CANCELED and the instance TERMINATED."""
+    await deploy(http, "rest-farewell.bpmn")
+    instance = await _create(http, "rest-farewell", {})
+    [task] = await _tasks(http, processInstanceKey=instance)
+    key = task["userTaskKey"]
+    assert (await http.post(f"/process-instances/{instance}/cancellation")).status_code == 204
+    assert (await http.get(f"/user-tasks/{key}")).json()["state"] == "CANCELING"
+    assert (await http.get(f"/process-instances/{instance}")).json()["state"] == "ACTIVE"
+    [job] = await _activate(http, "rest-farewell")
+    assert (job["kind"], job["listenerEventType"]) == ("TASK_LISTENER", "CANCELING")
+    assert job["userTask"]["userTaskKey"] == key
+    deny = await http.post(f"/jobs/{job['jobKey']}/completion", json={"result": {"denied": True}})
+    assert deny.status_code == 400, deny.text
+    assert "Denying result is not supported for 'CANCELING' task listener jobs" in deny.json()["detail"]
+    assert (await http.post(f"/jobs/{job['jobKey']}/completion", json={})).status_code == 204
+    assert (await http.get(f"/user-tasks/{key}")).json()["state"] == "CANCELED"
+    assert (await http.get(f"/process-instances/{instance}")).json()["state"] == "TERMINATED"
+    assert _intents(server, key) == ["CREATING", "CREATED", "CANCELING", "CANCELED"]
+
+
 async def test_task_listeners_correct_the_assignee_and_deny_a_completion(
     http: httpx.AsyncClient, server: RunningServer
 ) -> None:
