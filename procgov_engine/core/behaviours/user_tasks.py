@@ -595,7 +595,9 @@ class UserTasks:
         if denied:
             self._deny(task, reason)
             return
-        corrections = {k: v for k, v in (result.get("corrections") or {}).items() if v is not None}
+        # only what changes a value, as Zeebe's wrapChangedAttributesIfValueChanged: no CORRECTED otherwise
+        sent = (result.get("corrections") or {}).items()
+        corrections = {k: v for k, v in sent if v is not None and transition.values.get(k) != v}
         if corrections:  # its applier takes the corrections into the transition
             corrected = {**transition.values, **corrections}
             self._event(task, "CORRECTED", self.record_value(task, corrected, transition, changed=list(corrections)))

@@ -261,6 +261,29 @@ async def test_listeners_run_in_model_order_and_block_until_completed(engine: En
     assert activated.count("ELEMENT_ACTIVATED") == 3  # the process, the start event and, once CREATED, the task
 
 
+async def test_a_correction_that_changes_nothing_writes_no_corrected_record(engine: Engine) -> None:
+    """user-task-listeners § Correct user task data: only the attributes whose value a correction changes are
+    corrected (Zeebe's UserTaskProcessor writes CORRECTED only for changed values); a listener sending back
+    the task's own values corrects nothing."""
+    await deploy(engine, simple('<zeebe:priorityDefinition priority="20" />' + listeners(
+        ("creating", "same"), ("creating", "some"))))
+    created = await engine.create_process_instance(bpmn_process_id="ut")
+    pik = created.process_instance_key
+    [same] = await activate(engine, "same")
+    await engine.complete_job(same.key, {}, result={"corrections": {"priority": 20}})
+    [some] = await activate(engine, "some")
+    await engine.complete_job(some.key, {}, result={"corrections": {"priority": 20, "candidateUsersList": ["li.ming"]}})
+    corrected = [
+        r["value"]["changedAttributes"]
+        for r in engine.query.records(value_type="USER_TASK", process_instance_key=pik)
+        if r["intent"] == "CORRECTED"
+    ]
+    assert corrected == [["candidateUsersList"]]
+    assert intents(engine, pik) == ["CREATING", "CORRECTED", "CREATED"]
+    task = only_task(engine, pik)
+    assert (task.priority, task.candidate_users) == (20, ["li.ming"])
+
+
 async def test_an_updating_listener_denies_and_nothing_changes(engine: Engine) -> None:
     """user-task-listeners § Deny a state transition: a denied update leaves every attribute as it was
     (UPDATE_DENIED with the reason) and the update command is rejected; the task is CREATED again."""
