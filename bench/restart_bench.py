@@ -8,7 +8,7 @@ stuck in an open incident at their task's activation (a job type expression with
 whose retry step the snapshot must hold too. It then measures, in the same run and on the same files:
 
 * baseline: ``Engine.open(snapshot_every=0)``, every event of the log folded through the event appliers
-  (engine/core/state/appliers.py; no command processor runs);
+  (engine/core/state/appliers/; no command processor runs);
 * snapshot: ``Engine.open()`` restoring the snapshot written on close plus the (empty) tail;
 * the snapshot's size and the time to take it (pickling on the loop thread).
 

@@ -12,7 +12,7 @@ engine keeps the next due time from the engine state; on a :class:`SystemClock` 
 a :class:`ControlledClock` :meth:`increase_time` (or any move of the clock) processes what became due.
 Those commands are processed and logged like client commands.
 
-Every event a processor writes is applied to the state at once (engine/core/state/appliers.py); opening
+Every event a processor writes is applied to the state at once (engine/core/state/appliers/); opening
 restores the snapshot and folds the events after it through the same appliers (:meth:`Engine._recover`).
 """
 
@@ -166,7 +166,7 @@ class Engine:
     def _recover(self, *, use_snapshot: bool) -> None:
         """The state is the fold of the logged events: restore the snapshot (the state at its record
         position P), then apply every event after P through the same appliers that built it (engine/core/
-        state/appliers.py). No processor runs: what a command did is what its events say, so a log written
+        state/appliers/). No processor runs: what a command did is what its events say, so a log written
         by other engine code opens to the state it recorded."""
         after = 0
         restored = snapshot.read(self.data_dir) if use_snapshot else None

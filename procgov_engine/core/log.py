@@ -10,7 +10,7 @@ Two tables are written in one transaction per group commit:
   snapshot's bookkeeping), never re-run.
 
 State is the fold of the ``records`` table's events: opening applies every EVENT record in position order
-through the event appliers (engine/core/state/appliers.py), after the snapshot's position if there is one,
+through the event appliers (engine/core/state/appliers/), after the snapshot's position if there is one,
 which is Zeebe's "state is what applying the log's events gives". A command and all of its records commit
 in one transaction, so no logged command is ever left unprocessed.
 

@@ -2,7 +2,7 @@
 
 Positions increase by one per record; keys use Zeebe's partition encoding ``(1 << 51) + counter`` for
 partition 1. Each record is JSON-encoded exactly once, when it is written, and every event is then handed
-to the state's appliers (engine/core/state/appliers.py): writing an event is what changes the state.
+to the state's appliers (engine/core/state/appliers/): writing an event is what changes the state.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class RecordWriter:
         self.position = 0
         self.key_counter = 0
         self.now = 0
-        # every event written goes to the state's appliers (engine/core/state/appliers.py), set by the wiring
+        # every event written goes to the state's appliers (engine/core/state/appliers/), set by the wiring
         self.applier: Callable[[str, str, int, dict[str, Any]], None] = _no_applier
         self.on_command: Callable[[], None] = _nothing  # a command record was written (appliers.command)
         self.source_position = -1

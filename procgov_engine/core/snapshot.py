@@ -3,7 +3,7 @@
 Without them, every start applies every event of the log again (about 80k events/s), so start-up time
 grows with the engine's age. Like Zeebe, the engine now and then writes its state to
 ``DATA_DIR/snapshot.bin``: the state after the record at position P. Opening restores it and applies the
-events after P through the event appliers (engine/core/state/appliers.py). The log stays complete: a
+events after P through the event appliers (engine/core/state/appliers/). The log stays complete: a
 snapshot is a shortcut, never the only copy. One that is missing, damaged, written by different
 state-layer code (see :data:`CODE_FINGERPRINT`) or ahead of the log is ignored and the whole log folded,
 which gives the same state.

@@ -11,7 +11,7 @@ completes and moves on. Active or terminated activities are never compensated; n
 called processes (compensation stops at a call activity).
 
 The rules (what is remembered, which handlers a throw invokes, when the throw is done) are applied by
-the PROCESS_INSTANCE appliers (engine/core/state/appliers.py); this module reads them; the throw events'
+the PROCESS_INSTANCE appliers (engine/core/state/appliers/elements.py); this module reads them; the throw events'
 element behaviour (engine/core/elements/events.py) activates the handlers.
 Handlers run as children of the compensated scope instance (for nested activities too, since their
 sub-process instance has already completed), so they see that scope's variables.

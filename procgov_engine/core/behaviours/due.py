@@ -1,6 +1,6 @@
 """Due dates of time-driven commands (timer due, job time-out, back-off elapsed, message TTL).
 
-The appliers add them (engine/core/state/appliers.py: timer created, job activated, back-off, message
+The appliers add them (engine/core/state/appliers/: timer created, job activated, back-off, message
 published); the Engine asks for the next one and enters it as a logged command; an entry whose object changed or
 went away meanwhile is skipped (stale entries are cheaper than removing from the heap).
 """

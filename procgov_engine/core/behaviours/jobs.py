@@ -117,7 +117,7 @@ class Jobs:
         return value
 
     def event(self, job: Job, intent: str, variables: dict[str, Any] | None = None, **changes: Any) -> None:
-        """Write the JOB event ``intent`` (its applier changes the job, engine/core/state/appliers.py)."""
+        """Write the JOB event ``intent`` (its applier changes the job, engine/core/state/appliers/jobs.py)."""
         value = self.value(job, variables, **changes)
         self.w.event("JOB", intent, job.key, value, job.element_instance.process_instance_key)
 

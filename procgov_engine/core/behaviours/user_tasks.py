@@ -358,7 +358,7 @@ class UserTasks:
         }
 
     def _event(self, task: UserTask, intent: str, value: dict[str, Any]) -> None:
-        """Write a USER_TASK event; its applier (engine/core/state/appliers.py) changes the task."""
+        """Write a USER_TASK event; its applier (engine/core/state/appliers/user_tasks.py) changes the task."""
         self.w.event("USER_TASK", intent, task.key, value, task.element_instance.process_instance_key)
 
     def _begin(self, task: UserTask, transition: UserTaskTransition) -> None:

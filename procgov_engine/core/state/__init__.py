@@ -3,7 +3,7 @@
 :class:`EngineState` is the only thing a snapshot holds (engine/core/snapshot.py). Its deployment part
 (:data:`DEPLOYMENT_FIELDS`) is rebuilt from the deployment events instead, because parsed models hold
 compiled FEEL; the runtime part refers to deployed processes and elements by identity. The event
-appliers (``appliers.py``) are the code that changes it: the state is the fold of the logged events.
+appliers (``appliers/``) are the code that changes it: the state is the fold of the logged events.
 """
 
 from __future__ import annotations

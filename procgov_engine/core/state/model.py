@@ -52,7 +52,7 @@ def is_join(element: Element) -> bool:
 class ElementInstance:
     """One activation of an element (the process instance itself is one, with key = instance key).
 
-    Every field is set by the event appliers (engine/core/state/appliers.py) from the PROCESS_INSTANCE
+    Every field is set by the event appliers (engine/core/state/appliers/) from the PROCESS_INSTANCE
     events and the events of what the instance owns (jobs, timers, subscriptions, incidents, variables).
     Processing also sets ``temp_variables`` (what the event that completes or activates the element hands to
     its output mappings) and ``chosen_flows`` (a gateway's conditions, evaluated again if a restart

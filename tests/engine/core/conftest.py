@@ -1,7 +1,7 @@
 """Engine core tests run in-process on a ControlledClock with a tmp data dir.
 
 Every test's ``engine`` is, at the test's end, also reopened from a copy of its log with no snapshot: the
-fold of its events (engine/core/state/appliers.py) must give exactly the live state, down to the fields
+fold of its events (engine/core/state/appliers/) must give exactly the live state, down to the fields
 only processing used to set (join tokens, listener progress, retry steps, temporary variables, user task
 transitions, due dates).
 """

@@ -1,7 +1,7 @@
 """The engine state is the fold of its events (issue #10 item 1; Zeebe's event appliers).
 
 Opening a data directory restores the snapshot (the state at a record position) and applies every event
-after it through the appliers of engine/core/state/appliers.py; no command processor runs. So a change of
+after it through the appliers of engine/core/state/appliers/; no command processor runs. So a change of
 what the processors do (an upgrade) cannot change what an existing log means: the tests below replace
 the processors' behaviour and reopen a log, and open incidents whose resolution needs what only the events
 carry (a job's completion variables for the output mappings).
