@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import assert_the_fold_gives_the_live_state
 from core_helpers import START, activate, bpmn, chain, deploy, state
+from fold_check import assert_the_fold_gives_the_live_state
 from test_core_user_tasks import intents, listener_job, listeners, only_task, rejected, user_task
 
 from procgov_engine.api import RejectionType

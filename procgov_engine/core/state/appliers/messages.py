@@ -59,12 +59,7 @@ class MessageAppliers(Appliers):
         message = state.messages.pop(key, None)
         if message is None:
             return
-        corr = (message.name, message.correlation_key, message.tenant_id)
-        bucket = state.messages_by_corr.get(corr)
-        if bucket is not None:
-            bucket.pop(key, None)
-            if not bucket:
-                del state.messages_by_corr[corr]
+        _unindex(state.messages_by_corr, (message.name, message.correlation_key, message.tenant_id), key)
 
     # -- message subscriptions: both records of a change are written, the PROCESS_MESSAGE_SUBSCRIPTION
     # one is applied ----------------------------------------------------------------------------
@@ -95,12 +90,7 @@ class MessageAppliers(Appliers):
         sub = state.subscriptions.pop(key, None)
         if sub is None:
             return
-        corr = (sub.name, sub.correlation_key, sub.tenant_id)
-        bucket = state.subs_by_corr.get(corr)
-        if bucket is not None:
-            bucket.pop(key, None)
-            if not bucket:
-                del state.subs_by_corr[corr]
+        _unindex(state.subs_by_corr, (sub.name, sub.correlation_key, sub.tenant_id), key)
         if key in sub.owner.subscription_keys:
             sub.owner.subscription_keys.remove(key)
 
@@ -117,3 +107,12 @@ class MessageAppliers(Appliers):
             message.correlated_processes.add(bpmn_id)
         self.scratch.starting = (bpmn_id, value["correlationKey"])
         self.scratch.start = (value["startEventId"], "", value["variables"])
+
+
+def _unindex(index: dict[tuple[str, str, str], dict[int, Any]], corr: tuple[str, str, str], key: int) -> None:
+    """Drop ``key`` from its correlation bucket, and the bucket once empty (so the index stays small)."""
+    bucket = index.get(corr)
+    if bucket is not None:
+        bucket.pop(key, None)
+        if not bucket:
+            del index[corr]
