@@ -88,16 +88,9 @@ class CommandScratch:
 
     def opened(self) -> None:
         """The fold on open ended: nothing of a command is pending any more."""
+        self.command()
         self.parsed.clear()
         self.published = None
         self.thrown_job = 0
         self.starting = None
-        self.start = None
-        self.root_started = None
         self.compensation_throw = 0
-        self.trigger = None
-        self.thrown_variables = None
-        self.gateway_left = None
-        self.signal = None
-        self.signal_name = ""
-        self.signal_closed = {}
